@@ -1,0 +1,145 @@
+"""Citizens: their state as named arrays (one row per citizen) and a thin Mesa-agent view of a row.
+
+The state is declared once in :data:`STATE`, with dtype, shape, default and meaning; everything
+else (allocation, the ``Citizen`` attributes, the ODD table in docs/model.md) follows from it.
+Trust has one column per agency plus a last column for general trust in public-sector data use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import mesa
+import numpy as np
+
+from sim.agencies import GENERAL_TRUST, AgencySpec
+from sim.params import TrustParams
+from sim.segments import Segment, shares, trust_factors
+from sim.streams import Streams
+
+if TYPE_CHECKING:
+    from sim.model import TrustModel
+
+Axis = Literal["citizen", "trust", "programme"]
+
+
+@dataclass(frozen=True)
+class StateVar:
+    """One citizen state variable: a 1-D array, or 2-D with a column per trust or programme."""
+
+    name: str
+    dtype: type
+    axis: Axis
+    default: float
+    meaning: str
+
+
+STATE: tuple[StateVar, ...] = (
+    StateVar("segment", np.int8, "citizen", 0, "attitude segment (index into the segments)"),
+    StateVar("concern", np.float32, "citizen", 0.5, "privacy concern: importance of control, 0-1"),
+    StateVar("need", np.float32, "citizen", 0.4, "need for public services, 0-1"),
+    StateVar("trust", np.float32, "trust", 0.5, "trust in each agency, then general trust, 0-1"),
+    StateVar("disposition", np.float32, "trust", 0.5, "trust the citizen drifts back to, 0-1"),
+    StateVar("choice", np.int8, "programme", 0, "consent choice: 0 default, 1 out, 2 in"),
+    StateVar("salience", np.float32, "programme", 0.0,
+             "severity-weighted awareness of recent events about each programme (fades)"),
+    StateVar("benefit", np.float32, "citizen", 0.0, "service benefit received this step"),
+    StateVar("expectation", np.float32, "citizen", 0.0, "benefit the citizen expects"),
+    StateVar("partner", np.int32, "citizen", -1, "this step's conversation partner (-1: none)"),
+)
+
+
+class Citizens:
+    """Struct of arrays: ``citizens.trust[i, k]`` is citizen i's trust in column k."""
+
+    def __init__(self, n: int, n_trust: int, n_programmes: int):
+        self.n = n
+        widths = {"citizen": None, "trust": n_trust, "programme": n_programmes}
+        for var in STATE:
+            width = widths[var.axis]
+            shape = (n,) if width is None else (n, width)
+            setattr(self, var.name, np.full(shape, var.default, dtype=var.dtype))
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, v.name).nbytes for v in STATE)
+
+    def row(self, i: int) -> dict[str, object]:
+        """Citizen i's state as plain Python values (for tables and notebooks)."""
+        return {v.name: getattr(self, v.name)[i].tolist() for v in STATE}
+
+
+def initialise(
+    citizens: Citizens,
+    segments: Sequence[Segment],
+    agencies: Sequence[AgencySpec],
+    params: TrustParams,
+    streams: Streams,
+) -> None:
+    """Draw segments, concern, need and initial trust (= disposition) for every citizen.
+
+    Initial trust in agency a for a citizen of segment s is ``mu_a * f_s + noise``: the kind's mean
+    (domain.md section 5) scaled by the segment's trust relative to the mean (SF8).
+    """
+    n = citizens.n
+    seg = streams.generator("segment", 0).choice(len(segments), size=n, p=shares(segments))
+    citizens.segment[:] = seg
+    control = np.array([s.control for s in segments])
+    noise = streams.generator("concern", 0).normal(0.0, params.concern_sd, n)
+    citizens.concern[:] = np.clip(control[seg] + noise, 0.0, 1.0)
+    need_mean = np.array([s.need for s in segments])[seg]
+    k = params.need_concentration
+    citizens.need[:] = streams.generator("need", 0).beta(k * need_mean, k * (1 - need_mean))
+    means = np.array([a.mean_initial_trust for a in agencies] + [GENERAL_TRUST])
+    factor = trust_factors(segments)[seg].astype(np.float32)
+    trust = citizens.trust
+    np.multiply(factor[:, None], means[None, :].astype(np.float32), out=trust)
+    trust += streams.generator("trust", 0).normal(
+        0.0, params.initial_trust_sd, trust.shape
+    ).astype(np.float32)
+    np.clip(trust, 0.0, 1.0, out=trust)
+    citizens.disposition[:] = trust
+
+
+def _state_property(var: StateVar) -> property:
+    def get(self: Citizen):
+        value = getattr(self.model.citizens, var.name)[self.row]
+        return value if var.axis != "citizen" else value.item()
+
+    def set_(self: Citizen, value) -> None:
+        getattr(self.model.citizens, var.name)[self.row] = value
+
+    return property(get, set_, doc=var.meaning)
+
+
+class Citizen(mesa.Agent):
+    """A citizen as a Mesa agent: a view onto row ``row`` of the model's arrays.
+
+    Reading ``citizen.trust`` gives that row of the trust array (a numpy view: writing into it
+    changes the model); ``citizen.concern = 0.9`` writes the array. No state is kept here.
+    """
+
+    def __init__(self, model: TrustModel, row: int):
+        super().__init__(model)
+        self.row = row
+
+    def trust_in(self, agency: str) -> float:
+        """Trust in one agency by name (``"general"`` for general trust)."""
+        return float(self.trust[self.model.column[agency]])
+
+    @property
+    def segment_key(self) -> str:
+        return self.model.segments[self.segment].key
+
+    @property
+    def opted_out(self) -> list[str]:
+        """Names of the programmes this citizen has opted out of."""
+        return [p.name for p, c in zip(self.model.programmes, self.choice, strict=True) if c == 1]
+
+    def __repr__(self) -> str:
+        return f"Citizen(row={self.row}, segment={self.segment_key!r})"
+
+
+for _var in STATE:
+    setattr(Citizen, _var.name, _state_property(_var))

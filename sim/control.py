@@ -1,0 +1,187 @@
+"""Citizen control: consent regimes, opting out and back in, and the trust that control buys.
+
+The central feedback loop of the model: low trust turns into opt-outs, which lower coverage and
+so benefit. A citizen acts only when trust is below a personal threshold (higher for the privacy
+concerned, SF8) *and* something makes the choice salient (news, a deadline, a friend who opted
+out), and even then only with the weekly chance that friction allows. Opting back in needs trust
+above the threshold plus a margin (hysteresis): exit is sticky (domain.md 2.2).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from sim.citizens import Citizens
+from sim.params import TrustParams
+from sim.programmes import Choice, Programme, ProgrammeTable, Regime
+
+#: Perceived control by regime, before a dashboard is added: a proposal [P] ordering the regimes
+#: by how much say they give (domain.md SF4, control paradox).
+CONTROL_LEVEL = {Regime.NONE: 0.0, Regime.OPT_OUT: 0.4, Regime.OPT_IN: 0.7, Regime.DYNAMIC: 1.0}
+
+#: Golden-ratio offset: programme p uses the citizen's draw rotated by p * GOLDEN (mod 1), a
+#: uniform draw of its own, so one draw per citizen serves every programme.
+GOLDEN = 0.6180339887498949
+
+#: Salience below this is set to zero, so kernels can skip citizens with nothing on their mind.
+SALIENCE_FLOOR = 1e-4
+
+_NONE, _OPT_OUT, _OPT_IN, _DYNAMIC = (int(r) for r in Regime)
+_DEFAULT, _OUT, _IN = (int(c) for c in Choice)
+
+
+@nb.njit(cache=True, inline="always")
+def consents(regime: int, choice: int) -> bool:
+    """Whether the citizen's choice lets data flow under this regime."""
+    if regime == _NONE:
+        return True
+    if regime == _OPT_IN:
+        return choice == _IN
+    return choice != _OUT
+
+
+def threshold(concern: np.ndarray | float, params: TrustParams) -> np.ndarray | float:
+    """Decision trust below which a citizen will opt out: higher for the privacy concerned."""
+    return params.opt_out_threshold + params.threshold_concern * (concern - 0.5)
+
+
+def control_level(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
+    """Perceived control each programme gives, in [0, 1]."""
+    base = np.array([CONTROL_LEVEL[Regime(r)] for r in table.regime])
+    return np.minimum(1.0, base + params.dashboard_control * table.dashboard)
+
+
+def act_rate(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
+    """Weekly chance that a citizen who wants to act, and is alerted, does act."""
+    eased = table.dashboard | (table.regime == Regime.DYNAMIC)
+    return 1.0 - table.friction * np.where(eased, params.dashboard_friction, 1.0)
+
+
+def rejoin_rate(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
+    """Weekly chance that an opted-out citizen whose trust has recovered opts back in."""
+    eased = table.dashboard | (table.regime == Regime.DYNAMIC)
+    return np.where(eased, params.dashboard_rejoin_rate, params.rejoin_rate)
+
+
+def attitude_terms(table: ProgrammeTable, params: TrustParams) -> tuple[np.ndarray, np.ndarray]:
+    """Shift of equilibrium trust per programme: (for everyone, per unit of concern).
+
+    Perceived control raises trust, more for those who value control (SF4).
+    """
+    per_concern = params.control_attitude * control_level(table, params) * table.visible
+    return np.zeros(len(table)), per_concern
+
+
+def deadline_prompt(programmes: list[Programme], step: int, lead: float) -> np.ndarray:
+    """How strongly each programme's opt-out deadline prompts citizens this step.
+
+    It builds up as ``exp(-(deadline - step) / lead)`` and stops once the deadline has passed.
+    """
+    out = np.zeros(len(programmes))
+    for p, prog in enumerate(programmes):
+        if prog.deadline is not None and step <= prog.deadline:
+            out[p] = prog.deadline_salience * np.exp(-(prog.deadline - step) / lead)
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _alert(salience, prompt, partner_out, word_of_mouth):
+    """How strongly something prompts the choice: news, a deadline, a partner who opted out."""
+    a = salience + prompt
+    if partner_out:
+        a += word_of_mouth
+    return min(a, 1)
+
+
+@nb.njit(cache=True)
+def decide(choice, previous, salience, trust, concern, segment, partner, draw, holder,
+           recipient, regime, act, rejoin, prompt, w_holder, w_recipient, w_general,
+           theta0, theta_concern, hysteresis, word_of_mouth, fade, out_by_segment):
+    """One week of consent choices for every citizen and programme; then salience fades.
+
+    A citizen whose data flows leaves when decision trust is below the threshold and a draw
+    ``u < act * alert``; one not yet in (opt-in) joins when trust is above threshold plus
+    hysteresis, on the same condition; one who opted out comes back when trust is above
+    threshold plus hysteresis and ``u < rejoin``. ``previous`` is the choice array at the start
+    of the step, read for the partner so the update is synchronous. ``out_by_segment`` receives
+    the number of citizens opted out of at least one programme, by segment. Pass float32
+    scalars and arrays (see sim.trust.update).
+    """
+    n, n_prog = choice.shape
+    general = trust.shape[1] - 1
+    keep = np.float32(1) - fade
+    half = np.float32(0.5)
+    golden = ((np.arange(n_prog) * GOLDEN) % 1.0).astype(np.float32)
+    for i in range(n):
+        theta = theta0 + theta_concern * (concern[i] - half)
+        j = partner[i]
+        opted_out = False
+        for p in range(n_prog):
+            r = regime[p]
+            if r != _NONE:
+                c = choice[i, p]
+                u = draw[i] + golden[p]
+                if u >= 1:  # this programme's own uniform draw: a rotation of the citizen's
+                    u -= 1
+                if c == _OUT:
+                    if u < rejoin[p]:
+                        tau = (w_holder * trust[i, holder[p]] + w_recipient * trust[i, recipient[p]]
+                               + w_general * trust[i, general])
+                        if tau > theta + hysteresis:
+                            c = _IN if r == _OPT_IN else _DEFAULT
+                elif u < act[p]:  # cheap test first: most citizens do nothing this week
+                    partner_out = j >= 0 and previous[j, p] == _OUT
+                    if u < act[p] * _alert(salience[i, p], prompt[p], partner_out, word_of_mouth):
+                        tau = (w_holder * trust[i, holder[p]] + w_recipient * trust[i, recipient[p]]
+                               + w_general * trust[i, general])
+                        if r == _OPT_IN and c == _DEFAULT:
+                            if tau > theta + hysteresis:
+                                c = _IN
+                        elif tau < theta:
+                            c = _OUT
+                if c != choice[i, p]:
+                    choice[i, p] = c
+                opted_out |= c == _OUT
+            s = salience[i, p]
+            if s != 0:  # fade; flush what is too faint to matter to exactly zero
+                salience[i, p] = s * keep if s > SALIENCE_FLOOR else 0
+        if opted_out:
+            out_by_segment[segment[i]] += 1
+
+
+@nb.njit(cache=True)
+def consent_mask(regime, choices):
+    """Whether each citizen's choice lets data flow under this regime (one programme)."""
+    out = np.empty(choices.shape[0], dtype=np.bool_)
+    for i in range(choices.shape[0]):
+        out[i] = consents(regime, choices[i])
+    return out
+
+
+def initial_choices(
+    citizens: Citizens, table: ProgrammeTable, p: int, programme: Programme,
+    params: TrustParams, rng: np.random.Generator,
+) -> None:
+    """Set the opt-outs (or opt-ins) of programme ``p`` that exist before the run starts.
+
+    The ``initial_opt_out`` share with the lowest margin of decision trust over threshold (plus
+    noise) have opted out; under opt-in, the ``initial_opt_in`` share with the highest margin
+    have opted in. So the initial stock, a fact from data (e.g. 2.77% national opt-out), sits
+    with those most inclined to it.
+    """
+    regime = table.regime[p]
+    share = programme.initial_opt_in if regime == Regime.OPT_IN else programme.initial_opt_out
+    k = round(share * citizens.n)
+    if regime == Regime.NONE or k == 0:
+        return
+    trust = citizens.trust
+    tau = (params.weight_holder * trust[:, table.holder[p]]
+           + params.weight_recipient * trust[:, table.recipient[p]]
+           + params.weight_general * trust[:, -1])
+    margin = tau - threshold(citizens.concern, params)
+    margin += rng.normal(0.0, params.initial_choice_noise, citizens.n)
+    if regime == Regime.OPT_IN:
+        citizens.choice[np.argpartition(-margin, k - 1)[:k], p] = Choice.IN
+    else:
+        citizens.choice[np.argpartition(margin, k - 1)[:k], p] = Choice.OUT

@@ -1,0 +1,26 @@
+"""Public-interest mandates: purposes shared whatever citizens chose, and what that costs in trust.
+
+A mandate of strength ``m`` lets that share of a programme's records flow even for citizens who
+opted out (see :func:`sim.sharing.flow_weight`), which raises coverage and benefit, most for
+citizens with high need. Among the privacy concerned it costs trust, unless the mandate is
+legitimate: a clear public-interest test, independent oversight and transparency (the
+programme's ``legitimacy``, the mean of the three).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.params import TrustParams
+from sim.programmes import ProgrammeTable
+
+
+def trust_cost(table: ProgrammeTable) -> np.ndarray:
+    """Per programme: mandate strength times illegitimacy, ``m * (1 - L)``."""
+    return table.mandate * (1.0 - table.legitimacy)
+
+
+def attitude_terms(table: ProgrammeTable, params: TrustParams) -> tuple[np.ndarray, np.ndarray]:
+    """Shift of equilibrium trust per programme: (for everyone, per unit of concern)."""
+    per_concern = -params.mandate_attitude * trust_cost(table) * table.visible
+    return np.zeros(len(table)), per_concern

@@ -1,0 +1,88 @@
+"""The static citizen network: households, neighbourhoods and a few long-range ties.
+
+Citizens are numbered household by household, so household members and neighbours (the nearest
+ids on either side) sit next to each other in memory: a gather of a neighbour's trust mostly hits
+the cache. A few random long-range ties per citizen, drawn as random pairings so every tie is
+mutual, make it a small world (Newman-Watts style). The result is a symmetric CSR adjacency
+(``scipy.sparse.csr_array``) built in two passes without sorting, so ten million citizens take
+seconds.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+import scipy.sparse as sp
+
+#: Household sizes 1..5 (5 = five or more): roughly the UK distribution, mean about 2.4 people
+#: per household [R: ONS Families and Households 2021; not in domain.md].
+HOUSEHOLD_SIZE_SHARES = np.array([0.30, 0.34, 0.15, 0.13, 0.08])
+
+
+def household_sizes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Sizes of consecutive households that together hold exactly ``n`` citizens."""
+    mean = float(HOUSEHOLD_SIZE_SHARES @ np.arange(1, 6))
+    sizes = rng.choice(np.arange(1, 6), size=int(n / mean * 1.1) + 10, p=HOUSEHOLD_SIZE_SHARES)
+    ends = np.cumsum(sizes)
+    k = int(np.searchsorted(ends, n))  # first household reaching n
+    sizes = sizes[: k + 1].copy()
+    sizes[-1] -= ends[k] - n
+    return sizes[sizes > 0]
+
+
+def random_pairings(n: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
+    """``rounds`` random perfect matchings: ``partner[r, i]`` is i's partner (-1 if none)."""
+    partner = np.full((rounds, n), -1, dtype=np.int32)
+    for r in range(rounds):
+        perm = rng.permutation(n).astype(np.int32)
+        a, b = perm[0 : n - 1 : 2], perm[1:n:2]
+        partner[r, a], partner[r, b] = b, a
+    return partner
+
+
+@nb.njit(cache=True)
+def _fill_rows(household_start, household_end, local_ties, partner, indptr, indices, write):
+    """Count (``write`` false) or write each citizen's neighbours: household, local, long-range."""
+    n = household_start.shape[0]
+    count = not write
+    for i in range(n):
+        pos = indptr[i]
+        start, end = household_start[i], household_end[i]
+        for j in range(start, end):  # household members
+            if j != i:
+                if not count:
+                    indices[pos] = j
+                pos += 1
+        for off in range(-local_ties, local_ties + 1):  # neighbouring households
+            j = i + off
+            if 0 <= j < n and (j < start or j >= end):
+                if not count:
+                    indices[pos] = j
+                pos += 1
+        for r in range(partner.shape[0]):  # long-range ties, unless already local
+            j = partner[r, i]
+            if j >= 0 and abs(j - i) > local_ties and (j < start or j >= end):
+                if not count:
+                    indices[pos] = j
+                pos += 1
+        if count:
+            indptr[i + 1] = pos - indptr[i]
+
+
+def build_network(
+    n: int, rng: np.random.Generator, local_ties: int = 3, long_range_ties: int = 2
+) -> sp.csr_array:
+    """A symmetric, unweighted citizen network as CSR (int32 indices, rows in memory order)."""
+    sizes = household_sizes(n, rng)
+    ends = np.cumsum(sizes).astype(np.int64)
+    household_end = np.repeat(ends, sizes)
+    household_start = household_end - np.repeat(sizes, sizes)
+    partner = random_pairings(n, long_range_ties, rng)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    _fill_rows(household_start, household_end, local_ties, partner, indptr,
+               np.empty(0, np.int32), False)
+    np.cumsum(indptr, out=indptr)
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    _fill_rows(household_start, household_end, local_ties, partner, indptr, indices, True)
+    data = np.ones(indices.shape[0], dtype=np.int8)
+    return sp.csr_array((data, indices, indptr), shape=(n, n))

@@ -1,0 +1,116 @@
+"""Behavioural parameters shared by all citizens, each with its meaning, range and default.
+
+These are the model's uncertainties (the exogenous X of the XLRM framing), as opposed to the
+policy levers that live on each programme. docs/model.md has the table with sources; a test checks
+that the two agree. Rates are per step; one step is one week.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def _p(default: float, lo: float, hi: float, meaning: str, source: str = "[P]", **kw) -> object:
+    """A float parameter with its allowed range and source recorded in the schema."""
+    return Field(default=default, ge=lo, le=hi, description=meaning,
+                 json_schema_extra={"source": source}, **kw)
+
+
+class TrustParams(BaseModel):
+    """Parameters of the five mechanisms; any subset can be passed to ``TrustModel(**params)``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # trust dynamics
+    gain_rate: float = _p(0.02, 0.0, 0.5, "trust gained per step per unit of good news or "
+                          "benefit above expectation", "[P] SF1, swept")
+    loss_aversion: float = _p(4.0, 1.0, 10.0, "losses per unit of bad news relative to gains",
+                              "domain.md SF1 (ratio 3-5)")
+    drift: float = _p(0.02, 0.0, 0.5, "share of the gap to the citizen's disposition closed per "
+                      "step (recovery half-life ln2/drift = 35 weeks)",
+                      "domain.md SF10 (recovery >= 5-10x damage time)")
+    confidence_bound: float = _p(0.3, 0.0, 1.0, "bounded confidence d: neighbours further apart "
+                                 "in trust than this do not influence each other",
+                                 "Deffuant et al. 2000 (domain.md section 4)")
+    influence_rate: float = _p(0.01, 0.0, 0.5, "share of the gap to the week's conversation "
+                               "partner closed (Deffuant mu)", "[P], swept")
+    salience_fade: float = _p(0.35, 0.01, 1.0, "share of an event's salience lost per step "
+                              "(publicity fades)", "[P] trust falls within a few steps (SF1)")
+    # breaches, publicity, spillover
+    victim_weight: float = _p(2.0, 0.0, 10.0, "salience of a breach for a victim, per unit "
+                              "severity")
+    media_amplification: float = _p(1.5, 0.0, 10.0, "salience of a breach for a citizen reached "
+                                    "by the news, per unit severity", "SARF, Kasperson et al. "
+                                    "1988 (domain.md SF6)")
+    hidden_multiplier: float = _p(2.0, 1.0, 10.0, "how much more a discovered hidden sharing "
+                                  "costs than announced sharing", "domain.md 2.2 and SF6")
+    victim_share: float = _p(0.05, 0.0, 1.0, "share of shared records exposed per unit severity")
+    recipients_exponent: float = _p(0.5, 0.0, 2.0, "breach hazard grows as n_recipients to "
+                                    "this power")
+    severity_concentration: float = _p(5.0, 0.5, 100.0, "concentration of the beta "
+                                       "distribution of breach severity")
+    holder_blame: float = _p(0.3, 0.0, 1.0, "share of an incident's trust cost borne by the "
+                             "holder when the recipient is another agency", "domain.md section 5 "
+                             "(Royal Free: small spillover to the NHS)")
+    general_spill: float = _p(0.5, 0.0, 1.0, "share of any agency's news that reaches general "
+                              "trust in public-sector data use", "domain.md SF9")
+    agency_spill: float = _p(0.05, 0.0, 1.0, "share of an agency's news that reaches every other "
+                             "agency", "domain.md SF9")
+    # sharing, benefit and attitudes (privacy calculus)
+    expectation_rate: float = _p(0.1, 0.0, 1.0, "share of the gap between benefit received and "
+                                 "expected closed per step")
+    benefit_attitude: float = _p(0.05, 0.0, 1.0, "rise in equilibrium trust per unit benefit of "
+                                 "announced public-interest sharing", "domain.md SF2")
+    risk_attitude: float = _p(0.15, 0.0, 1.0, "fall in equilibrium trust per unit concern x risk "
+                              "of announced sharing", "domain.md SF2, SF3")
+    commercial_risk: float = _p(1.5, 1.0, 5.0, "risk multiplier for commercial purposes",
+                                "Wellcome 'One-Way Mirror' 2016 (domain.md SF3)")
+    control_attitude: float = _p(0.10, 0.0, 1.0, "rise in equilibrium trust per unit concern x "
+                                 "perceived control", "domain.md SF4")
+    mandate_attitude: float = _p(0.20, 0.0, 1.0, "fall in equilibrium trust per unit concern x "
+                                 "mandate x (1 - legitimacy)", "[P] brief mechanism 3")
+    dashboard_control: float = _p(0.3, 0.0, 1.0, "perceived control a dashboard adds",
+                                  "Estonia data tracker (domain.md 2.1)")
+    # citizen control and opt-out
+    weight_holder: float = _p(0.5, 0.0, 1.0, "weight of trust in the holder in a consent choice")
+    weight_recipient: float = _p(0.3, 0.0, 1.0, "weight of trust in the recipient")
+    weight_general: float = _p(0.2, 0.0, 1.0, "weight of general trust")
+    opt_out_threshold: float = _p(0.35, 0.0, 1.0, "decision trust below which a citizen of "
+                                  "average concern (0.5) will opt out", "calibrated to the 2021 "
+                                  "GP data episode (domain.md 2.1)")
+    threshold_concern: float = _p(0.3, 0.0, 2.0, "rise of the opt-out threshold per unit of "
+                                  "concern above 0.5", "domain.md SF8")
+    hysteresis: float = _p(0.15, 0.0, 1.0, "extra trust above the threshold needed to opt back "
+                           "in", "domain.md 2.2 (little recovery in the short run)")
+    rejoin_rate: float = _p(0.002, 0.0, 1.0, "weekly chance an opted-out citizen who trusts "
+                            "again opts back in")
+    dashboard_rejoin_rate: float = _p(0.02, 0.0, 1.0, "the same with a dashboard or dynamic "
+                                      "consent")
+    dashboard_friction: float = _p(0.5, 0.0, 1.0, "friction multiplier with a dashboard or "
+                                   "dynamic consent")
+    word_of_mouth: float = _p(0.1, 0.0, 1.0, "salience added by a conversation partner who "
+                              "opted out", "domain.md SF7")
+    deadline_lead: float = _p(2.0, 0.1, 52.0, "weeks over which a deadline's prompt builds up")
+    # initial population
+    initial_trust_sd: float = _p(0.1, 0.0, 0.5, "sd of a citizen's initial trust around the "
+                                 "segment and agency mean")
+    concern_sd: float = _p(0.1, 0.0, 0.5, "sd of privacy concern around the segment's value")
+    need_concentration: float = _p(4.0, 0.5, 100.0, "concentration of the beta distribution "
+                                   "of need")
+    initial_choice_noise: float = _p(0.1, 0.0, 1.0, "noise in ranking who had already opted "
+                                     "out or in at the start")
+    # network
+    local_ties: int = Field(default=3, ge=0, le=50, description="ties to the nearest households "
+                            "on each side (neighbourhood)", json_schema_extra={"source": "[P]"})
+    long_range_ties: int = Field(default=2, ge=0, le=20, description="random long-range ties per "
+                                 "citizen (small world)", json_schema_extra={"source": "[P]"})
+
+    @model_validator(mode="after")
+    def _weights_sum_to_one(self) -> TrustParams:
+        total = self.weight_holder + self.weight_recipient + self.weight_general
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(
+                "weight_holder + weight_recipient + weight_general must equal 1, "
+                f"got {total:.4g}"
+            )
+        return self

@@ -1,0 +1,242 @@
+"""Sharing programmes as data: who shares what with whom, why, under which rules.
+
+A programme is one flow of records from a holder agency to a recipient, as in the five CDEI cases
+(pupil records to approved suppliers, VAT registrations to credit reference agencies, GP records
+for planning and research, ...). Every behaviour of the model is driven by these fields; the
+mechanisms read them through :class:`ProgrammeTable`, one array per field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.agencies import RECIPIENT_PENALTY, AgencySpec
+
+
+class Purpose(StrEnum):
+    DIRECT_SERVICE = "direct_service"  # personal service or direct care: benefit to the citizen
+    PLANNING_RESEARCH = "planning_research"  # planning, research, evaluation: public benefit
+    COMMERCIAL = "commercial"  # re-use by a business: little public benefit
+
+
+class LegalBasis(StrEnum):
+    STATUTE = "statute"  # a statutory gateway (e.g. the census, SBEE Act 2015 s.8)
+    PUBLIC_TASK = "public_task"  # the holder's public task
+    CONSENT = "consent"  # the citizen's consent: needs an opt-in or dynamic regime
+    IMPLIED_CONSENT = "implied_consent"  # e.g. direct care (claimed, and rejected, at Royal Free)
+
+
+class Consent(StrEnum):
+    NONE = "none"  # no choice: data flows
+    OPT_OUT = "opt_out"  # flows unless the citizen opts out
+    OPT_IN = "opt_in"  # flows only once the citizen opts in
+    DYNAMIC = "dynamic"  # granular consent kept up to date on a dashboard, both ways
+
+
+class Regime(IntEnum):
+    """Consent regimes as small integers for the compiled kernels."""
+
+    NONE = 0
+    OPT_OUT = 1
+    OPT_IN = 2
+    DYNAMIC = 3
+
+
+class Choice(IntEnum):
+    """A citizen's recorded choice for one programme."""
+
+    DEFAULT = 0  # no choice made: the regime's default applies
+    OUT = 1  # opted out (or withdrew consent)
+    IN = 2  # opted in
+
+
+class Mandate(BaseModel):
+    """A public-interest mandate: purposes shared regardless of consent, and its legitimacy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strength: float = Field(
+        default=0.0, ge=0, le=1,
+        description="share of the programme's records shared whatever the citizen chose",
+    )
+    public_interest_test: float = Field(
+        default=0.5, ge=0, le=1, description="clarity of the public-interest test (legitimacy)"
+    )
+    oversight: float = Field(
+        default=0.5, ge=0, le=1, description="independent oversight of the mandate (legitimacy)"
+    )
+
+
+class Barriers(BaseModel):
+    """The three barriers of the CDEI framing: technical, legal, cultural (each 1 = no barrier)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    interoperability: float = Field(
+        default=0.9, ge=0, le=1, description="technical: share of records systems can exchange"
+    )
+    data_quality: float = Field(
+        default=0.9, ge=0, le=1, description="technical: usable share of a shared record's value"
+    )
+    legal_clarity: float = Field(
+        default=0.9, ge=0, le=1, description="legal: clarity of the gateway (share not blocked)"
+    )
+    willingness: float = Field(
+        default=0.9, ge=0, le=1, description="cultural: holder's willingness to share"
+    )
+
+
+class Programme(BaseModel):
+    """One data-sharing programme; see docs/model.md for how each field enters the equations."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="identifier")
+    holder: str = Field(description="agency that holds the records")
+    recipient: str = Field(description="agency the records are shared with")
+    purpose: Purpose = Field(default=Purpose.PLANNING_RESEARCH, description="why data is shared")
+    legal_basis: LegalBasis = Field(default=LegalBasis.PUBLIC_TASK, description="legal gateway")
+    consent: Consent = Field(default=Consent.OPT_OUT, description="citizen consent regime")
+    dashboard: bool = Field(
+        default=False, description="citizens can see who used their data (a data tracker)"
+    )
+    mandate: Mandate = Field(default_factory=Mandate, description="public-interest mandate")
+    transparency: float = Field(
+        default=0.5, ge=0, le=1, description="how openly the sharing is explained (legitimacy)"
+    )
+    announced: bool = Field(
+        default=True, description="the public was told; hidden sharing costs more when discovered"
+    )
+    security: float = Field(default=0.7, ge=0, le=1, description="security of the data flow")
+    sensitivity: float = Field(default=0.5, ge=0, le=1, description="sensitivity of the records")
+    n_recipients: int = Field(default=1, ge=1, description="organisations receiving the data")
+    breach_rate: float = Field(
+        default=0.05, ge=0, le=52,
+        description="breaches per year at full coverage, one recipient and security 0.5",
+    )
+    severity: float = Field(default=0.3, gt=0, lt=1, description="mean severity of a breach")
+    publicity: float = Field(
+        default=0.3, ge=0, le=1, description="share of the population a breach's news reaches"
+    )
+    discovery_rate: float = Field(
+        default=0.8, ge=0, le=52, description="per year: how fast hidden sharing is discovered"
+    )
+    benefit: float = Field(default=0.5, ge=0, le=1, description="benefit per shared record")
+    barriers: Barriers = Field(default_factory=Barriers, description="technical/legal/cultural")
+    friction: float = Field(
+        default=0.9, ge=0, le=1,
+        description="weekly chance a willing, alerted citizen does not get round to acting",
+    )
+    initial_opt_out: float = Field(
+        default=0.0, ge=0, lt=1, description="share opted out at the start (opt-out regimes)"
+    )
+    initial_opt_in: float = Field(
+        default=0.5, ge=0, le=1, description="share opted in at the start (opt-in regime)"
+    )
+    active: bool = Field(default=True, description="false while the programme is paused")
+    deadline: int | None = Field(
+        default=None, ge=0, description="step of the current opt-out deadline, if any"
+    )
+    deadline_salience: float = Field(
+        default=0.0, ge=0, le=1, description="how strongly the deadline prompts citizens to act"
+    )
+
+    @model_validator(mode="after")
+    def _consent_basis_needs_a_choice(self) -> Programme:
+        if self.legal_basis is LegalBasis.CONSENT and self.consent not in (
+            Consent.OPT_IN, Consent.DYNAMIC
+        ):
+            raise ValueError(
+                "legal_basis 'consent' needs consent 'opt_in' or 'dynamic', "
+                f"not {self.consent.value!r}"
+            )
+        return self
+
+    @property
+    def legitimacy(self) -> float:
+        """Legitimacy of sharing: mean of public-interest test, oversight and transparency."""
+        return (self.mandate.public_interest_test + self.mandate.oversight + self.transparency) / 3
+
+    def changed(self, **changes: object) -> Programme:
+        """A validated copy with some fields changed (nested fields as dicts)."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        return Programme.model_validate(data)
+
+
+@dataclass(frozen=True)
+class ProgrammeTable:
+    """The programmes' fields as arrays of length P, the form the kernels read."""
+
+    holder: np.ndarray  # int64 column of the holder agency
+    recipient: np.ndarray  # int64 column of the recipient agency
+    regime: np.ndarray  # int8 Regime code
+    dashboard: np.ndarray  # bool
+    direct: np.ndarray  # bool, purpose is direct service
+    commercial: np.ndarray  # bool, purpose is commercial
+    mandate: np.ndarray  # float64 mandate strength m
+    legitimacy: np.ndarray  # float64 L
+    visible: np.ndarray  # bool: announced and active
+    active: np.ndarray  # bool
+    security: np.ndarray
+    sensitivity: np.ndarray
+    n_recipients: np.ndarray
+    breach_rate: np.ndarray
+    severity: np.ndarray
+    publicity: np.ndarray
+    discovery_rate: np.ndarray
+    benefit: np.ndarray
+    data_quality: np.ndarray
+    realisation: np.ndarray  # interoperability * legal clarity * willingness
+    friction: np.ndarray
+    recipient_penalty: np.ndarray  # risk weight of the recipient's kind
+
+    @classmethod
+    def build(
+        cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec]
+    ) -> ProgrammeTable:
+        column = {a.name: k for k, a in enumerate(agencies)}
+        kind = {a.name: a.kind for a in agencies}
+
+        def arr(get, dtype=np.float64):
+            return np.array([get(p) for p in programmes], dtype=dtype)
+
+        return cls(
+            holder=arr(lambda p: column[p.holder], np.int64),
+            recipient=arr(lambda p: column[p.recipient], np.int64),
+            regime=arr(lambda p: Regime[p.consent.name], np.int8),
+            dashboard=arr(lambda p: p.dashboard, bool),
+            direct=arr(lambda p: p.purpose is Purpose.DIRECT_SERVICE, bool),
+            commercial=arr(lambda p: p.purpose is Purpose.COMMERCIAL, bool),
+            mandate=arr(lambda p: p.mandate.strength),
+            legitimacy=arr(lambda p: p.legitimacy),
+            visible=arr(lambda p: p.announced and p.active, bool),
+            active=arr(lambda p: p.active, bool),
+            security=arr(lambda p: p.security),
+            sensitivity=arr(lambda p: p.sensitivity),
+            n_recipients=arr(lambda p: p.n_recipients),
+            breach_rate=arr(lambda p: p.breach_rate),
+            severity=arr(lambda p: p.severity),
+            publicity=arr(lambda p: p.publicity),
+            discovery_rate=arr(lambda p: p.discovery_rate),
+            benefit=arr(lambda p: p.benefit),
+            data_quality=arr(lambda p: p.barriers.data_quality),
+            realisation=arr(
+                lambda p: p.barriers.interoperability * p.barriers.legal_clarity
+                * p.barriers.willingness * p.active
+            ),
+            friction=arr(lambda p: p.friction),
+            recipient_penalty=arr(lambda p: RECIPIENT_PENALTY[kind[p.recipient]]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.holder)

@@ -1,0 +1,88 @@
+"""Social influence on the citizen network: bounded confidence (Deffuant-Weisbuch).
+
+Each week every citizen talks with one network neighbour picked at random. If their opinions
+differ by less than the confidence bound ``d``, the citizen moves a share ``mu`` of the way toward
+the neighbour; otherwise not at all (Deffuant, Neau, Amblard & Weisbuch 2000). All citizens move
+at once from last week's opinions (synchronous update). The rule runs alone on any opinion array
+and CSR network (:func:`deffuant`), which is how it is checked against the known results: from a
+uniform start, consensus iff ``d >= 1/2``; about ``floor(1 / (2d))`` clusters below that.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+import scipy.sparse as sp
+
+
+@nb.njit(cache=True, inline="always")
+def pick_partner(indptr, indices, i, u):
+    """Citizen i's partner for uniform draw ``u`` in [0, 1): a random neighbour, or -1."""
+    start, end = indptr[i], indptr[i + 1]
+    if end == start:
+        return -1
+    k = start + int(u * (end - start))
+    return indices[min(k, end - 1)]
+
+
+@nb.njit(cache=True, inline="always")
+def pull(x, y, bound, rate):
+    """Change in opinion ``x`` from meeting ``y``: ``rate * (y - x)`` if ``|y - x| < bound``."""
+    gap = y - x
+    return rate * gap if abs(gap) < bound else gap * 0  # keeps the float type of the inputs
+
+
+@nb.njit(cache=True)
+def partners(indptr, indices, draw, out):
+    """Every citizen's partner for this step (``draw`` holds one uniform per citizen)."""
+    for i in range(out.shape[0]):
+        out[i] = pick_partner(indptr, indices, i, draw[i])
+
+
+@nb.njit(cache=True)
+def gather(opinions, partner, out):
+    """Copy each citizen's partner's row of ``opinions`` into ``out`` (own row if no partner).
+
+    A pass of its own: a simple loop keeps many cache misses in flight, which the long
+    update loop cannot (measured: half the cost of gathering inside the update).
+    """
+    n, k = opinions.shape
+    for i in range(n):
+        j = partner[i] if partner[i] >= 0 else i
+        for c in range(k):
+            out[i, c] = opinions[j, c]
+
+
+@nb.njit(cache=True)
+def bounded_confidence(opinions, neighbour, bound, rate, out):
+    """One synchronous Deffuant step on (n, k) opinions given each one's partner's opinions."""
+    n, k = opinions.shape
+    for i in range(n):
+        for c in range(k):
+            x = opinions[i, c]
+            out[i, c] = x + pull(x, neighbour[i, c], bound, rate)
+
+
+def deffuant(
+    opinions: np.ndarray, network: sp.csr_array, bound: float, rate: float, steps: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Run the rule alone for ``steps`` synchronous steps; returns the final opinions."""
+    x = np.array(opinions, dtype=np.float64).reshape(len(opinions), -1)
+    out, neighbour = np.empty_like(x), np.empty_like(x)
+    partner = np.empty(len(x), dtype=np.int64)
+    indptr, indices = network.indptr, network.indices
+    for _ in range(steps):
+        partners(indptr, indices, rng.random(len(x)), partner)
+        gather(x, partner, neighbour)
+        bounded_confidence(x, neighbour, bound, rate, out)
+        x, out = out, x
+    return x.reshape(np.shape(opinions))
+
+
+def clusters(opinions: np.ndarray, gap: float = 0.01) -> np.ndarray:
+    """Sizes of opinion clusters (runs of sorted opinions closer than ``gap``), largest first."""
+    x = np.sort(np.asarray(opinions).ravel())
+    breaks = np.flatnonzero(np.diff(x) > gap)
+    sizes = np.diff(np.concatenate(([0], breaks + 1, [len(x)])))
+    return np.sort(sizes)[::-1]

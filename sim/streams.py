@@ -1,0 +1,55 @@
+"""Named random streams: common random numbers from one seed.
+
+Every random decision in trustsim draws from its own stream, keyed by the decision's name and the
+step (and, where one step holds several draws, a sub-key such as the programme index). A draw
+therefore depends only on (seed, name, step, sub-key), never on how many numbers other decisions
+used before it. Two runs that differ in one policy share every other draw (common random numbers,
+Klein et al. 2024, arXiv:2409.02086), and a run gives the same numbers whatever process runs it.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+SeedLike = int | np.random.SeedSequence | np.random.Generator | None
+
+
+def seed_sequence(rng: SeedLike) -> np.random.SeedSequence:
+    """Turn Mesa's ``rng`` argument into the run's root ``SeedSequence``.
+
+    ``None`` takes fresh entropy from the operating system (kept in ``.entropy`` so the run can be
+    repeated); a ``Generator`` is reduced to one integer drawn from it.
+    """
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        return np.random.SeedSequence(int(rng.integers(2**63)))
+    if rng is None or isinstance(rng, int | np.integer):
+        return np.random.SeedSequence(None if rng is None else int(rng))
+    raise TypeError(f"rng must be an int, a numpy SeedSequence or Generator, or None; got {rng!r}")
+
+
+def stream_key(name: str) -> int:
+    """A stable 32-bit number for a stream name (the same in every Python process)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+class Streams:
+    """Hands out one generator per (decision, step, sub-key), all derived from one seed."""
+
+    def __init__(self, root: np.random.SeedSequence):
+        self.root = root
+
+    def generator(self, name: str, step: int, *sub: int) -> np.random.Generator:
+        """The generator for decision ``name`` at ``step``; ``sub`` tells draws in a step apart."""
+        seq = np.random.SeedSequence(
+            self.root.entropy,
+            spawn_key=(*self.root.spawn_key, stream_key(name), int(step), *map(int, sub)),
+        )
+        return np.random.Generator(np.random.PCG64(seq))
+
+    def uniform(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
+        """``size`` float32 draws in [0, 1); citizen ``i`` always gets element ``i``."""
+        return self.generator(name, step, *sub).random(size, dtype=np.float32)
