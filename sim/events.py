@@ -87,7 +87,7 @@ class OptOutDeadline(_Event):
 
     type: Literal["opt_out_deadline"] = "opt_out_deadline"
     deadline: int = Field(ge=1, description="step of the deadline")
-    salience: float = Field(default=1.0, ge=0, le=1, description="how hard the deadline prompts")
+    salience: float = Field(default=0.5, ge=0, le=1, description="how hard the deadline prompts")
 
     def apply(self, model: TrustModel) -> None:
         model.update_programme(self.programme, deadline=self.deadline,

@@ -22,7 +22,7 @@ class TrustParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # trust dynamics
-    gain_rate: float = _p(0.02, 0.0, 0.5, "trust gained per step per unit of good news or "
+    gain_rate: float = _p(0.05, 0.0, 0.5, "trust gained per step per unit of good news or "
                           "benefit above expectation", "[P] SF1, swept")
     loss_aversion: float = _p(4.0, 1.0, 10.0, "losses per unit of bad news relative to gains",
                               "domain.md SF1 (ratio 3-5)")
@@ -75,7 +75,7 @@ class TrustParams(BaseModel):
     weight_holder: float = _p(0.5, 0.0, 1.0, "weight of trust in the holder in a consent choice")
     weight_recipient: float = _p(0.3, 0.0, 1.0, "weight of trust in the recipient")
     weight_general: float = _p(0.2, 0.0, 1.0, "weight of general trust")
-    opt_out_threshold: float = _p(0.35, 0.0, 1.0, "decision trust below which a citizen of "
+    opt_out_threshold: float = _p(0.25, 0.0, 1.0, "decision trust below which a citizen of "
                                   "average concern (0.5) will opt out", "calibrated to the 2021 "
                                   "GP data episode (domain.md 2.1)")
     threshold_concern: float = _p(0.3, 0.0, 2.0, "rise of the opt-out threshold per unit of "

@@ -4,8 +4,8 @@ For citizen i and trust column k (each agency, then general trust), synchronousl
 
     impulse = h_k * gap_i - sum_p spill[p, k] * salience[i, p]
     target  = clip(disposition[i, k] + base_k + concern_i * per_concern_k, 0, 1)
-    dT      = gain * impulse            if impulse >= 0    (experience better than expected)
-              gain * lambda * impulse   otherwise          (bad news weighs lambda times more)
+    dT      = gain * impulse * (1 - T)           if impulse >= 0  (better than expected)
+              gain * lambda * impulse * T        otherwise        (bad news, lambda times more)
             + drift * (target - T)                          (slow return to disposition)
             + pull(T, T[partner], d, mu)                    (bounded-confidence influence)
     T      <- clip(T + dT, 0, 1)
@@ -61,9 +61,15 @@ def attitude_offsets(terms: list[tuple[np.ndarray, np.ndarray]], spill: np.ndarr
 
 
 @nb.njit(cache=True, inline="always")
-def asymmetric(impulse, gain, loss_aversion):
-    """Trust change from an impulse: losses weigh ``loss_aversion`` times more than gains."""
-    return gain * impulse if impulse >= 0 else gain * loss_aversion * impulse
+def asymmetric(impulse, x, gain, loss_aversion):
+    """Trust change from an impulse at trust ``x``: losses weigh ``loss_aversion`` times more.
+
+    A gain closes a share of the distance to 1 and a loss takes a share of what there is, so
+    trust stays in [0, 1] by construction and repeated bad news cannot drive it below zero.
+    """
+    if impulse >= 0:
+        return gain * impulse * (1 - x)
+    return gain * loss_aversion * impulse * x
 
 
 @nb.njit(cache=True, fastmath=True)
@@ -94,7 +100,7 @@ def update(trust, neighbour, out, disposition, concern, salience, spill, experie
         for k in range(n_cols):
             x = trust[i, k]
             target = min(max(disposition[i, k] + base[k] + c * per_concern[k], zero), one)
-            dx = (asymmetric(impulse[k], gain, loss_aversion) + drift * (target - x)
+            dx = (asymmetric(impulse[k], x, gain, loss_aversion) + drift * (target - x)
                   + pull(x, neighbour[i, k], bound, rate))
             y = min(max(x + dx, zero), one)
             out[i, k] = y
