@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python experiments/run_baseline.py --out results/baseline
+	$(BIN)/trustsim run --out results/baseline --force
 
 test: $(STAMP)
 	$(BIN)/ruff check sim tests experiments

@@ -1,0 +1,123 @@
+"""The seven stylized facts of the model brief as runnable experiments.
+
+Each ``sfN_*`` function runs the model under one controlled comparison and returns the time
+series it is judged on (pandas DataFrames, one per arm). The tests in tests/test_stylized_facts.py
+assert the fact over several seeds; experiments/stylized_facts.py draws one figure per fact for
+docs/figures. Keeping the set-ups here means the figures show exactly what is tested.
+
+Every experiment starts from the baseline world with stochastic breaches and discoveries switched
+off, so the only shocks are the scheduled ones and the arms share a breach history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import baseline
+from sim.events import Breach, Event, OptOutDeadline, PolicyChange, Scandal
+from sim.model import TrustModel
+from sim.programmes import Programme
+
+N_CITIZENS = 5_000
+
+
+def calm_programmes() -> list[Programme]:
+    """The baseline programmes with no stochastic breaches or discoveries."""
+    return [p.changed(breach_rate=0.0, discovery_rate=0.0) for p in baseline.PROGRAMMES]
+
+
+def run(steps: int, events: Sequence[Event] = (), programmes: Sequence[Programme] | None = None,
+        n: int = N_CITIZENS, seed: int = 1, **params: Any) -> pd.DataFrame:
+    """Run the calm baseline (or ``programmes``) with ``events``; return the time series."""
+    model = TrustModel(n, programmes=programmes or calm_programmes(), events=events, rng=seed,
+                       citizen_agents=False, **params)
+    for _ in range(steps):
+        model.step()
+    return model.timeseries()
+
+
+def breach_series(steps: Sequence[int], severity: float = 0.6, publicity: float = 0.8,
+                  programme: str = "gp_records") -> list[Event]:
+    """A fixed breach history: the same breaches at the same steps in every arm."""
+    return [Breach(step=s, programme=programme, severity=severity, publicity=publicity)
+            for s in steps]
+
+
+def fall_and_recovery(series: pd.Series, event_step: int) -> tuple[int, float, float]:
+    """(steps from the event to the trough, loss at the trough, steps from the trough until half
+    the loss is regained; inf if never)."""
+    x = series.to_numpy()
+    before = x[event_step - 1]
+    trough = event_step + int(np.argmin(x[event_step:]))
+    loss = before - x[trough]
+    regained = np.flatnonzero(x[trough:] >= x[trough] + loss / 2)
+    half = float(regained[0]) if len(regained) else float("inf")
+    return trough - event_step, float(loss), half
+
+
+# 1. one publicised breach: a fast fall, a slow recovery
+def sf1_breach_recovery(seed: int = 1, steps: int = 156, event_step: int = 10) -> pd.DataFrame:
+    return run(steps, breach_series([event_step], severity=0.5, publicity=0.9), seed=seed)
+
+
+# 2. low trust -> opt-outs, lower coverage and benefit; no shocks -> all stays high
+def sf2_low_trust(seed: int = 1, steps: int = 104) -> dict[str, pd.DataFrame]:
+    shocks = [*breach_series([10, 40, 70]), *breach_series([25, 55], programme="care_record")]
+    return {"no shocks": run(steps, seed=seed), "repeated breaches": run(steps, shocks, seed=seed)}
+
+
+# 3. a publicised controversy with an opt-out deadline: a bunched surge, still single digits
+def sf3_opt_out_surge(seed: int = 1, steps: int = 52, notice: int = 5,
+                      deadline: int = 11) -> pd.DataFrame:
+    events = [Scandal(step=notice, programme="gp_records", severity=0.6, publicity=0.9),
+              OptOutDeadline(step=notice, programme="gp_records", deadline=deadline,
+                             salience=0.6)]
+    return run(steps, events, seed=seed)
+
+
+# 4. citizen control under the same breach history
+def sf4_citizen_control(seed: int = 1, steps: int = 104) -> dict[tuple[str, str], pd.DataFrame]:
+    out = {}
+    for trust_level, shocks in (("high trust", []), ("low trust", breach_series([10, 40, 70]))):
+        for regime in ("none", "dynamic"):
+            policy = PolicyChange(step=1, programme="gp_records",
+                                  changes={"consent": regime, "dashboard": regime == "dynamic"})
+            out[trust_level, regime] = run(steps, [policy, *shocks], seed=seed)
+    return out
+
+
+# 5. mandates: more coverage and benefit; trust cost falls with legitimacy
+def sf5_mandates(seed: int = 1, steps: int = 104,
+                 legitimacy: Sequence[float] = (0.1, 0.5, 0.9)) -> dict[str, pd.DataFrame]:
+    shocks = breach_series([10, 40, 70])
+    out = {"no mandate": run(steps, shocks, seed=seed)}
+    for level in legitimacy:
+        mandate = PolicyChange(step=1, programme="gp_records", changes={
+            "mandate": {"strength": 0.8, "public_interest_test": level, "oversight": level},
+            "transparency": level})
+        out[f"legitimacy {level}"] = run(steps, [mandate, *shocks], seed=seed)
+    return out
+
+
+# 6. the privacy-concerned segments opt out first and most: the SF3 run, read by segment
+def sf6_segments(seed: int = 1, steps: int = 30) -> pd.DataFrame:
+    return sf3_opt_out_surge(seed=seed, steps=steps)
+
+
+# 7. who holds the data matters; sharing with private recipients costs more trust
+def sf7_recipients(seed: int = 1, steps: int = 104,
+                   recipients: Sequence[str] = ("university", "supplier", "cra"),
+                   start: int = 5) -> dict[str, pd.DataFrame]:
+    out = {}
+    for recipient in recipients:
+        new = Programme(name="new_sharing", holder="council", recipient=recipient,
+                        consent="none", sensitivity=0.7, security=0.5, transparency=0.5,
+                        benefit=0.5, breach_rate=0.0, discovery_rate=0.0, active=False)
+        out[recipient] = run(steps, [PolicyChange(step=start, programme="new_sharing",
+                                                  changes={"active": True})],
+                             programmes=[*calm_programmes(), new], seed=seed)
+    return out
