@@ -84,5 +84,7 @@ def build_network(
     np.cumsum(indptr, out=indptr)
     indices = np.empty(int(indptr[-1]), dtype=np.int32)
     _fill_rows(household_start, household_end, local_ties, partner, indptr, indices, True)
+    if indptr[-1] < np.iinfo(np.int32).max:  # scipy upcasts both to the wider index dtype
+        indptr = indptr.astype(np.int32)
     data = np.ones(indices.shape[0], dtype=np.int8)
     return sp.csr_array((data, indices, indptr), shape=(n, n))
