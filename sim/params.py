@@ -75,7 +75,7 @@ class TrustParams(BaseModel):
     weight_holder: float = _p(0.5, 0.0, 1.0, "weight of trust in the holder in a consent choice")
     weight_recipient: float = _p(0.3, 0.0, 1.0, "weight of trust in the recipient")
     weight_general: float = _p(0.2, 0.0, 1.0, "weight of general trust")
-    opt_out_threshold: float = _p(0.25, 0.0, 1.0, "decision trust below which a citizen of "
+    opt_out_threshold: float = _p(0.22, 0.0, 1.0, "decision trust below which a citizen of "
                                   "average concern (0.5) will opt out", "calibrated to the 2021 "
                                   "GP data episode (domain.md 2.1)")
     threshold_concern: float = _p(0.3, 0.0, 2.0, "rise of the opt-out threshold per unit of "

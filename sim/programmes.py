@@ -129,7 +129,7 @@ class Programme(BaseModel):
     benefit: float = Field(default=0.5, ge=0, le=1, description="benefit per shared record")
     barriers: Barriers = Field(default_factory=Barriers, description="technical/legal/cultural")
     friction: float = Field(
-        default=0.9, ge=0, le=1,
+        default=0.92, ge=0, le=1,
         description="weekly chance a willing, alerted citizen does not get round to acting",
     )
     initial_opt_out: float = Field(
