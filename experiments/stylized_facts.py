@@ -20,6 +20,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -75,24 +76,24 @@ Runs = list[pd.DataFrame]  # one time series per seed
 
 
 # ------------------------------------------------------------------ running the experiments
-@contextlib.contextmanager
-def population(n: int) -> Iterator[None]:
-    """Run the ``sim.stylized_facts`` experiments with ``n`` citizens.
+@dataclass(frozen=True)
+class Seeds:
+    """The seeds to run every experiment for, and the population size to run it with."""
 
-    The experiment functions take no population size (the tests use the module default), and
-    all of them call the module-level ``run``, so routing that one function is enough.
-    """
-    original = sf.run
-    sf.run = partial(original, n=n)
-    try:
-        yield
-    finally:
-        sf.run = original
+    values: tuple[int, ...]
+    citizens: int
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 def over_seeds(experiment: Callable[..., Any], seeds: Sequence[int]) -> Any:
     """Run ``experiment`` for every seed; regroup dict results by arm (a list per arm)."""
-    results = [experiment(seed=s) for s in seeds]
+    n = seeds.citizens if isinstance(seeds, Seeds) else sf.N_CITIZENS
+    results = [experiment(seed=s, n=n) for s in seeds]
     if isinstance(results[0], dict):
         return {arm: [r[arm] for r in results] for arm in results[0]}
     return results
@@ -552,10 +553,11 @@ def make_figures(out: Path, seeds: Sequence[int], citizens: int) -> list[Path]:
                f"{citizens:,} citizens; one step = one week. Dashed lines: scheduled events. "
                "Set-ups: sim/stylized_facts.py.")
     written = []
-    with mpl.rc_context(STYLE), population(citizens):
+    plan = Seeds(tuple(seeds), citizens)
+    with mpl.rc_context(STYLE):
         for name, draw in FIGURES.items():
             path = out / name
-            save(draw(seeds, caption), path)
+            save(draw(plan, caption), path)
             written.append(path)
     return written
 

@@ -60,56 +60,59 @@ def fall_and_recovery(series: pd.Series, event_step: int) -> tuple[int, float, f
 
 
 # 1. one publicised breach: a fast fall, a slow recovery
-def sf1_breach_recovery(seed: int = 1, steps: int = 156, event_step: int = 10) -> pd.DataFrame:
-    return run(steps, breach_series([event_step], severity=0.5, publicity=0.9), seed=seed)
+def sf1_breach_recovery(seed: int = 1, n: int = N_CITIZENS, steps: int = 156,
+                        event_step: int = 10) -> pd.DataFrame:
+    return run(steps, breach_series([event_step], severity=0.5, publicity=0.9), n=n, seed=seed)
 
 
 # 2. low trust -> opt-outs, lower coverage and benefit; no shocks -> all stays high
-def sf2_low_trust(seed: int = 1, steps: int = 104) -> dict[str, pd.DataFrame]:
+def sf2_low_trust(seed: int = 1, n: int = N_CITIZENS, steps: int = 104) -> dict[str, pd.DataFrame]:
     shocks = [*breach_series([10, 40, 70]), *breach_series([25, 55], programme="care_record")]
-    return {"no shocks": run(steps, seed=seed), "repeated breaches": run(steps, shocks, seed=seed)}
+    return {"no shocks": run(steps, n=n, seed=seed),
+            "repeated breaches": run(steps, shocks, n=n, seed=seed)}
 
 
 # 3. a publicised controversy with an opt-out deadline: a bunched surge, still single digits
-def sf3_opt_out_surge(seed: int = 1, steps: int = 52, notice: int = 5,
+def sf3_opt_out_surge(seed: int = 1, n: int = N_CITIZENS, steps: int = 52, notice: int = 5,
                       deadline: int = 11) -> pd.DataFrame:
     events = [Scandal(step=notice, programme="gp_records", severity=0.6, publicity=0.9),
               OptOutDeadline(step=notice, programme="gp_records", deadline=deadline,
                              salience=0.6)]
-    return run(steps, events, seed=seed)
+    return run(steps, events, n=n, seed=seed)
 
 
 # 4. citizen control under the same breach history
-def sf4_citizen_control(seed: int = 1, steps: int = 104) -> dict[tuple[str, str], pd.DataFrame]:
+def sf4_citizen_control(seed: int = 1, n: int = N_CITIZENS, steps: int = 104,
+                        ) -> dict[tuple[str, str], pd.DataFrame]:
     out = {}
     for trust_level, shocks in (("high trust", []), ("low trust", breach_series([10, 40, 70]))):
         for regime in ("none", "dynamic"):
             policy = PolicyChange(step=1, programme="gp_records",
                                   changes={"consent": regime, "dashboard": regime == "dynamic"})
-            out[trust_level, regime] = run(steps, [policy, *shocks], seed=seed)
+            out[trust_level, regime] = run(steps, [policy, *shocks], n=n, seed=seed)
     return out
 
 
 # 5. mandates: more coverage and benefit; trust cost falls with legitimacy
-def sf5_mandates(seed: int = 1, steps: int = 104,
+def sf5_mandates(seed: int = 1, n: int = N_CITIZENS, steps: int = 104,
                  legitimacy: Sequence[float] = (0.1, 0.5, 0.9)) -> dict[str, pd.DataFrame]:
     shocks = breach_series([10, 40, 70])
-    out = {"no mandate": run(steps, shocks, seed=seed)}
+    out = {"no mandate": run(steps, shocks, n=n, seed=seed)}
     for level in legitimacy:
         mandate = PolicyChange(step=1, programme="gp_records", changes={
             "mandate": {"strength": 0.8, "public_interest_test": level, "oversight": level},
             "transparency": level})
-        out[f"legitimacy {level}"] = run(steps, [mandate, *shocks], seed=seed)
+        out[f"legitimacy {level}"] = run(steps, [mandate, *shocks], n=n, seed=seed)
     return out
 
 
 # 6. the privacy-concerned segments opt out first and most: the SF3 run, read by segment
-def sf6_segments(seed: int = 1, steps: int = 30) -> pd.DataFrame:
-    return sf3_opt_out_surge(seed=seed, steps=steps)
+def sf6_segments(seed: int = 1, n: int = N_CITIZENS, steps: int = 30) -> pd.DataFrame:
+    return sf3_opt_out_surge(seed=seed, n=n, steps=steps)
 
 
 # 7. who holds the data matters; sharing with private recipients costs more trust
-def sf7_recipients(seed: int = 1, steps: int = 104,
+def sf7_recipients(seed: int = 1, n: int = N_CITIZENS, steps: int = 104,
                    recipients: Sequence[str] = ("university", "supplier", "cra"),
                    start: int = 5) -> dict[str, pd.DataFrame]:
     out = {}
@@ -119,5 +122,5 @@ def sf7_recipients(seed: int = 1, steps: int = 104,
                         benefit=0.5, breach_rate=0.0, discovery_rate=0.0, active=False)
         out[recipient] = run(steps, [PolicyChange(step=start, programme="new_sharing",
                                                   changes={"active": True})],
-                             programmes=[*calm_programmes(), new], seed=seed)
+                             programmes=[*calm_programmes(), new], n=n, seed=seed)
     return out
