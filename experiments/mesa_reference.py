@@ -1,0 +1,353 @@
+"""The same weekly step as ``sim.TrustModel``, written as a plain per-agent Mesa model.
+
+This is the yardstick of experiments/benchmark.py: what the model would cost had it been written
+the usual Mesa way, one ``mesa.Agent`` per citizen holding its state as Python attributes and a
+method per mechanism, called agent by agent through ``AgentSet.do``. It is deliberately plain
+Python (the per-citizen loops are the point); it is not used by the model itself.
+
+It runs the computation of ``TrustModel.step`` for a world without scheduled events and without
+hidden programmes (the default world): sharing and benefit, stochastic breaches, trust (impulse,
+asymmetric gain and loss, drift, bounded-confidence pull toward one random neighbour, all
+synchronous), consent decisions with the rules of ``sim.control.decide``, salience fade, and the
+outputs. Every number it uses (programme table, spill matrices, attitude offsets, rates, network,
+initial citizen state) is taken from a constructed ``TrustModel``, so both run the same equations.
+
+Random draws: by default each citizen draws from Mesa's ``model.random`` as a plain Mesa model
+would. With ``common_random_numbers=True`` each citizen takes instead the element of the array
+model's named streams (sim.streams) that the array model gives it, so the two models follow the
+same path to float rounding (float64 here, float32 there); :func:`crn_check` uses that to check
+this reference is the same computation.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import mesa
+import numpy as np
+
+from sim import baseline, breaches, control, sharing
+from sim.control import GOLDEN, SALIENCE_FLOOR
+from sim.model import TrustModel
+from sim.programmes import Choice, Consent, Programme, Regime
+
+NONE, OPT_OUT, OPT_IN, DYNAMIC = (int(r) for r in Regime)
+DEFAULT, OUT, IN = (int(c) for c in Choice)
+
+
+def consents(regime: int, choice: int) -> bool:
+    """Whether the choice lets data flow under this regime (as ``sim.control.consents``)."""
+    if regime == NONE:
+        return True
+    if regime == OPT_IN:
+        return choice == IN
+    return choice != OUT
+
+
+class RefAgency(mesa.Agent):
+    """An agency; its trust is the citizens' mean trust in its column, read each week."""
+
+    def __init__(self, model: MesaReference, name: str, column: int):
+        super().__init__(model)
+        self.name = name
+        self.column = column
+        self.trust = 0.0
+
+    def observe(self) -> None:
+        """Mean trust of all citizens in this agency now (from the sums the citizens added)."""
+        self.trust = self.model.col_sum[self.column] / self.model.n
+
+
+class RefCitizen(mesa.Agent):
+    """One citizen with its whole state as Python attributes (lists per column / programme)."""
+
+    def __init__(self, model: MesaReference, row: int, **state: Any):
+        super().__init__(model)
+        self.row = row  # position in the array model: which element of a shared stream is ours
+        self.segment: int = state["segment"]
+        self.concern: float = state["concern"]
+        self.need: float = state["need"]
+        self.trust: list[float] = state["trust"]
+        self.disposition: list[float] = state["disposition"]
+        self.choice: list[int] = state["choice"]
+        self.salience: list[float] = state["salience"]
+        self.benefit: float = state["benefit"]
+        self.expectation: float = state["expectation"]
+        self.gap = 0.0
+        self.neighbours: list[RefCitizen] = []
+        self.partner: RefCitizen | None = None
+        self.next_trust = self.trust
+        self.previous_choice = self.choice
+
+    def _uniform(self, stream: list[float] | None) -> float:
+        return self.random.random() if stream is None else stream[self.row]
+
+    # 2. sharing and benefit
+    def share(self) -> None:
+        m = self.model
+        flows = m.segment_flow[self.segment]
+        b = 0.0
+        for p, regime in enumerate(m.regime):
+            f = m.flow_consent[p] if consents(regime, self.choice[p]) else m.flow_refused[p]
+            flows[p] += f
+            b += m.service_weight[p] * f
+        b *= self.need
+        self.benefit = b
+        self.gap = b - self.expectation
+        self.expectation += m.expectation_rate * self.gap
+        m.benefit_sum += b
+
+    # 3. breaches: victims and news raise salience
+    def hit(self, p: int, victim_level: float, victim_add: float, news_add: float,
+            victim_draw: list[float] | None, reach_draw: list[float] | None,
+            publicity: float) -> None:
+        m = self.model
+        flow = m.flow_consent[p] if consents(m.regime[p], self.choice[p]) else m.flow_refused[p]
+        add = news_add if self._uniform(reach_draw) < publicity else 0.0
+        if self._uniform(victim_draw) < victim_level * flow:
+            add = max(add, victim_add)
+        self.salience[p] += add
+
+    # 4. trust, computed from last week's values of everyone ...
+    def update_trust(self) -> None:
+        m = self.model
+        if self.neighbours:
+            u = self._uniform(m.partner_draw)
+            k = min(int(u * len(self.neighbours)), len(self.neighbours) - 1)
+            self.partner = self.neighbours[k]
+            other = self.partner.trust
+        else:
+            self.partner = None
+            other = self.trust
+        impulse = [self.gap * r for r in m.experience_route]
+        for s, spill in zip(self.salience, m.spill, strict=True):
+            if s != 0.0:
+                impulse = [x - s * w for x, w in zip(impulse, spill, strict=True)]
+        new = []
+        for k, x in enumerate(self.trust):
+            target = self.disposition[k] + m.attitude_base[k] + self.concern * m.attitude_concern[k]
+            target = min(max(target, 0.0), 1.0)
+            if impulse[k] >= 0:  # a gain closes a share of the way to 1, a loss takes a share
+                dx = m.gain * impulse[k] * (1.0 - x)
+            else:
+                dx = m.gain * m.loss_aversion * impulse[k] * x
+            dx += m.drift * (target - x)
+            diff = other[k] - x
+            if abs(diff) < m.bound:
+                dx += m.rate * diff
+            new.append(min(max(x + dx, 0.0), 1.0))
+        self.next_trust = new
+
+    # ... then assigned by everyone at once
+    def commit(self) -> None:
+        self.trust = self.next_trust
+        self.previous_choice = self.choice
+        col_sum = self.model.col_sum
+        for k, y in enumerate(self.trust):
+            col_sum[k] += y
+
+    # 5. consent decisions (the rules of sim.control.decide), then salience fades
+    def decide(self) -> None:
+        m = self.model
+        theta = m.theta0 + m.theta_concern * (self.concern - 0.5)
+        u0 = self._uniform(m.choice_draw)
+        trust, general = self.trust, self.trust[-1]
+        choice = list(self.choice)
+        opted_out = False
+        for p, regime in enumerate(m.regime):
+            if regime != NONE:
+                c = choice[p]
+                u = u0 + m.golden[p]
+                if u >= 1.0:
+                    u -= 1.0
+                if c == OUT:
+                    if u < m.rejoin[p]:
+                        tau = (m.w_holder * trust[m.holder[p]]
+                               + m.w_recipient * trust[m.recipient[p]] + m.w_general * general)
+                        if tau > theta + m.hysteresis:
+                            c = IN if regime == OPT_IN else DEFAULT
+                elif u < m.act[p]:
+                    partner_out = (self.partner is not None
+                                   and self.partner.previous_choice[p] == OUT)
+                    alert = self.salience[p] + m.prompt[p] + (m.word_of_mouth if partner_out
+                                                              else 0.0)
+                    if u < m.act[p] * min(alert, 1.0):
+                        tau = (m.w_holder * trust[m.holder[p]]
+                               + m.w_recipient * trust[m.recipient[p]] + m.w_general * general)
+                        if regime == OPT_IN and c == DEFAULT:
+                            if tau > theta + m.hysteresis:
+                                c = IN
+                        elif tau < theta:
+                            c = OUT
+                choice[p] = c
+                opted_out = opted_out or c == OUT
+            s = self.salience[p]
+            if s != 0.0:
+                self.salience[p] = s * m.keep if s > SALIENCE_FLOOR else 0.0
+        self.choice = choice
+        if opted_out:
+            m.out_by_segment[self.segment] += 1
+
+
+class MesaReference(mesa.Model):
+    """Plain Mesa model of the weekly step, built from (and numerically equal to) ``source``.
+
+    ``source`` is only read: its programme table, derived matrices, parameters, network and
+    initial citizen arrays are copied into Python objects, so it can be stepped afterwards
+    for comparison.
+    """
+
+    def __init__(self, source: TrustModel, *, common_random_numbers: bool = False,
+                 rng: int | None = None):
+        super().__init__(rng=rng if rng is not None else int(source.seed_sequence.entropy % 2**32))
+        if source.events or not source.table.visible[source.table.active].all():
+            raise NotImplementedError("the reference covers worlds without events or hidden "
+                                      "programmes (such as the default world)")
+        prm, table = source.params, source.table
+        self.n = n = source.n_citizens
+        self.params, self.table, self.streams = prm, table, source.streams
+        self.programmes = list(source.programmes)
+        self.crn = common_random_numbers
+        # the numbers the array model derived, as Python values
+        self.regime = table.regime.tolist()
+        self.holder, self.recipient = table.holder.tolist(), table.recipient.tolist()
+        self.flow_consent = source._flow_consent.tolist()
+        self.flow_refused = source._flow_refused.tolist()
+        self.service_weight = source._service_weight.tolist()
+        self.act, self.rejoin = source._act.tolist(), source._rejoin.tolist()
+        self.spill = source._spill.tolist()
+        self.experience_route = source._experience_route.tolist()
+        self.attitude_base = source._attitude_base.tolist()
+        self.attitude_concern = source._attitude_concern.tolist()
+        self.golden = [(p * GOLDEN) % 1.0 for p in range(len(table))]
+        self.gain, self.loss_aversion, self.drift = prm.gain_rate, prm.loss_aversion, prm.drift
+        self.bound, self.rate = prm.confidence_bound, prm.influence_rate
+        self.expectation_rate = prm.expectation_rate
+        self.w_holder, self.w_recipient = prm.weight_holder, prm.weight_recipient
+        self.w_general = prm.weight_general
+        self.theta0, self.theta_concern = prm.opt_out_threshold, prm.threshold_concern
+        self.hysteresis, self.word_of_mouth = prm.hysteresis, prm.word_of_mouth
+        self.keep = 1.0 - prm.salience_fade
+        self.segment_count = source.segment_count
+        self.n_segments, self.n_cols = len(source.segments), len(source.column)
+
+        c = source.citizens
+        state = {name: getattr(c, name).tolist() for name in (
+            "segment", "concern", "need", "trust", "disposition", "choice", "salience",
+            "benefit", "expectation")}
+        people = [RefCitizen(self, i, **{name: v[i] for name, v in state.items()})
+                  for i in range(n)]
+        indptr, indices = source.network.indptr.tolist(), source.network.indices.tolist()
+        for i, person in enumerate(people):
+            person.neighbours = [people[j] for j in indices[indptr[i]:indptr[i + 1]]]
+        self.citizens = self.agents_by_type[RefCitizen]
+        self.agencies = [RefAgency(self, name, k) for name, k in source.column.items()
+                         if name != "general"]
+        self.n_incidents = 0
+        self.partner_draw: list[float] | None = None
+        self.choice_draw: list[float] | None = None
+        self.latest: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(model_reporters={
+            name: partial(_latest, name=name)
+            for name in ("trust_mean", "opt_out_rate", "data_coverage", "service_benefit",
+                         "public_benefit", "breaches")})
+
+    def step(self) -> None:
+        """One week: share, breaches, trust (two passes: compute, assign), decide, record."""
+        t, n = self.steps, self.n
+        if self.crn:
+            self.partner_draw = self.streams.uniform("partner", t, n).tolist()
+            self.choice_draw = self.streams.uniform("choice", t, n).tolist()
+        self.segment_flow = [[0.0] * len(self.regime) for _ in range(self.n_segments)]
+        self.benefit_sum = 0.0
+        self.citizens.do("share")
+        flow = np.array(self.segment_flow)
+        cover = sharing.coverage(flow, n)
+        represent = sharing.representativeness(flow, self.segment_count)
+        self.breaches_now = 0
+        draw = self.streams.generator("breach", t).random(len(self.table))
+        for p in np.flatnonzero(draw < breaches.hazard(self.table, cover, self.params)):
+            self._breach(int(p), t)
+        self.col_sum = [0.0] * self.n_cols
+        self.citizens.do("update_trust")
+        self.citizens.do("commit")
+        self.prompt = control.deadline_prompt(self.programmes, t,
+                                              self.params.deadline_lead).tolist()
+        self.out_by_segment = [0] * self.n_segments
+        self.citizens.do("decide")
+        for agency in self.agencies:
+            agency.observe()
+        self.latest = {
+            "trust_mean": self.col_sum[-1] / n,
+            "opt_out_rate": sum(self.out_by_segment) / n,
+            "data_coverage": float(cover.mean()),
+            "service_benefit": self.benefit_sum / n,
+            "public_benefit": sharing.public_benefit(self.table, cover, represent),
+            "breaches": self.breaches_now,
+        }
+        self.datacollector.collect(self)
+
+    def _breach(self, p: int, t: int) -> None:
+        """A stochastic breach of programme p: severity drawn as the array model draws it."""
+        prm, prog = self.params, self.programmes[p]
+        rng = self.streams.generator("severity", t, p, self.n_incidents)
+        sev = breaches.severity(prog.severity, prm.severity_concentration, rng)
+        victim_draw = reach_draw = None
+        if self.crn:
+            victim_draw = self.streams.uniform("victims", t, self.n, p, self.n_incidents).tolist()
+            reach_draw = self.streams.uniform("publicity", t, self.n, p,
+                                              self.n_incidents).tolist()
+        self.citizens.do("hit", p, prm.victim_share * sev, prm.victim_weight * sev,
+                         prm.media_amplification * sev, victim_draw, reach_draw, prog.publicity)
+        self.n_incidents += 1
+        self.breaches_now += 1
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Trust and choices of every citizen as arrays, in the array model's row order."""
+        people = sorted(self.citizens, key=lambda a: a.row)
+        return {"trust": np.array([a.trust for a in people]),
+                "choice": np.array([a.choice for a in people], dtype=np.int8)}
+
+
+def _latest(model: MesaReference, name: str) -> float:
+    return model.latest[name]
+
+
+def stress_world() -> list[Programme]:
+    """The default programmes made eventful, so a short check runs every branch of the step:
+    frequent breaches (salience, losses), an opt-out deadline (prompts), and one programme
+    each under opt-in and dynamic consent (joining, rejoining)."""
+    progs = [p.changed(breach_rate=20.0) for p in baseline.PROGRAMMES]
+    progs[0] = progs[0].changed(deadline=3, deadline_salience=0.5)
+    progs[1] = progs[1].changed(consent=Consent.OPT_IN)
+    progs[2] = progs[2].changed(consent=Consent.DYNAMIC)
+    return progs
+
+
+def crn_check(n: int, steps: int, seed: int) -> dict[str, float]:
+    """Step the array model and this reference side by side on common random numbers.
+
+    Uses :func:`stress_world`, so that breaches, deadlines and all consent regimes take part.
+    Returns the largest per-citizen trust difference, the share of (citizen, programme) choices
+    that differ and the largest difference of mean trust in any column after ``steps`` weeks.
+    Only float rounding separates the two models, so all three should be about zero.
+    """
+    array = TrustModel(n, programmes=stress_world(), rng=seed, citizen_agents=False,
+                       n_steps=steps)
+    ref = MesaReference(array, common_random_numbers=True)
+    for _ in range(steps):
+        array.step()
+        ref.step()
+    got = ref.state()
+    trust = array.citizens.trust.astype(np.float64)
+    return {
+        "citizens": n,
+        "steps": steps,
+        "incidents": len(array.incidents),
+        "max_abs_trust_diff": float(np.abs(got["trust"] - trust).max()),
+        "choice_mismatch_share": float((got["choice"] != array.citizens.choice).mean()),
+        "max_mean_trust_diff": float(np.abs(got["trust"].mean(axis=0) - trust.mean(axis=0)).max()),
+        "opt_out_rate_diff": abs(ref.latest["opt_out_rate"]
+                                 - array.results.latest("opt_out_rate")),
+    }
