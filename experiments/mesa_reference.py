@@ -28,9 +28,12 @@ import mesa
 import numpy as np
 
 from sim import baseline, breaches, control, sharing
-from sim.control import GOLDEN, SALIENCE_FLOOR
+from sim.control import SALIENCE_FLOOR
 from sim.model import TrustModel
 from sim.programmes import Choice, Consent, Programme, Regime
+from sim.streams import spread
+
+spread_py = spread.py_func  # the same integer arithmetic, run as plain Python
 
 NONE, OPT_OUT, OPT_IN, DYNAMIC = (int(r) for r in Regime)
 DEFAULT, OUT, IN = (int(c) for c in Choice)
@@ -151,16 +154,15 @@ class RefCitizen(mesa.Agent):
     def decide(self) -> None:
         m = self.model
         theta = m.theta0 + m.theta_concern * (self.concern - 0.5)
-        u0 = self._uniform(m.choice_draw)
+        bits = (self.random.getrandbits(32) if m.choice_draw is None
+                else m.choice_draw[self.row])
         trust, general = self.trust, self.trust[-1]
         choice = list(self.choice)
         opted_out = False
         for p, regime in enumerate(m.regime):
             if regime != NONE:
                 c = choice[p]
-                u = u0 + m.golden[p]
-                if u >= 1.0:
-                    u -= 1.0
+                u = spread_py(bits, p)
                 if c == OUT:
                     if u < m.rejoin[p]:
                         tau = (m.w_holder * trust[m.holder[p]]
@@ -220,7 +222,6 @@ class MesaReference(mesa.Model):
         self.experience_route = source._experience_route.tolist()
         self.attitude_base = source._attitude_base.tolist()
         self.attitude_concern = source._attitude_concern.tolist()
-        self.golden = [(p * GOLDEN) % 1.0 for p in range(len(table))]
         self.gain, self.loss_aversion, self.drift = prm.gain_rate, prm.loss_aversion, prm.drift
         self.bound, self.rate = prm.confidence_bound, prm.influence_rate
         self.expectation_rate = prm.expectation_rate
@@ -244,9 +245,8 @@ class MesaReference(mesa.Model):
         self.citizens = self.agents_by_type[RefCitizen]
         self.agencies = [RefAgency(self, name, k) for name, k in source.column.items()
                          if name != "general"]
-        self.n_incidents = 0
         self.partner_draw: list[float] | None = None
-        self.choice_draw: list[float] | None = None
+        self.choice_draw: list[int] | None = None
         self.latest: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(model_reporters={
             name: partial(_latest, name=name)
@@ -258,7 +258,7 @@ class MesaReference(mesa.Model):
         t, n = self.steps, self.n
         if self.crn:
             self.partner_draw = self.streams.uniform("partner", t, n).tolist()
-            self.choice_draw = self.streams.uniform("choice", t, n).tolist()
+            self.choice_draw = self.streams.bits("choice", t, n).tolist()
         self.segment_flow = [[0.0] * len(self.regime) for _ in range(self.n_segments)]
         self.benefit_sum = 0.0
         self.citizens.do("share")
@@ -291,16 +291,15 @@ class MesaReference(mesa.Model):
     def _breach(self, p: int, t: int) -> None:
         """A stochastic breach of programme p: severity drawn as the array model draws it."""
         prm, prog = self.params, self.programmes[p]
-        rng = self.streams.generator("severity", t, p, self.n_incidents)
+        serial = 0  # at most one stochastic breach per programme and step, and no events
+        rng = self.streams.generator("severity", t, p, serial)
         sev = breaches.severity(prog.severity, prm.severity_concentration, rng)
         victim_draw = reach_draw = None
         if self.crn:
-            victim_draw = self.streams.uniform("victims", t, self.n, p, self.n_incidents).tolist()
-            reach_draw = self.streams.uniform("publicity", t, self.n, p,
-                                              self.n_incidents).tolist()
+            victim_draw = self.streams.uniform("victims", t, self.n, p, serial).tolist()
+            reach_draw = self.streams.uniform("publicity", t, self.n, p, serial).tolist()
         self.citizens.do("hit", p, prm.victim_share * sev, prm.victim_weight * sev,
                          prm.media_amplification * sev, victim_draw, reach_draw, prog.publicity)
-        self.n_incidents += 1
         self.breaches_now += 1
 
     def state(self) -> dict[str, np.ndarray]:

@@ -27,10 +27,6 @@ class AgencyKind(StrEnum):
     TECHNOLOGY_PARTNER = "technology_partner"
 
 
-PUBLIC_BODIES = frozenset(
-    {AgencyKind.HEALTH, AgencyKind.CENTRAL_GOVERNMENT, AgencyKind.LOCAL_GOVERNMENT}
-)
-
 #: Mean initial trust by kind (domain.md section 5: NHS 0.75; central government 0.30; local
 #: government 0.35; academics 0.6; private suppliers and CRAs 0.25; big tech 0.15).
 INITIAL_TRUST: dict[AgencyKind, float] = {

@@ -15,14 +15,11 @@ import numpy as np
 from sim.citizens import Citizens
 from sim.params import TrustParams
 from sim.programmes import Choice, Programme, ProgrammeTable, Regime
+from sim.streams import spread
 
 #: Perceived control by regime, before a dashboard is added: a proposal [P] ordering the regimes
 #: by how much say they give (domain.md SF4, control paradox).
 CONTROL_LEVEL = {Regime.NONE: 0.0, Regime.OPT_OUT: 0.4, Regime.OPT_IN: 0.7, Regime.DYNAMIC: 1.0}
-
-#: Golden-ratio offset: programme p uses the citizen's draw rotated by p * GOLDEN (mod 1), a
-#: uniform draw of its own, so one draw per citizen serves every programme.
-GOLDEN = 0.6180339887498949
 
 #: Salience below this is set to zero, so kernels can skip citizens with nothing on their mind.
 SALIENCE_FLOOR = 1e-4
@@ -85,15 +82,6 @@ def deadline_prompt(programmes: list[Programme], step: int, lead: float) -> np.n
     return out
 
 
-@nb.njit(cache=True, inline="always")
-def _alert(salience, prompt, partner_out, word_of_mouth):
-    """How strongly something prompts the choice: news, a deadline, a partner who opted out."""
-    a = salience + prompt
-    if partner_out:
-        a += word_of_mouth
-    return min(a, 1)
-
-
 @nb.njit(cache=True)
 def decide(choice, previous, salience, trust, concern, segment, partner, draw, holder,
            recipient, regime, act, rejoin, prompt, w_holder, w_recipient, w_general,
@@ -101,18 +89,19 @@ def decide(choice, previous, salience, trust, concern, segment, partner, draw, h
     """One week of consent choices for every citizen and programme; then salience fades.
 
     A citizen whose data flows leaves when decision trust is below the threshold and a draw
-    ``u < act * alert``; one not yet in (opt-in) joins when trust is above threshold plus
-    hysteresis, on the same condition; one who opted out comes back when trust is above
-    threshold plus hysteresis and ``u < rejoin``. ``previous`` is the choice array at the start
-    of the step, read for the partner so the update is synchronous. ``out_by_segment`` receives
-    the number of citizens opted out of at least one programme, by segment. Pass float32
-    scalars and arrays (see sim.trust.update).
+    ``u < act * alert``, the alert being ``min(salience + deadline prompt (+ word_of_mouth if the
+    partner has opted out), 1)``; one not yet in (opt-in) joins when trust is above threshold
+    plus hysteresis, on the same condition; one who opted out comes back when trust is above
+    threshold plus hysteresis and ``u < rejoin``. ``draw`` holds one 32-bit word per citizen;
+    programme p's uniform is ``u = spread(draw[i], p)``. ``previous`` is the choice array at the
+    start of the step, read for the partner so the update is synchronous. ``out_by_segment``
+    receives the number of citizens opted out of at least one programme, by segment. Pass
+    float32 scalars and arrays (see sim.trust.update).
     """
     n, n_prog = choice.shape
     general = trust.shape[1] - 1
     keep = np.float32(1) - fade
     half = np.float32(0.5)
-    golden = ((np.arange(n_prog) * GOLDEN) % 1.0).astype(np.float32)
     for i in range(n):
         theta = theta0 + theta_concern * (concern[i] - half)
         j = partner[i]
@@ -121,9 +110,7 @@ def decide(choice, previous, salience, trust, concern, segment, partner, draw, h
             r = regime[p]
             if r != _NONE:
                 c = choice[i, p]
-                u = draw[i] + golden[p]
-                if u >= 1:  # this programme's own uniform draw: a rotation of the citizen's
-                    u -= 1
+                u = spread(draw[i], p)  # this programme's own uniform draw
                 if c == _OUT:
                     if u < rejoin[p]:
                         tau = (w_holder * trust[i, holder[p]] + w_recipient * trust[i, recipient[p]]
@@ -131,8 +118,11 @@ def decide(choice, previous, salience, trust, concern, segment, partner, draw, h
                         if tau > theta + hysteresis:
                             c = _IN if r == _OPT_IN else _DEFAULT
                 elif u < act[p]:  # cheap test first: most citizens do nothing this week
-                    partner_out = j >= 0 and previous[j, p] == _OUT
-                    if u < act[p] * _alert(salience[i, p], prompt[p], partner_out, word_of_mouth):
+                    alert = min(salience[i, p] + prompt[p], 1)
+                    go = u < act[p] * alert
+                    if not go and u < act[p] * min(alert + word_of_mouth, 1):
+                        go = j >= 0 and previous[j, p] == _OUT  # only now ask the partner
+                    if go:
                         tau = (w_holder * trust[i, holder[p]] + w_recipient * trust[i, recipient[p]]
                                + w_general * trust[i, general])
                         if r == _OPT_IN and c == _DEFAULT:

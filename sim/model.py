@@ -29,7 +29,7 @@ import pandas as pd
 from sim import baseline, breaches, control, mandates, sharing, trust
 from sim.agencies import Agency, AgencySpec
 from sim.breaches import Incident
-from sim.citizens import Citizen, Citizens, initialise
+from sim.citizens import Citizen, Citizens, aligned_full, initialise
 from sim.events import Event, campaign_uplift
 from sim.network import build_network
 from sim.params import TrustParams
@@ -96,8 +96,7 @@ class TrustModel(mesa.Model):
         self.citizens = Citizens(n, n_cols, n_prog)
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
-        self._trust_next = np.empty_like(self.citizens.trust)
-        self._neighbour = np.empty_like(self.citizens.trust)
+        self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
         self._gap = np.zeros(n, dtype=np.float32)
         self._refresh()
         # Survey trust already reflects today's programmes: it is the equilibrium, so the
@@ -117,6 +116,7 @@ class TrustModel(mesa.Model):
         self.events: list[Event] = sorted(events, key=lambda e: e.step)
         self.incidents: list[Incident] = []
         self._breaches_now = 0
+        self._serials: dict[tuple[str, int], int] = {}
         self.results = Results(
             output_names(names, [s.key for s in self.segments],
                          [p.name for p in self.programmes]), n_steps)
@@ -130,6 +130,7 @@ class TrustModel(mesa.Model):
         """One week, in the order given in the module docstring."""
         t = self.steps
         self._breaches_now = 0
+        self._serials.clear()
         self._apply_events(t)
         cover, represent = self._share()
         self._stochastic_incidents(t, cover)
@@ -164,12 +165,11 @@ class TrustModel(mesa.Model):
         gather(c.trust, c.partner, self._neighbour)
         col_sum, col_sumsq = np.zeros(len(self.column)), np.zeros(len(self.column))
         f32 = np.float32
-        trust.update(c.trust, self._neighbour, self._trust_next, c.disposition, c.concern,
+        trust.update(c.trust, self._neighbour, c.disposition, c.concern,
                      c.salience, self._spill, self._experience_route, self._gap,
                      self._attitude_base, self._attitude_concern, f32(prm.gain_rate),
                      f32(prm.loss_aversion), f32(prm.drift), f32(prm.confidence_bound),
                      f32(prm.influence_rate), col_sum, col_sumsq)
-        c.trust, self._trust_next = self._trust_next, c.trust
         return col_sum, col_sumsq
 
     def _choose(self, t: int) -> np.ndarray:
@@ -178,7 +178,7 @@ class TrustModel(mesa.Model):
         prompt = control.deadline_prompt(self.programmes, t, prm.deadline_lead)
         f32 = np.float32
         control.decide(c.choice, c.choice.copy(), c.salience, c.trust, c.concern, c.segment,
-                       c.partner, self.streams.uniform("choice", t, self.n_citizens),
+                       c.partner, self.streams.bits("choice", t, self.n_citizens),
                        table.holder, table.recipient, table.regime, self._act, self._rejoin,
                        prompt.astype(f32), f32(prm.weight_holder), f32(prm.weight_recipient),
                        f32(prm.weight_general), f32(prm.opt_out_threshold),
@@ -292,10 +292,16 @@ class TrustModel(mesa.Model):
         consent = control.consent_mask(int(self.table.regime[p]), self.citizens.choice[:, p])
         return np.where(consent, self._flow_consent[p], self._flow_refused[p])
 
+    def _serial(self, kind: str, p: int) -> int:
+        """How many draws of this kind for programme p this step came before (a stream sub-key):
+        the k-th incident of a programme in a step draws the same numbers in every run."""
+        key = (kind, p)
+        self._serials[key] = self._serials.get(key, -1) + 1
+        return self._serials[key]
+
     def _hit(self, p: int, kind: str, sev: float, publicity: float, victims: bool,
-             hidden: bool) -> None:
+             hidden: bool, serial: int) -> None:
         t, n = self.steps, self.n_citizens
-        serial = len(self.incidents)  # separates two incidents in one step
         victim = None
         if victims:
             draw = self.streams.uniform("victims", t, n, p, serial)
@@ -313,25 +319,31 @@ class TrustModel(mesa.Model):
         programme's own."""
         p = self.programme_index(programme)
         prog = self.programmes[p]
+        serial = self._serial("incident", p)
         if severity is None:
-            rng = self.streams.generator("severity", self.steps, p, len(self.incidents))
+            rng = self.streams.generator("severity", self.steps, p, serial)
             severity = breaches.severity(prog.severity, self.params.severity_concentration, rng)
         publicity = prog.publicity if publicity is None else publicity
         self._breaches_now += 1
-        self._hit(p, "breach", severity, publicity, victims=True, hidden=not prog.announced)
+        self._hit(p, "breach", severity, publicity, victims=True, hidden=not prog.announced,
+                  serial=serial)
+        if not prog.announced:  # a breach of hidden sharing reveals it
+            self.update_programme(programme, announced=True)
 
     def reveal(self, programme: str, severity: float, publicity: float) -> None:
         """A revelation about ``programme``; if it was hidden, it is now discovered."""
         p = self.programme_index(programme)
         hidden = not self.programmes[p].announced
-        self._hit(p, "revelation", severity, publicity, victims=False, hidden=hidden)
+        self._hit(p, "revelation", severity, publicity, victims=False, hidden=hidden,
+                  serial=self._serial("incident", p))
         if hidden:
             self.update_programme(programme, announced=True)
 
     def campaign(self, programme: str, strength: float, reach: float) -> None:
         """One week of a public information campaign about ``programme``."""
         p = self.programme_index(programme)
-        draw = self.streams.uniform("campaign", self.steps, self.n_citizens, p)
+        draw = self.streams.uniform("campaign", self.steps, self.n_citizens, p,
+                                    self._serial("campaign", p))
         campaign_uplift(self.citizens.trust, breaches.reached(reach, draw),
                         self._campaign_route[p], self.params.gain_rate, strength)
 

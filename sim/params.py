@@ -88,8 +88,8 @@ class TrustParams(BaseModel):
                                       "consent")
     dashboard_friction: float = _p(0.5, 0.0, 1.0, "friction multiplier with a dashboard or "
                                    "dynamic consent")
-    word_of_mouth: float = _p(0.1, 0.0, 1.0, "salience added by a conversation partner who "
-                              "opted out", "domain.md SF7")
+    word_of_mouth: float = _p(0.1, 0.0, 1.0, "alert added for the week when the conversation "
+                              "partner has opted out", "domain.md SF7")
     deadline_lead: float = _p(2.0, 0.1, 52.0, "weeks over which a deadline's prompt builds up")
     # initial population
     initial_trust_sd: float = _p(0.1, 0.0, 0.5, "sd of a citizen's initial trust around the "
@@ -100,9 +100,10 @@ class TrustParams(BaseModel):
     initial_choice_noise: float = _p(0.1, 0.0, 1.0, "noise in ranking who had already opted "
                                      "out or in at the start")
     # network
-    local_ties: int = Field(default=3, ge=0, le=50, description="ties to the nearest households "
-                            "on each side (neighbourhood)", json_schema_extra={"source": "[P]"})
-    long_range_ties: int = Field(default=2, ge=0, le=20, description="random long-range ties per "
+    local_ties: int = Field(default=3, ge=0, le=50, description="ties to the nearest citizens "
+                            "on each side outside the household (neighbourhood)",
+                            json_schema_extra={"source": "[P]"})
+    long_range_ties: int = Field(default=1, ge=0, le=20, description="random long-range ties per "
                                  "citizen (small world)", json_schema_extra={"source": "[P]"})
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 
+import numba as nb
 import numpy as np
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
@@ -53,3 +54,25 @@ class Streams:
     def uniform(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
         """``size`` float32 draws in [0, 1); citizen ``i`` always gets element ``i``."""
         return self.generator(name, step, *sub).random(size, dtype=np.float32)
+
+    def bits(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
+        """``size`` random 32-bit words, to be turned into several uniforms with :func:`spread`."""
+        return self.generator(name, step, *sub).integers(0, 2**32, size, dtype=np.uint32)
+
+
+@nb.njit(cache=True, inline="always")
+def spread(bits, k):
+    """The ``k``-th of several independent uniforms in [0, 1) made from one 32-bit draw.
+
+    The draw is mixed with ``k`` and passed through MurmurHash3's 32-bit finaliser, whose
+    avalanche makes the results for different ``k`` behave as independent draws. One draw per
+    citizen then serves every programme, and each programme's decision stays a function of
+    (seed, decision, step, citizen) only. Pure integer arithmetic: the same in Python and numba.
+    """
+    h = (int(bits) ^ ((k + 1) * 0x9E3779B9)) & 0xFFFFFFFF
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    h ^= h >> 16
+    return h * 2.3283064365386963e-10  # 2**-32

@@ -65,22 +65,26 @@ def asymmetric(impulse, x, gain, loss_aversion):
     """Trust change from an impulse at trust ``x``: losses weigh ``loss_aversion`` times more.
 
     A gain closes a share of the distance to 1 and a loss takes a share of what there is, so
-    trust stays in [0, 1] by construction and repeated bad news cannot drive it below zero.
+    losses shrink as trust falls and repeated bad news cannot drive it to zero at once (the
+    final clip in :func:`update` keeps trust in [0, 1] even for extreme impulses). ``x`` is
+    float32, and so is the arithmetic.
     """
     if impulse >= 0:
-        return gain * impulse * (1 - x)
+        return gain * impulse * (np.float32(1) - x)
     return gain * loss_aversion * impulse * x
 
 
-@nb.njit(cache=True, fastmath=True)
-def update(trust, neighbour, out, disposition, concern, salience, spill, experience_route, gap,
+@nb.njit(cache=True)
+def update(trust, neighbour, disposition, concern, salience, spill, experience_route, gap,
            base, per_concern, gain, loss_aversion, drift, bound, rate, col_sum, col_sumsq):
-    """One synchronous week of trust for every citizen: reads ``trust``, writes ``out``.
+    """One synchronous week of trust for every citizen, in place.
 
-    ``neighbour`` holds each citizen's conversation partner's trust row
-    (sim.social_influence.gather). Adds each column's sum and sum of squares of the new trust to
-    ``col_sum`` and ``col_sumsq`` (float64). All arithmetic stays in float32 (pass float32
-    scalars and arrays): mixing in float64 makes this loop 2.5 times slower.
+    ``neighbour`` holds each citizen's conversation partner's trust row as it was before this
+    update (sim.social_influence.gather), and a citizen's new row depends only on its own old row
+    and that copy, so updating in place is synchronous. Adds each column's sum and sum of
+    squares of the new trust to ``col_sum`` and ``col_sumsq`` (float64). All arithmetic stays in
+    float32 (pass float32 scalars and arrays): mixing in float64 makes this loop 2.5 times
+    slower.
     """
     n, n_cols = trust.shape
     n_prog = salience.shape[1]
@@ -103,7 +107,7 @@ def update(trust, neighbour, out, disposition, concern, salience, spill, experie
             dx = (asymmetric(impulse[k], x, gain, loss_aversion) + drift * (target - x)
                   + pull(x, neighbour[i, k], bound, rate))
             y = min(max(x + dx, zero), one)
-            out[i, k] = y
+            trust[i, k] = y
             acc[k] += y
             acc2[k] += y * y
         if i % 1024 == 1023 or i == n - 1:  # float32 partial sums, float64 totals

@@ -7,7 +7,7 @@ from sim import baseline, breaches, control, mandates, sharing, trust
 from sim.network import build_network, household_sizes
 from sim.params import TrustParams
 from sim.programmes import Choice, Consent, Mandate, Programme, ProgrammeTable, Regime
-from sim.streams import Streams, seed_sequence
+from sim.streams import Streams, seed_sequence, spread
 
 P = TrustParams()
 f32 = np.float32
@@ -111,7 +111,12 @@ def test_mandate_trust_cost_falls_with_legitimacy():
 
 
 # --- citizen control ---------------------------------------------------------------------
-def decide(choice, trust_row, salience=0.0, prompt=0.0, draw=0.01, concern=0.5,
+def bits_for(lo: float, hi: float) -> int:
+    """A 32-bit draw whose uniform for programme 0 lies in [lo, hi)."""
+    return next(b for b in range(1_000_000) if lo <= spread.py_func(b, 0) < hi)
+
+
+def decide(choice, trust_row, salience=0.0, prompt=0.0, draw=(0.0, 0.01), concern=0.5,
            regime=Regime.OPT_OUT, partner=-1, previous=None):
     n = choice.shape[0]
     tab = table(prog(consent=Consent[Regime(regime).name], friction=0.0))
@@ -119,7 +124,8 @@ def decide(choice, trust_row, salience=0.0, prompt=0.0, draw=0.01, concern=0.5,
     out = np.zeros(6, np.int64)
     control.decide(choice, choice.copy() if previous is None else previous,
                    np.full((n, 1), salience, f32), trust_arr, np.full(n, concern, f32),
-                   np.zeros(n, np.int8), np.full(n, partner, np.int32), np.full(n, draw, f32),
+                   np.zeros(n, np.int8), np.full(n, partner, np.int32),
+                   np.full(n, bits_for(*draw), np.uint32),
                    tab.holder, tab.recipient, tab.regime,
                    control.act_rate(tab, P).astype(f32), control.rejoin_rate(tab, P).astype(f32),
                    np.full(1, prompt, f32), f32(P.weight_holder), f32(P.weight_recipient),
@@ -149,17 +155,19 @@ def test_high_trust_citizens_stay_in_even_when_alerted():
 def test_hysteresis_opting_back_in_needs_trust_well_above_threshold():
     theta = control.threshold(0.5, P)
     choice = np.full((1, 1), Choice.OUT, np.int8)
-    decide(choice, low_trust(theta + 0.5 * P.hysteresis), draw=0.0)
+    draw = (0.0, P.rejoin_rate / 2)
+    decide(choice, low_trust(theta + 0.5 * P.hysteresis), draw=draw)
     assert choice[0, 0] == Choice.OUT  # between threshold and threshold + hysteresis: stays out
-    decide(choice, low_trust(theta + 1.5 * P.hysteresis), draw=0.0)
+    decide(choice, low_trust(theta + 1.5 * P.hysteresis), draw=draw)
     assert choice[0, 0] == Choice.DEFAULT
 
 
 def test_word_of_mouth_a_partner_who_opted_out_alerts():
     previous = np.array([[Choice.DEFAULT], [Choice.OUT]], np.int8)
     choice = previous.copy()
-    decide(choice, low_trust(0.05), partner=1, previous=previous, draw=0.05)
-    assert choice[0, 0] == Choice.OUT  # u = 0.05 < act (1) * word_of_mouth (0.1)
+    decide(choice, low_trust(0.05), partner=1, previous=previous, draw=(0.04, 0.06))
+    assert choice[0, 0] == Choice.OUT  # u < act (1) * word_of_mouth (0.1)
+    assert choice[1, 0] == Choice.OUT  # already out; its partner (none) changes nothing
 
 
 def test_more_concerned_citizens_have_higher_thresholds():
@@ -177,8 +185,9 @@ def test_salience_fades_and_faint_salience_is_flushed():
     sal = np.array([[1.0]], f32)
     tab = table(prog())
     args = (choice, choice.copy(), sal, np.full((1, 8), 0.9, f32), np.full(1, 0.5, f32),
-            np.zeros(1, np.int8), np.full(1, -1, np.int32), np.full(1, 0.99, f32), tab.holder,
-            tab.recipient, tab.regime, np.ones(1, f32), np.zeros(1, f32), np.zeros(1, f32),
+            np.zeros(1, np.int8), np.full(1, -1, np.int32),
+            np.full(1, bits_for(0.99, 1), np.uint32), tab.holder, tab.recipient, tab.regime,
+            np.ones(1, f32), np.zeros(1, f32), np.zeros(1, f32),
             f32(0.5), f32(0.3), f32(0.2), f32(0.25), f32(0.3), f32(0.15), f32(0.1), f32(0.5),
             np.zeros(6, np.int64))
     control.decide(*args)
@@ -235,16 +244,15 @@ def test_hits_victims_hardest_and_hidden_sharing_hardest_of_all():
 # --- trust dynamics ----------------------------------------------------------------------
 def trust_step(x, salience=0.0, gap=0.0, disposition=None, neighbour=None, params=P):
     x = np.array([[x]], f32)
-    out = np.empty_like(x)
     disp = x.copy() if disposition is None else np.array([[disposition]], f32)
     neigh = x.copy() if neighbour is None else np.array([[neighbour]], f32)
     s, ss = np.zeros(1), np.zeros(1)
-    trust.update(x, neigh, out, disp, np.full(1, 0.5, f32), np.array([[salience]], f32),
+    trust.update(x, neigh, disp, np.full(1, 0.5, f32), np.array([[salience]], f32),
                  np.ones((1, 1), f32), np.ones(1, f32), np.array([gap], f32), np.zeros(1, f32),
                  np.zeros(1, f32), f32(params.gain_rate), f32(params.loss_aversion),
                  f32(params.drift), f32(params.confidence_bound), f32(params.influence_rate), s, ss)
-    assert s[0] == pytest.approx(out[0, 0]) and ss[0] == pytest.approx(out[0, 0] ** 2)
-    return float(out[0, 0])
+    assert s[0] == pytest.approx(x[0, 0]) and ss[0] == pytest.approx(x[0, 0] ** 2)
+    return float(x[0, 0])  # updated in place
 
 
 def test_losses_weigh_more_than_gains():
@@ -294,6 +302,18 @@ def test_network_is_symmetric_without_self_loops_and_mostly_local():
 def test_household_sizes_add_up():
     sizes = household_sizes(10_001, np.random.default_rng(2))
     assert sizes.sum() == 10_001 and sizes.min() >= 1 and sizes.max() <= 5
+
+
+def test_spread_gives_independent_uniforms_per_programme():
+    bits = Streams(seed_sequence(1)).bits("choice", 1, 20_000)
+    u = np.array([[spread.py_func(int(b), p) for p in range(3)] for b in bits])
+    assert ((u >= 0) & (u < 1)).all()
+    np.testing.assert_allclose(u.mean(axis=0), 0.5, atol=0.01)
+    corr = np.corrcoef(u.T)
+    assert np.abs(corr[np.triu_indices(3, 1)]).max() < 0.03
+    both = ((u[:, 0] < 0.1) & (u[:, 1] < 0.1)).mean()  # acting on two programmes in one week
+    assert both == pytest.approx(0.01, abs=0.004)
+    assert spread(int(bits[0]), 1) == spread.py_func(int(bits[0]), 1)  # compiled = Python
 
 
 def test_streams_depend_only_on_seed_name_and_step():

@@ -70,14 +70,13 @@ def test_pull_only_within_the_bound():
 
 def test_partners_are_neighbours_and_isolated_citizens_have_none():
     net = sp.csr_array(np.array([[0, 1, 1], [1, 0, 0], [0, 0, 0]], dtype=np.int8))
-    out = np.empty(3, dtype=np.int64)
-    partners(net.indptr, net.indices, np.array([0.0, 0.99, 0.5]), out)
-    assert out[0] == 1 and out[1] == 0 and out[2] == -1
-    partners(net.indptr, net.indices, np.array([0.999999, 0.0, 0.5]), out)
-    assert out[0] == 2
     x = np.array([[0.1], [0.2], [0.9]])
-    neighbour, new = np.empty_like(x), np.empty_like(x)
-    gather(x, out, neighbour)
-    assert neighbour[2, 0] == 0.9  # no partner: compares with itself, no change
+    partner, neighbour, new = np.empty(3, dtype=np.int64), np.empty_like(x), np.empty_like(x)
+    partners(net.indptr, net.indices, np.array([0.0, 0.99, 0.5]), partner)
+    assert partner.tolist() == [1, 0, -1]
+    partners(net.indptr, net.indices, np.array([0.999999, 0.0, 0.5]), partner)
+    assert partner.tolist() == [2, 0, -1]
+    gather(x, partner, neighbour)
+    assert neighbour[:, 0].tolist() == [0.9, 0.1, 0.9]  # no partner: its own row, no pull
     bounded_confidence(x, neighbour, 0.3, 0.5, new)
     np.testing.assert_allclose(new[:, 0], [0.1, 0.15, 0.9])  # 0 and 2 too far apart
