@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.agencies import GENERAL_TRUST, AgencySpec
 from sim.params import TrustParams
+from sim.programmes import Choice, Consent
 from sim.segments import Segment, shares, trust_factors
 from sim.streams import Streams
 
@@ -148,8 +149,9 @@ class Citizen(mesa.Agent):
 
     @property
     def opted_out(self) -> list[str]:
-        """Names of the programmes this citizen has opted out of."""
-        return [p.name for p, c in zip(self.model.programmes, self.choice, strict=True) if c == 1]
+        """Names of the programmes with a consent choice that this citizen has opted out of."""
+        return [p.name for p, c in zip(self.model.programmes, self.choice, strict=True)
+                if c == Choice.OUT and p.consent is not Consent.NONE]
 
     def __repr__(self) -> str:
         return f"Citizen(row={self.row}, segment={self.segment_key!r})"
