@@ -40,7 +40,7 @@ def hazard(table: ProgrammeTable, cover: np.ndarray, params: TrustParams) -> np.
     the probability of at least one breach in the week is ``1 - exp(-lambda)``.
     """
     rate = (table.breach_rate / 52.0 * cover * table.n_recipients ** params.recipients_exponent
-            * 2.0 * (1.0 - table.security))  # a paused programme has no coverage
+            * 2.0 * (1.0 - table.security) * table.active)
     return -np.expm1(-rate)
 
 
