@@ -29,7 +29,7 @@ import pandas as pd
 from sim import baseline, breaches, control, mandates, sharing, trust
 from sim.agencies import Agency, AgencySpec
 from sim.breaches import Incident
-from sim.citizens import Citizen, Citizens, aligned_full, initialise
+from sim.citizens import STATE, Citizen, Citizens, aligned_full, initialise
 from sim.events import Event, campaign_uplift
 from sim.network import build_network
 from sim.params import TrustParams
@@ -124,6 +124,20 @@ class TrustModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_latest, name=name) for name in self.results.names})
         self.datacollector.collect(self)
+
+    @staticmethod
+    def bytes_per_citizen(n_cols: int, n_programmes: int, citizen_agents: bool = False) -> float:
+        """Peak memory per citizen, from the declared state plus buffers, network and set-up.
+
+        Used to refuse a population too large for the machine before building it.
+        """
+        width = {"citizen": 1, "trust": n_cols, "programme": n_programmes}
+        state = sum(np.dtype(v.dtype).itemsize * width[v.axis] for v in STATE)
+        buffers = 4 * n_cols + 4 + n_programmes + 8  # partner rows, gap, choice copy, draws
+        network = 12 * 5 + 4  # up to ~12 ties: int32 index + int8 data each, int32 indptr
+        set_up = 4 * n_cols + 40  # float32 noise, household and pairing arrays
+        agents = 700 if citizen_agents else 0  # a registered Mesa agent (Mesa 3.3: ~650 B)
+        return state + buffers + network + set_up + agents
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
