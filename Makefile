@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/trustsim run --out results/baseline --force
+	$(BIN)/trustsim run scenarios/baseline.yaml --out results/baseline --force
 
 test: $(STAMP)
 	$(BIN)/ruff check sim tests experiments

@@ -45,33 +45,83 @@ def save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+Marks = Sequence[tuple[int, str]]
+
+
+def event_lines(ax: plt.Axes, marks: Marks) -> None:
+    """Dashed vertical lines at the timeline's events, labelled along the top."""
+    seen: dict[int, list[str]] = {}
+    for step, label in marks:
+        seen.setdefault(step, []).append(label)
+    for step, labels in sorted(seen.items()):
+        ax.axvline(step, color="0.35", ls="--", lw=0.8, zorder=0)
+        ax.annotate(", ".join(dict.fromkeys(labels)), (step, 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(2, -2),
+                    textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7,
+                    color="0.3")
+
+
 def _panel(runs: pd.DataFrame, columns: Sequence[tuple[str, str]], title: str, ylabel: str,
-           ) -> plt.Figure:
+           marks: Marks = ()) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for column, label in columns:
         band(ax, runs, column, label)
     ax.set(title=title, xlabel="week", ylabel=ylabel, ylim=(0, None))
     ax.grid(alpha=0.3)
+    event_lines(ax, marks)
     ax.legend(loc="best", fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
 
 
-def run_figures(runs: pd.DataFrame, out: Path, agencies: Sequence[str]) -> list[Path]:
-    """The standard figures of a run: trust by agency, opt-out, coverage, benefit."""
+def run_figures(runs: pd.DataFrame, out: Path, agencies: Sequence[str],
+                marks: Marks = ()) -> list[Path]:
+    """The standard figures of a run: trust by agency, opt-out, coverage, benefit; bands are
+    10-90% across replicates, dashed lines the timeline's events."""
     trust_cols = [("trust_mean", "general trust"), *((f"trust_{a}", a) for a in agencies)]
     figures = {
-        "trust.png": _panel(runs, trust_cols, "Trust by agency", "mean trust (0-1)"),
+        "trust.png": _panel(runs, trust_cols, "Trust by agency", "mean trust (0-1)", marks),
         "opt_out.png": _panel(runs, [("opt_out_rate", "all citizens"),
                                      *((c, c.removeprefix("opt_out_")) for c in runs.columns
                                        if c.startswith("opt_out_") and c != "opt_out_rate")],
-                              "Opted out of at least one programme", "share of citizens"),
+                              "Opted out of at least one programme", "share of citizens", marks),
         "coverage.png": _panel(runs, [("data_coverage", "all programmes"),
                                       *((c, c.removeprefix("coverage_")) for c in runs.columns
                                         if c.startswith("coverage_"))],
-                               "Data coverage", "share of citizens' records shared"),
+                               "Data coverage", "share of citizens' records shared", marks),
         "benefit.png": _panel(runs, [("service_benefit", "service benefit (per citizen)"),
                                      ("public_benefit", "public benefit")],
-                              "Benefit of sharing", "benefit units"),
+                              "Benefit of sharing", "benefit units", marks),
     }
     return [save(fig, out / name) for name, fig in figures.items()]
+
+
+COMPARED = (("trust_mean", "general trust (0-1)"), ("opt_out_rate", "opted out (share)"),
+            ("data_coverage", "data coverage (share)"), ("service_benefit", "service benefit"),
+            ("public_benefit", "public benefit"))
+
+
+def compare_figure(runs: pd.DataFrame, differences: pd.DataFrame, reference: str, out: Path,
+                   marks: Marks = ()) -> Path:
+    """Scenarios side by side (top row) and each one's paired difference to the reference with
+    its 10-90% band across replicates (bottom row)."""
+    fig, axes = plt.subplots(2, len(COMPARED), figsize=(3.2 * len(COMPARED), 6), sharex=True)
+    for k, (col, label) in enumerate(COMPARED):
+        top, bottom = axes[0, k], axes[1, k]
+        for name, group in runs.groupby("scenario", sort=False):
+            band(top, group, col, str(name))
+        for name, group in differences.groupby("scenario", sort=False):
+            band(bottom, group, col, f"{name} - {reference}")
+        bottom.axhline(0, color="0.2", lw=0.8)
+        top.set_title(label, fontsize=9)
+        bottom.set_xlabel("week")
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+            event_lines(ax, marks)
+    axes[0, 0].set_ylabel("scenario")
+    axes[1, 0].set_ylabel(f"difference to {reference}")
+    axes[0, 0].legend(fontsize=7, loc="best")
+    axes[1, 0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return save(fig, out)

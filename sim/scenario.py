@@ -151,6 +151,12 @@ class Scenario(BaseModel):
                         for key, value in entries.items()}
         return data
 
+    def marks(self) -> list[tuple[int, str]]:
+        """(step, label) of every event and policy, for figures."""
+        out = [(e.step, e.type.replace("_", " ")) for e in self.timeline]
+        out += [(p.step, "policy") for p in self.policies]
+        return sorted(out)
+
     def events(self) -> list[Event]:
         """The timeline plus one policy change per policy and programme, in step order."""
         out: list[Event] = list(self.timeline)
@@ -596,6 +602,11 @@ def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Scenari
     if overrides:
         apply_overrides(data, overrides, str(path))
     return validate(data, sources)
+
+
+def files(path: str | os.PathLike[str]) -> list[str]:
+    """The file and every file it extends, child first (for provenance)."""
+    return [str(source.path) for source in _resolve(Path(path))[1]]
 
 
 def resolved(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> dict[str, Any]:
