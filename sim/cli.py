@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import json
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -30,6 +31,14 @@ EXIT_BAD_INPUT = 2
 
 class UsageError(Exception):
     """Bad command-line input: reported as one paragraph on stderr, exit status 2."""
+
+
+class Terminated(BaseException):  # like KeyboardInterrupt: not an error to catch broadly
+    """SIGTERM: unwind like Ctrl-C, so temporary results are removed."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 # ------------------------------------------------------------------------------ arguments
@@ -270,14 +279,17 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare":
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
     except (UsageError, sc.ScenarioError) as err:
         print(f"trustsim {args.command}: error:\n{err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("trustsim: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Terminated) as err:
+        print("trustsim: interrupted; no results were written", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

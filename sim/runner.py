@@ -63,10 +63,18 @@ def run_tasks(todo: Sequence[Task], workers: int = 1,
     else:
         env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
         os.environ.update({k: v for k, v in env.items() if k not in os.environ})
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)))
+        try:
             futures = {pool.submit(run_task, task): i for i, task in enumerate(todo)}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 if progress:
                     progress(1)
+        except BaseException:
+            # interrupted or failed: do not wait for the replicates still running
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     return [r for r in results if r is not None]
