@@ -167,8 +167,9 @@ class TrustModel(mesa.Model):
         draw = self.streams.generator("breach", t).random(len(table))
         for p in np.flatnonzero(draw < breaches.hazard(table, cover, self.params)):
             self.breach(self.programmes[p].name)
-        draw = self.streams.generator("discovery", t).random(len(table))
-        for p in np.flatnonzero(draw < breaches.discovery_hazard(table)):
+        # a breach may just have revealed a hidden programme: read the table afresh
+        draw = self.streams.generator("discovery", t).random(len(self.table))
+        for p in np.flatnonzero(draw < breaches.discovery_hazard(self.table)):
             prog = self.programmes[p]
             self.reveal(prog.name, severity=prog.sensitivity, publicity=prog.publicity)
 

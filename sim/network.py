@@ -70,7 +70,7 @@ def _fill_rows(household_start, household_end, local_ties, partner, indptr, indi
 
 
 def build_network(
-    n: int, rng: np.random.Generator, local_ties: int = 3, long_range_ties: int = 2
+    n: int, rng: np.random.Generator, local_ties: int = 3, long_range_ties: int = 1
 ) -> sp.csr_array:
     """A symmetric, unweighted citizen network as CSR (int32 indices, rows in memory order)."""
     sizes = household_sizes(n, rng)

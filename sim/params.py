@@ -26,8 +26,9 @@ class TrustParams(BaseModel):
                           "benefit above expectation", "[P] SF1, swept")
     loss_aversion: float = _p(4.0, 1.0, 10.0, "losses per unit of bad news relative to gains",
                               "domain.md SF1 (ratio 3-5)")
-    drift: float = _p(0.02, 0.0, 0.5, "share of the gap to the citizen's disposition closed per "
-                      "step (recovery half-life ln2/drift = 35 weeks)",
+    drift: float = _p(0.02, 0.0, 0.5, "share of the gap to the citizen's equilibrium trust "
+                      "(disposition plus the programmes' attitude effects) closed per step "
+                      "(recovery half-life ln2/drift = 35 weeks)",
                       "domain.md SF10 (recovery >= 5-10x damage time)")
     confidence_bound: float = _p(0.3, 0.0, 1.0, "bounded confidence d: neighbours further apart "
                                  "in trust than this do not influence each other",
@@ -60,7 +61,7 @@ class TrustParams(BaseModel):
     expectation_rate: float = _p(0.1, 0.0, 1.0, "share of the gap between benefit received and "
                                  "expected closed per step")
     benefit_attitude: float = _p(0.05, 0.0, 1.0, "rise in equilibrium trust per unit benefit of "
-                                 "announced public-interest sharing", "domain.md SF2")
+                                 "announced sharing for a non-commercial purpose", "domain.md SF2")
     risk_attitude: float = _p(0.15, 0.0, 1.0, "fall in equilibrium trust per unit concern x risk "
                               "of announced sharing", "domain.md SF2, SF3")
     commercial_risk: float = _p(1.5, 1.0, 5.0, "risk multiplier for commercial purposes",

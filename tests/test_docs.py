@@ -2,9 +2,12 @@
 
 Each table of docs/model.md that restates a value of the code is read back and compared with the
 code: every parameter with its default and range, every programme field with its default, every
-citizen state variable with its dtype, every output, the agency kinds, control levels, segments
-and the baseline world. Every code reference (``sim.module.name``), test reference
-(``test_file.py::test_name``) and relative link in the docs must resolve.
+citizen state variable with its dtype, every output, the agency kinds, control levels, segments,
+the other fixed constants, the random streams with their keys and kinds of draw (read from the
+source of ``sim``), the events with their fields and defaults, and the baseline world with its
+derived values; so is the mean degree of the network quoted in the text. Every code reference
+(``sim.module.name``), test reference (``test_file.py::test_name``) and relative link in the docs
+must resolve.
 
 The last test checks that the figures the docs show exist; run it last, or deselect it with
 ``-k "not figures"`` while the figures are being drawn.
@@ -12,25 +15,30 @@ The last test checks that the figures the docs show exist; run it last, or desel
 
 from __future__ import annotations
 
+import ast
 import enum
 import importlib
 import re
+import typing
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sim import baseline
+from sim import baseline, breaches, control, mandates, sharing
 from sim.agencies import GENERAL_TRUST, INITIAL_TRUST, RECIPIENT_PENALTY, AgencyKind
 from sim.citizens import STATE
 from sim.control import CONTROL_LEVEL
+from sim.events import Event
 from sim.model import TrustModel
+from sim.network import build_network
 from sim.params import TrustParams
-from sim.programmes import Barriers, Mandate, Programme
+from sim.programmes import Barriers, Mandate, Programme, ProgrammeTable
 from sim.results import CORE_OUTPUTS, output_names
 from sim.segments import NHS_SEGMENTS, trust_factors
 
 ROOT = Path(__file__).resolve().parent.parent
+SIM = ROOT / "sim"
 DOCS = ROOT / "docs"
 MODEL_MD = DOCS / "model.md"
 DOC_FILES = sorted(DOCS.glob("*.md"))
@@ -218,6 +226,109 @@ def test_baseline_programmes_table_matches_the_code(text):
             cell = plain(rows[field][column])
             expected = "·" if fmt(value) == defaults[field] else fmt(value)
             assert cell == expected, (programme.name, field, cell, expected)
+
+
+def _shown(cell: str) -> tuple[float, float]:
+    """A number as the docs show it, and half a unit of its last decimal (the rounding)."""
+    number = plain(cell).replace(",", "")
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return float(number), 0.5 * 10.0 ** -decimals + 1e-12
+
+
+def test_baseline_derived_values_table_matches_the_code(text):
+    header, rows = keyed(text, "Derived values of the baseline")
+    assert header == ["Programme", r"$\rho_p$", "$L_p$", "risk $r_p$", "$m_p(1-L_p)$",
+                      "control $K_p$", "yearly breaches at full consent"]
+    params = TrustParams()
+    table = ProgrammeTable.build(baseline.PROGRAMMES, baseline.AGENCIES)
+    weekly = breaches.hazard(table, table.realisation, params)  # everyone consents: C_p = rho_p
+    derived = np.column_stack([
+        table.realisation, table.legitimacy, sharing.risk(table, params),
+        mandates.trust_cost(table), control.control_level(table, params),
+        -np.log1p(-weekly) * 52])
+    assert list(rows) == [p.name for p in baseline.PROGRAMMES]
+    for values, row in zip(derived, rows.values(), strict=True):
+        for column, value, cell in zip(header[1:], values, row[1:], strict=True):
+            shown, tolerance = _shown(cell)
+            assert abs(shown - value) <= tolerance, (row[0], column, cell, value)
+
+
+def test_fixed_constants_table_matches_the_code(text):
+    _, rows = keyed(text, "### 8.4")
+    for name, row in rows.items():
+        shown = [float(x.replace(",", "")) for x in plain(row[1]).split(", ")]
+        actual = np.ravel(_resolve(name)).astype(float)
+        np.testing.assert_allclose(shown, actual, rtol=0, atol=1e-12, err_msg=name)
+
+
+# ------------------------------------------------------------------ random streams
+def _stream_calls() -> list[tuple[str, str, ast.Call]]:
+    """Every draw from a named stream in the package: (stream name, method, call)."""
+    calls = []
+    for path in sorted(SIM.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("generator", "uniform", "bits") and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                calls.append((node.args[0].value, node.func.attr, node))
+    return calls
+
+
+def test_stream_table_lists_every_stream_with_its_keys_and_draws(text):
+    header, rows = keyed(text, "**Named random streams")
+    assert header[:4] == ["Stream", "Step key", "Sub-keys", "Draws"]
+    calls = _stream_calls()
+    assert {name for name, _, _ in calls} == set(rows), \
+        {name for name, _, _ in calls} ^ set(rows)
+    for name, method, call in calls:
+        _, step_cell, sub_cell, draws = rows[name][:4]
+        step = call.args[1]
+        if isinstance(step, ast.Constant):
+            assert plain(step_cell) == str(step.value), (name, step_cell)
+        else:
+            assert step_cell == "$t$", (name, step_cell)
+        subs = call.args[2:] if method == "generator" else call.args[3:]
+        items = [item.strip() for item in sub_cell.split(",") if item.strip()]
+        assert len(items) == len(subs), (name, sub_cell, [ast.unparse(a) for a in subs])
+        for item, arg in zip(items, subs, strict=True):
+            source = ast.unparse(arg)
+            if "serial" in source:
+                assert "serial" in item, (name, item, source)
+            elif source == "p":
+                assert item == "$p$", (name, item, source)
+        if method == "bits":
+            assert "32-bit" in draws and "Streams.bits" in draws, (name, draws)
+        elif method == "uniform":
+            assert "uniform" in draws and "32-bit" not in draws, (name, draws)
+
+
+# ------------------------------------------------------------------ events and the network
+def test_events_table_lists_every_event_with_its_fields_and_defaults(text):
+    _, rows = keyed(text, "### 7.8")
+    events = typing.get_args(typing.get_args(Event)[0])
+    assert set(rows) == {cls.__name__ for cls in events}, set(rows) ^ {c.__name__ for c in events}
+    for cls in events:
+        cell = rows[cls.__name__][1]
+        fields = {name: f for name, f in cls.model_fields.items()
+                  if name not in ("step", "programme", "type")}
+        listed = re.findall(r"`(\w+)`(?: \(|:)", cell)  # "`name` (default ...)" or "`name`: ..."
+        assert sorted(listed) == sorted(fields), (cls.__name__, cell)
+        for name, field in fields.items():
+            if not field.is_required():
+                assert f"`{name}` ({field.default}" in cell, (cls.__name__, name, cell)
+
+
+def test_mean_degree_quoted_in_the_docs_matches_the_network():
+    prm = TrustParams()
+    network = build_network(10_000, np.random.default_rng(1), prm.local_ties, prm.long_range_ties)
+    degree = network.nnz / network.shape[0]
+    quoted = [q for doc in DOC_FILES for q in
+              re.findall(r"[Mm]ean degree is about (\d+(?:\.\d+)?)", doc.read_text("utf-8"))]
+    assert quoted, "the docs no longer quote the mean degree"
+    for cell in quoted:
+        shown, tolerance = _shown(cell)
+        assert abs(shown - degree) <= tolerance, (cell, degree)
 
 
 # ------------------------------------------------------------------ references in the docs

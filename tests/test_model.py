@@ -203,3 +203,22 @@ def test_bad_world_is_refused_with_a_clear_message():
     m = TrustModel(100, rng=1)
     with pytest.raises(KeyError, match="no programme 'nope'"):
         m.update_programme("nope", security=0.5)
+
+
+def test_a_breach_of_hidden_sharing_reveals_it_once():
+    progs = [p.changed(announced=False, discovery_rate=52.0) if p.name == "gp_records" else p
+             for p in calm_programmes()]
+    m = TrustModel(1_000, rng=4, programmes=progs, events=[
+        Breach(step=1, programme="gp_records", severity=0.5, publicity=0.5)])
+    m.step()
+    assert m.programmes[m.programme_index("gp_records")].announced
+    kinds = [(i.kind, i.hidden) for i in m.incidents if i.step == 1]
+    assert kinds == [("breach", True)]  # revealed by the breach, so not discovered again
+
+
+def test_citizen_opted_out_lists_only_programmes_with_a_choice():
+    m = TrustModel(500, rng=1)
+    citizen = list(m.agents_by_type[Citizen])[3]
+    citizen.choice[:] = 1  # recorded "out" everywhere, even where there is no choice
+    with_choice = {p.name for p in m.programmes if p.consent != "none"}
+    assert set(citizen.opted_out) == with_choice
