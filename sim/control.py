@@ -73,11 +73,12 @@ def attitude_terms(table: ProgrammeTable, params: TrustParams) -> tuple[np.ndarr
 def deadline_prompt(programmes: list[Programme], step: int, lead: float) -> np.ndarray:
     """How strongly each programme's opt-out deadline prompts citizens this step.
 
-    It builds up as ``exp(-(deadline - step) / lead)`` and stops once the deadline has passed.
+    It builds up as ``exp(-(deadline - step) / lead)`` and stops once the deadline has passed,
+    or while the programme is paused.
     """
     out = np.zeros(len(programmes))
     for p, prog in enumerate(programmes):
-        if prog.deadline is not None and step <= prog.deadline:
+        if prog.active and prog.deadline is not None and step <= prog.deadline:
             out[p] = prog.deadline_salience * np.exp(-(prog.deadline - step) / lead)
     return out
 

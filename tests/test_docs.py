@@ -237,7 +237,7 @@ def _shown(cell: str) -> tuple[float, float]:
 
 def test_baseline_derived_values_table_matches_the_code(text):
     header, rows = keyed(text, "Derived values of the baseline")
-    assert header == ["Programme", r"$\rho_p$", "$L_p$", "risk $r_p$", "$m_p(1-L_p)$",
+    assert header == ["Programme", r"$\rho_p$", "$L_p$", "risk $r_p$", "mandate cost",
                       "control $K_p$", "yearly breaches at full consent"]
     params = TrustParams()
     table = ProgrammeTable.build(baseline.PROGRAMMES, baseline.AGENCIES)

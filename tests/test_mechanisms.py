@@ -108,6 +108,8 @@ def test_mandate_trust_cost_falls_with_legitimacy():
         transparency=level)), P)[1][0] for level in (0.1, 0.5, 0.9)]
     assert costs[0] < costs[1] < costs[2] <= 0
     assert mandates.attitude_terms(table(prog()), P)[1][0] == 0  # no mandate, no cost
+    statutory = table(prog(consent="none", mandate=Mandate(strength=0.8)))
+    assert mandates.attitude_terms(statutory, P)[1][0] == 0  # no choice to override
 
 
 # --- citizen control ---------------------------------------------------------------------
@@ -202,6 +204,7 @@ def test_deadline_prompt_builds_up_and_stops_after():
     prompts = [control.deadline_prompt([p], t, 2.0)[0] for t in (4, 8, 10, 11)]
     assert prompts[0] < prompts[1] < prompts[2] == pytest.approx(1.0)
     assert prompts[3] == 0
+    assert control.deadline_prompt([p.changed(active=False)], 9, 2.0)[0] == 0  # paused
 
 
 def test_control_level_orders_regimes_and_dashboard_adds():

@@ -1,0 +1,212 @@
+"""The shipped scenario files: each validates and runs; each CDEI case study shows the path the
+research notes expect (domain.md section 5); the GP file reproduces the 2021 opt-out figures.
+
+Runs are cached by (file, seed, population, overrides), so tests that read the same run share it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import scenario
+from sim.stylized_facts import fall_and_recovery
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+FILES = sorted(SCENARIOS.glob("*.yaml"))
+SEEDS = (1, 2, 3)
+N = None  # each file's own population (10,000): a run of 156 weeks takes about 0.3 s
+
+CASE_STUDIES = ("national_pupil_database", "vat_register_cra", "troubled_families",
+                "gp_records", "royal_free_deepmind")
+LEVERS = ("citizen_control", "public_interest_mandate", "breach_shock")
+
+
+@functools.cache
+def run(name: str, seed: int, n: int | None = N, overrides: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The time series of one run of ``scenarios/<name>.yaml`` (all its steps)."""
+    s = scenario.load(SCENARIOS / f"{name}.yaml", overrides)
+    model = s.build(rng=seed, n_citizens=n, citizen_agents=False)
+    for _ in range(s.steps):
+        model.step()
+    return model.timeseries()
+
+
+def runs(name: str, **kw) -> list[pd.DataFrame]:
+    return [run(name, seed, **kw) for seed in SEEDS]
+
+
+# ------------------------------------------------------------------------- every file
+def test_the_case_studies_and_levers_are_shipped():
+    names = {f.stem for f in FILES}
+    missing = sorted(set(CASE_STUDIES + LEVERS + ("baseline",)) - names)
+    assert not missing, f"missing scenario files: {missing}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
+def test_every_file_validates_and_runs_a_few_steps(path):
+    s = scenario.load(path)
+    assert s.name == path.stem
+    assert s.population.size == 10_000
+    assert 1 <= s.replicates <= 10
+    model = s.build(rng=0, n_citizens=500, citizen_agents=False)
+    for _ in range(3):
+        model.step()
+    df = model.timeseries()
+    assert list(df.step) == [0, 1, 2, 3]
+    trust = df[[c for c in df.columns if c.startswith("trust_") and c != "trust_sd"]]
+    assert trust.notna().all().all() and ((trust >= 0) & (trust <= 1)).all().all()
+    assert df.opt_out_rate.between(0, 1).all()
+    for agency in s.agencies:
+        assert f"trust_{agency}" in df.columns
+
+
+def _source_keys(text: str) -> set[str]:
+    """Keys cited in [brackets] in the comments of a scenario file."""
+    keys = set()
+    for line in text.splitlines():
+        comment = line.partition("#")[2]
+        for group in re.findall(r"\[([^\]]+)\]", comment):
+            for key in group.removeprefix("S-d:").split(","):
+                keys.add(key.strip())
+    return keys - {"P", "fit", "S-d", "brackets"}
+
+
+def test_every_source_key_in_the_scenarios_is_in_docs_sources():
+    table = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| ([a-z0-9][a-z0-9-]*) \|", table, flags=re.MULTILINE))
+    used = set().union(*(_source_keys(f.read_text(encoding="utf-8")) for f in FILES))
+    assert used, "no source keys found in the scenario files"
+    assert not used - listed, f"keys missing from docs/sources.md: {sorted(used - listed)}"
+
+
+# ------------------------------------------------------------------------- case studies
+def test_npd_trust_in_dfe_falls_and_there_is_no_exit():
+    for df in runs("national_pupil_database"):
+        before = df.trust_dfe.iloc[2]  # the story breaks at the start of step 3
+        fall = before - df.trust_dfe.iloc[3:20].min()
+        assert fall > 0.01, fall
+        # the DfE falls, an uninvolved agency hardly moves
+        assert fall > 3 * (df.trust_hmrc.iloc[2] - df.trust_hmrc.iloc[3:20].min())
+        # the audit (step 40) costs trust again
+        assert df.trust_dfe.iloc[40:50].min() < df.trust_dfe.iloc[39] - 0.003
+        # no opt-out from the census: the scandals move no one to exit
+        assert abs(df.opt_out_rate.iloc[20] - df.opt_out_rate.iloc[2]) < 0.002
+        assert abs(df.opt_out_rate.iloc[50] - df.opt_out_rate.iloc[39]) < 0.002
+        assert (df.coverage_learning_records.iloc[4:] == 0).all()  # access stopped
+
+
+def test_vat_register_trust_stays_flat_through_the_scare_and_the_start():
+    for df in runs("vat_register_cra"):
+        for agency in ("hmrc", "cra"):
+            col = df[f"trust_{agency}"]
+            assert (col - col.iloc[0]).abs().max() < 0.02, agency
+        # the feed did start: the flatness is not that of an empty world
+        assert df.coverage_vat_register.iloc[52] == 0 and df.coverage_vat_register.iloc[-1] > 0.5
+        assert df.public_benefit.iloc[-1] > 0.1
+
+
+def test_troubled_families_trust_flat_and_benefit_follows_the_evaluation():
+    for df in runs("troubled_families"):
+        for agency in ("council", "university"):
+            col = df[f"trust_{agency}"]
+            assert (col - col.iloc[0]).abs().max() < 0.02, agency
+        benefit = df.public_benefit
+        assert benefit.iloc[50] < 0.5 * benefit.iloc[0]  # phase 1: no effect found
+        assert benefit.iloc[-1] > 1.5 * benefit.iloc[0]  # phase 2: effects found
+
+
+def _relative_fall(series: pd.Series, event_step: int) -> float:
+    """Share of the trust before an event (at the start of ``event_step``) lost at the worst."""
+    before = series.iloc[event_step - 1]
+    return (before - series.iloc[event_step:].min()) / before
+
+
+def test_royal_free_trust_in_the_tech_partner_falls_with_a_small_spillover_to_the_nhs():
+    for df in runs("royal_free_deepmind"):
+        # nothing is felt while the sharing is hidden
+        assert abs(df.trust_deepmind.iloc[30] - df.trust_deepmind.iloc[0]) < 0.005
+        partner, trust_, nhs = (_relative_fall(df[f"trust_{a}"], 31)
+                                for a in ("deepmind", "royal_free", "nhs"))
+        assert partner > 0.25, partner  # a clear fall toward the partnership
+        assert nhs < 0.5 * trust_ < 0.5 * partner  # the wider NHS: a small spillover
+        assert df.trust_nhs.iloc[30] - df.trust_nhs.iloc[31:].min() < 0.05
+        # the later revelations (leak, ICO ruling) hit again
+        assert df.trust_deepmind.iloc[85:100].min() < df.trust_deepmind.iloc[84] - 0.01
+        assert df.opt_out_rate.iloc[-1] - df.opt_out_rate.iloc[30] < 0.01
+
+
+def test_gp_records_surge_is_bunched_in_the_deadline_month_then_paused():
+    for df in runs("gp_records"):
+        opt = df.opt_out_rate
+        may, june, july = opt[4] - opt[0], opt[8] - opt[4], opt[12] - opt[8]
+        assert june > 0.01  # more than a point in four weeks
+        assert june > 5 * may and june > 3 * july  # bunched in the deadline month
+        assert opt.max() < 0.10  # still single digits
+        assert df.trust_nhs.iloc[0] - df.trust_nhs.iloc[8] > 0.05  # attitudes move far more
+        assert (df.coverage_gp_records.iloc[12:] == 0).all()  # paused from 19 July
+
+
+def test_gp_records_reproduces_the_2021_national_opt_out():
+    """Mean over the scenario's own replicates, at its own population size (10,000)."""
+    s = scenario.load(SCENARIOS / "gp_records.yaml")
+    opt = []
+    for seed in s.replicate_seeds():
+        model = s.build(rng=seed, citizen_agents=False)
+        for _ in range(8):  # to the end of June
+            model.step()
+        opt.append(model.timeseries().opt_out_rate.to_numpy() * 100)
+    mean = np.mean(opt, axis=0)
+    assert abs(mean[1] - 2.8) < 0.5, mean[1]  # before the notice (step 2)
+    assert abs(mean[4] - 2.77) < 0.5, mean[4]  # 31 May
+    assert abs(mean[8] - 4.97) < 0.5, mean[8]  # 30 June, end of the deadline month
+
+
+# ------------------------------------------------------------------------------ levers
+def test_breach_shock_fast_fall_slow_recovery():
+    for df in runs("breach_shock"):
+        # up to week 80: later stochastic breaches of the baseline world would be new troughs
+        to_trough, loss, half = fall_and_recovery(df.trust_nhs.iloc[:80], 12)
+        assert loss > 0.05 and to_trough <= 12
+        assert half > 3 * to_trough
+
+
+def test_citizen_control_keeps_trust_higher_under_the_same_breach():
+    for seed in SEEDS:
+        shock, control = run("breach_shock", seed), run("citizen_control", seed)
+        assert control.trust_nhs.iloc[11] > shock.trust_nhs.iloc[11] + 0.005  # before the breach
+        assert (control.trust_nhs.iloc[12:] > shock.trust_nhs.iloc[12:]).all()
+        # coverage costs nothing while trust is high ...
+        gp_shock, gp_control = shock.coverage_gp_records, control.coverage_gp_records
+        assert abs(gp_control.iloc[11] - gp_shock.iloc[11]) < 0.005
+        # ... and something once the breach has made it low
+        assert gp_control.iloc[30] < gp_shock.iloc[30] - 0.005
+
+
+def test_mandates_raise_coverage_and_legitimacy_lowers_their_trust_cost():
+    for seed in SEEDS:
+        base = run("baseline", seed)
+        legit = run("public_interest_mandate", seed)
+        bare = run("mandate_without_legitimacy", seed)
+        for df in (legit, bare):
+            assert df.coverage_gp_records.iloc[10] > base.coverage_gp_records.iloc[10] + 0.01
+            assert df.public_benefit.iloc[10] > base.public_benefit.iloc[10]
+        cost_legit = base.trust_nhs.iloc[-1] - legit.trust_nhs.iloc[-1]
+        cost_bare = base.trust_nhs.iloc[-1] - bare.trust_nhs.iloc[-1]
+        assert cost_legit < 0.02 and cost_bare > 3 * max(cost_legit, 0.005)
+
+
+def test_hidden_sharing_costs_more_when_discovered_than_announced_sharing():
+    for seed in SEEDS:
+        hidden = run("hidden_sharing_discovered", seed)
+        told = run("hidden_sharing_discovered", seed,
+                   overrides=("programmes.council_analytics.announced=true",))
+        lost_hidden = hidden.trust_council.iloc[60] - hidden.trust_council.iloc[61:80].min()
+        lost_told = told.trust_council.iloc[60] - told.trust_council.iloc[61:80].min()
+        assert lost_hidden > 1.5 * lost_told > 0
