@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from sim import report, runner
 from sim import scenario as sc
@@ -103,15 +105,29 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------ helpers
 @contextmanager
 def _atomic_folder(out: Path, force: bool) -> Iterator[Path]:
-    """A temporary folder beside ``out`` that becomes ``out`` only if the block succeeds."""
-    if out.exists() and not force:
-        raise UsageError(f"{out}: the results folder already exists; choose another --out or "
-                         "add --force to replace it.")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder.")
+    """A temporary folder beside ``out`` that becomes ``out`` only if the block succeeds.
+
+    ``--force`` replaces only a trustsim results folder (one with a manifest.json), never the
+    folder the command runs in or one of its parents.
+    """
+    out = out.resolve()
+    if out.exists():
+        if not force:
+            raise UsageError(f"{out}: the results folder already exists; choose another --out "
+                             "or add --force to replace it.")
+        if not out.is_dir():
+            raise UsageError(f"{out}: exists and is not a folder; choose another --out.")
+        if not (out / "manifest.json").is_file():
+            raise UsageError(f"{out}: exists and is not a trustsim results folder (it has no "
+                             "manifest.json); --force replaces only earlier results. Choose "
+                             "another --out.")
+        if Path.cwd().resolve().is_relative_to(out):
+            raise UsageError(f"{out}: cannot replace the folder the command runs in; choose "
+                             "another --out.")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are ordinary files
     except OSError as err:
         raise UsageError(f"{out}: cannot create the results folder: {err.strerror}.") from None
     try:
@@ -126,6 +142,12 @@ def _atomic_folder(out: Path, force: bool) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _progress(total: int, quiet: bool, desc: str):
@@ -169,43 +191,62 @@ def _load_all(paths: Sequence[Path], overrides: Sequence[str]) -> list[sc.Scenar
     return loaded
 
 
-def _settings(first: sc.Scenario, args: argparse.Namespace) -> dict[str, int]:
-    return {
-        "citizens": args.citizens or first.population.size,
-        "steps": args.steps or first.steps,
-        "replicates": args.replicates or first.replicates,
-        "seed": first.seed if args.seed is None else args.seed,
-    }
+OPTIONS = {"population": "--citizens", "steps": "--steps", "replicates": "--replicates",
+           "seed": "--seed"}
+
+
+def _with_options(scenario: sc.Scenario, args: argparse.Namespace,
+                  first: sc.Scenario | None = None) -> sc.Scenario:
+    """The scenario with the run settings of the command line (else of ``first``, else its
+    own), validated against the same limits as a file."""
+    base = first or scenario
+    data = scenario.model_dump(mode="json")
+    data["population"]["size"] = args.citizens or base.population.size
+    data["steps"] = args.steps or base.steps
+    data["replicates"] = args.replicates or base.replicates
+    data["seed"] = base.seed if args.seed is None else args.seed
+    try:
+        return sc.Scenario.model_validate(data)
+    except ValidationError as err:
+        e = err.errors()[0]
+        option = OPTIONS.get(str(e["loc"][0]), ".".join(map(str, e["loc"])))
+        raise UsageError(f"{option}: {e['msg']} (got {e.get('input')!r}).") from None
+
+
+def _hashes(paths: Sequence[str]) -> dict[str, str]:
+    """SHA-256 of each scenario file, taken when it is read."""
+    return {str(Path(p).resolve()): report.file_sha256(p) for p in paths}
 
 
 # ------------------------------------------------------------------------------ commands
 def cmd_run(args: argparse.Namespace) -> int:
     started = dt.datetime.now(dt.UTC)
-    (scenario,) = _load_all([args.scenario], args.overrides)
-    cfg = _settings(scenario, args)
-    _check_memory([scenario], cfg["citizens"], min(args.workers, cfg["replicates"]))
+    (loaded,) = _load_all([args.scenario], args.overrides)
+    hashes = _hashes(sc.files(args.scenario))
+    scenario = _with_options(loaded, args)
+    citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
+    _check_memory([scenario], citizens, min(args.workers, replicates))
     with _atomic_folder(args.out, args.force) as tmp:
-        todo = runner.tasks(scenario, cfg["citizens"], cfg["steps"], cfg["replicates"],
-                            cfg["seed"])
+        todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
         with _progress(len(todo), args.quiet, scenario.name) as bar:
             frames = runner.run_tasks(todo, args.workers, bar.update)
         df = pd.concat(frames, ignore_index=True)
         _table(df, tmp, args.format)
-        steps = report.key_steps(cfg["steps"], (m for m, _ in scenario.marks()))
+        key = report.key_steps(steps, (m for m, _ in scenario.marks()))
         report.write_json(tmp / "summary.json", {
-            "scenario": scenario.name, "replicates": cfg["replicates"], "key_steps": steps,
-            "outputs": report.summary(df, steps)})
+            "scenario": scenario.name, "replicates": replicates, "key_steps": key,
+            "outputs": report.summary(df, key)})
         report.write_json(tmp / "manifest.json", report.manifest(
             scenarios={scenario.name: scenario.model_dump(mode="json")},
-            files={scenario.name: sc.files(args.scenario)}, seed=cfg["seed"],
-            replicates=cfg["replicates"], citizens=cfg["citizens"], steps=cfg["steps"],
-            workers=args.workers, started=started, argv=["trustsim", *sys.argv[1:]]))
+            files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
+            citizens=citizens, steps=steps, workers=args.workers, started=started,
+            argv=["trustsim", *sys.argv[1:]]))
         from sim import plots
 
         plots.run_figures(df, tmp, _agencies(scenario), scenario.marks())
     end = df[df.step == df.step.max()]
-    print(f"{args.out}: {scenario.name}, {cfg['replicates']} replicates x {cfg['steps']} weeks "
-          f"x {cfg['citizens']:,} citizens; at the end general trust {end.trust_mean.mean():.3f}, "
+    print(f"{args.out}: {scenario.name}, {replicates} replicates x {steps} weeks x "
+          f"{citizens:,} citizens; at the end general trust {end.trust_mean.mean():.3f}, "
           f"opted out {end.opt_out_rate.mean():.2%}, coverage {end.data_coverage.mean():.2%}")
     return 0
 
@@ -224,40 +265,57 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _unique_names(scenarios: Sequence[sc.Scenario]) -> list[str]:
+    """Scenario names for tables and figures; repeats get #2, #3, ..."""
+    names, seen = [], {}
+    for s in scenarios:
+        seen[s.name] = seen.get(s.name, 0) + 1
+        names.append(s.name if seen[s.name] == 1 else f"{s.name}#{seen[s.name]}")
+    return names
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     started = dt.datetime.now(dt.UTC)
+    if len(args.scenarios) < 2:
+        raise UsageError("compare needs at least two scenario files: the reference first, then "
+                         "the ones to compare with it.")
     loaded = _load_all(args.scenarios, args.overrides)
-    names = [s.name for s in loaded]
-    if len(set(names)) != len(names):
-        names = [f"{s.name}" if names.count(s.name) == 1 else f"{s.name}@{p}"
-                 for s, p in zip(loaded, args.scenarios, strict=True)]
-    cfg = _settings(loaded[0], args)
-    _check_memory(loaded, cfg["citizens"], min(args.workers, cfg["replicates"] * len(loaded)))
+    hashes = [_hashes(sc.files(p)) for p in args.scenarios]
+    # common random numbers: every scenario runs with the first one's settings and seeds
+    scenarios = [_with_options(s, args, loaded[0]) for s in loaded]
+    for s, original in zip(scenarios[1:], loaded[1:], strict=True):
+        differs = [k for k in ("steps", "replicates", "seed")
+                   if getattr(original, k) != getattr(s, k)]
+        if differs:
+            print(f"trustsim compare: note: {original.name} runs with the reference's "
+                  f"{', '.join(differs)}", file=sys.stderr)
+    names = _unique_names(scenarios)
+    first = scenarios[0]
+    citizens, steps, per = first.population.size, first.steps, first.replicates
+    _check_memory(scenarios, citizens, min(args.workers, per * len(scenarios)))
     with _atomic_folder(args.out, args.force) as tmp:
-        todo = [task for s in loaded for task in runner.tasks(
-            s, cfg["citizens"], cfg["steps"], cfg["replicates"], cfg["seed"])]
+        todo = [task for s in scenarios
+                for task in runner.tasks(s, citizens, steps, per, first.seed)]
         with _progress(len(todo), args.quiet, "compare") as bar:
             frames = runner.run_tasks(todo, args.workers, bar.update)
-        per = cfg["replicates"]
         df = pd.concat([f.assign(scenario=names[i // per]) for i, f in enumerate(frames)],
                        ignore_index=True)
         df = df[["scenario", *(c for c in df.columns if c != "scenario")]]
-        common = [c for c in df.columns if not df[c].isna().any()]
+        shared = df[[c for c in df.columns if not df[c].isna().any()]]
         _table(df, tmp, args.format)
-        marks = sorted({m for s in loaded for m in s.marks()})
-        steps = report.key_steps(cfg["steps"], (m for m, _ in marks))
-        shared = df[common]
+        marks = sorted({m for s in scenarios for m in s.marks()})
+        key = report.key_steps(steps, (m for m, _ in marks))
         report.write_json(tmp / "comparison.json", {
-            "reference": names[0], "scenarios": names, "replicates": per, "key_steps": steps,
+            "reference": names[0], "scenarios": names, "replicates": per, "key_steps": key,
             "common_random_numbers": "every scenario runs on the same replicate seeds",
-            "outputs": {name: report.summary(shared[shared.scenario == name], steps)
+            "outputs": {name: report.summary(shared[shared.scenario == name], key)
                         for name in names},
-            "paired_difference": report.paired_differences(shared, names[0], steps)})
+            "paired_difference": report.paired_differences(shared, names[0], key)})
         report.write_json(tmp / "manifest.json", report.manifest(
-            scenarios={n: s.model_dump(mode="json") for n, s in zip(names, loaded, strict=True)},
-            files={n: sc.files(p) for n, p in zip(names, args.scenarios, strict=True)},
-            seed=cfg["seed"], replicates=per, citizens=cfg["citizens"], steps=cfg["steps"],
-            workers=args.workers, started=started, argv=["trustsim", *sys.argv[1:]]))
+            scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
+            files=dict(zip(names, hashes, strict=True)), seed=first.seed, replicates=per,
+            citizens=citizens, steps=steps, workers=args.workers, started=started,
+            argv=["trustsim", *sys.argv[1:]]))
         from sim import plots
 
         plots.compare_figure(shared, report.difference_frame(shared, names[0]), names[0],

@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from sim import report
+
 
 def band(ax: plt.Axes, runs: pd.DataFrame, column: str, label: str, color: str | None = None,
          ) -> None:
@@ -37,6 +39,7 @@ def save(fig: plt.Figure, path: Path) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=150, format="png")
+        report.publish(tmp)
         os.replace(tmp, path)
     finally:
         plt.close(fig)

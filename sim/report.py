@@ -129,7 +129,7 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def manifest(*, scenarios: dict[str, dict[str, Any]], files: dict[str, list[str]],
+def manifest(*, scenarios: dict[str, dict[str, Any]], files: dict[str, dict[str, str]],
              seed: int, replicates: int, citizens: int, steps: int, workers: int,
              started: dt.datetime, argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Provenance of a run: code, environment, inputs (hashed and resolved), seeds, timing."""
@@ -141,8 +141,7 @@ def manifest(*, scenarios: dict[str, dict[str, Any]], files: dict[str, list[str]
         "platform": platform.platform(),
         "packages": versions(),
         "command": list(sys.argv if argv is None else argv),
-        "scenario_files": {name: {path: file_sha256(path) for path in paths}
-                           for name, paths in files.items()},
+        "scenario_files": files,
         "scenarios": scenarios,
         "seed": {"entropy": seed, "replicates": replicates,
                  "replicate_seeds": "numpy.random.SeedSequence(entropy).spawn(replicates)"},
@@ -161,7 +160,15 @@ def write_json(path: Path, data: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2, allow_nan=True)
             f.write("\n")
+        publish(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def publish(path: str | os.PathLike[str]) -> None:
+    """Give a file made by ``mkstemp`` (private, 0600) the permissions of an ordinary file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)

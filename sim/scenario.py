@@ -43,7 +43,8 @@ class PopulationSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    size: int = Field(default=10_000, ge=2, le=100_000_000, description="number of citizens")
+    size: int = Field(default=10_000, ge=2, description="number of citizens (trustsim run refuses "
+                      "a population too large for the machine's memory)")
     segments: dict[str, float] | None = Field(
         default=None,
         description="share of each NHS attitude segment (by key; normalised); unset: the survey's",
@@ -301,7 +302,8 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], 
     path = Path(os.path.normpath(path))
     if path.resolve() in [p.resolve() for p in chain]:
         cycle = " -> ".join(str(p) for p in (*chain, path))
-        raise ScenarioError([Problem(str(chain[-1]), "extends", f"extends cycle: {cycle}")])
+        raise ScenarioError([Problem(str(chain[-1]), "extends", f"extends cycle: {cycle}; a "
+                                     "scenario cannot inherit from itself")])
     data, node = _read(path)
     sources = [_Source(path, node)]
     parent = data.pop("extends", None)
@@ -312,7 +314,16 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], 
                                              "must be the path of another scenario file"),
                                      sources)])
     base_path = path.parent / parent
-    base, base_sources = _resolve(base_path, (*chain, path))
+    try:
+        base, base_sources = _resolve(base_path, (*chain, path))
+    except ScenarioError as err:
+        if not base_path.exists():
+            raise ScenarioError([_locate(Problem(
+                str(path), "extends", f"{parent!r}: file not found (looked for {base_path})"),
+                sources)]) from None
+        # problems reported against this file (an extends cycle) get their line here
+        raise ScenarioError([_locate(p, sources) if p.file == str(path) and p.line is None
+                             else p for p in err.problems]) from None
     return _merge(base, data), sources + base_sources
 
 
@@ -320,7 +331,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], 
 def _parse_key(container: Any, key: str) -> Any:
     if isinstance(container, list):
         if not key.lstrip("-").isdigit():
-            raise KeyError(key)
+            raise KeyError(key)  # callers report the dotted path up to here
         return int(key)
     return key
 
@@ -331,17 +342,19 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     node: Any = data
     for depth, part in enumerate(parts[:-1]):
-        key = _parse_key(node, part)
         try:
-            node = node[key]
+            node = node[_parse_key(node, part)]
         except (KeyError, IndexError, TypeError):
             raise KeyError(".".join(parts[: depth + 1])) from None
         if node is None:
             raise KeyError(".".join(parts[: depth + 1]))
-    leaf = _parse_key(node, parts[-1])
-    if isinstance(node, list) and not -len(node) <= leaf < len(node):
-        raise KeyError(dotted)
     if not isinstance(node, dict | list):
+        raise KeyError(dotted)
+    try:
+        leaf = _parse_key(node, parts[-1])
+    except KeyError:
+        raise KeyError(dotted) from None
+    if isinstance(node, list) and not -len(node) <= leaf < len(node):
         raise KeyError(dotted)
     node[leaf] = value
 
@@ -374,12 +387,14 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str], file: str) -
         try:
             value = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
         except yaml.YAMLError as err:
-            problems.append(Problem("--set", dotted, f"value {text!r} is not valid YAML: {err}"))
+            reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+            problems.append(Problem("--set", dotted, f"value {text!r} is not valid YAML: "
+                                    f"{reason}"))
             continue
         try:
             _ensure_parents(data, dotted)
             set_path(data, dotted, value)
-        except KeyError as err:
+        except (KeyError, IndexError, TypeError) as err:
             problems.append(Problem("--set", dotted, f"no such field in {file}: {err.args[0]!r} "
                                     f"does not exist{_path_hint(data, str(err.args[0]))}"))
     if problems:
@@ -401,9 +416,13 @@ def _ensure_parents(data: dict[str, Any], dotted: str) -> None:
                 raise KeyError(".".join(parts[: parts.index(part) + 1]))
             node, default = node[part], default.get(part) if isinstance(default, dict) else None
         elif isinstance(node, list):
-            index = _parse_key(node, part)
+            prefix = ".".join(parts[: parts.index(part) + 1])
+            try:
+                index = _parse_key(node, part)
+            except KeyError:
+                raise KeyError(prefix) from None
             if not -len(node) <= index < len(node):
-                raise KeyError(".".join(parts[: parts.index(part) + 1]))
+                raise KeyError(prefix)
             node, default = node[index], None
         else:
             raise KeyError(".".join(parts[: parts.index(part) + 1]))
@@ -465,12 +484,21 @@ def _allowed_keys(loc: Sequence[str | int], data: Any) -> set[str] | None:
     return keys
 
 
-def _locate(problem: Problem, sources: Sequence[_Source]) -> Problem:
-    """Add the file, line and column where ``problem.path`` is written (child files first)."""
+def _locate(problem: Problem, sources: Sequence[_Source],
+            overridden: Sequence[str] = ()) -> Problem:
+    """Add the file, line and column where ``problem.path`` is written (child files first; the
+    nearest written parent if the field itself is not). A path set with ``--set`` is blamed on
+    ``--set``."""
+    for dotted in overridden:
+        if problem.path == dotted or problem.path.startswith(dotted + "."):
+            return Problem("--set", problem.path, problem.message)
     parts = [p for p in problem.path.split(".") if p] if problem.path else []
+    best: tuple[int, _Source, yaml.Mark] | None = None
     for source in sources:
-        node, found = source.node, source.node is not None
-        mark = node.start_mark if node is not None else None
+        node = source.node
+        if node is None:
+            continue
+        mark, depth = node.start_mark, 0
         for part in parts:
             child = None
             if isinstance(node, yaml.MappingNode):
@@ -484,14 +512,18 @@ def _locate(problem: Problem, sources: Sequence[_Source]) -> Problem:
                     child = node.value[index]
                     mark = child.start_mark
             if child is None:
-                found = False
                 break
-            node = child
-        if found and mark is not None:
-            return Problem(str(source.path), problem.path, problem.message, mark.line + 1,
-                           mark.column + 1)
-    first = sources[0]
-    return Problem(str(first.path), problem.path, problem.message)
+            node, depth = child, depth + 1
+        if depth == len(parts):
+            best = (depth, source, mark)
+            break
+        if depth > 0 and (best is None or depth > best[0]):
+            best = (depth, source, mark)
+    if best is None:
+        return Problem(str(sources[0].path), problem.path, problem.message)
+    _, source, mark = best
+    return Problem(str(source.path), problem.path, problem.message, mark.line + 1,
+                   mark.column + 1)
 
 
 def _describe(err: dict[str, Any], data: Any) -> tuple[str, str]:
@@ -519,6 +551,12 @@ _UNION_TAGS = {"breach", "scandal", "policy_change", "campaign", "opt_out_deadli
 def _check_references(s: Scenario) -> list[tuple[str, str]]:
     """Cross-references the schema cannot express: agencies, programmes, policy changes."""
     problems = []
+    for section in ("agencies", "programmes"):
+        for key, entry in getattr(s, section).items():
+            if entry.name != key:
+                problems.append((f"{section}.{key}.name",
+                                 f"must equal its key {key!r} (or be left out), got "
+                                 f"{entry.name!r}"))
     agencies = set(s.agencies)
     if "general" in agencies:
         problems.append(("agencies.general", "'general' is reserved for general trust"))
@@ -544,21 +582,27 @@ def _check_references(s: Scenario) -> list[tuple[str, str]]:
             if name not in names:
                 problems.append((f"policies.{i}.programmes",
                                  f"{name!r} is not a programme{_suggest(name, names)}"))
-    if problems:
-        return problems
-    # dry run of every programme change, in order, so a bad change fails now, not mid-run
+    return problems or _dry_run(s)
+
+
+def _dry_run(s: Scenario) -> list[tuple[str, str]]:
+    """Apply every programme change in step order, so a bad change fails now, not mid-run."""
+    changes: list[tuple[int, str, str, dict[str, Any]]] = []  # step, where, programme, changes
+    for i, event in enumerate(s.timeline):
+        if event.type == "policy_change":
+            changes.append((event.step, f"timeline.{i}.changes", event.programme, event.changes))
+        elif event.type == "opt_out_deadline":
+            changes.append((event.step, f"timeline.{i}", event.programme,
+                            {"deadline": event.deadline, "deadline_salience": event.salience}))
+    for i, policy in enumerate(s.policies):
+        for name in policy.programmes or list(s.programmes):
+            changes.append((policy.step, f"policies.{i}", name, policy.changes()))
+    problems = []
     current = dict(s.programmes)
-    where = {id(e): f"timeline.{i}" for i, e in enumerate(s.timeline)}
-    for event in s.events():
-        changes = getattr(event, "changes", None)
-        if event.type == "opt_out_deadline":
-            changes = {"deadline": event.deadline, "deadline_salience": event.salience}
-        if not changes:
-            continue
+    for _, where, name, change in sorted(changes, key=lambda c: c[0]):
         try:
-            current[event.programme] = current[event.programme].changed(**changes)
+            current[name] = current[name].changed(**change)
         except ValidationError as err:
-            path = where.get(id(event), f"policies (step {event.step})")
             for e in err.errors():
                 field = ".".join(str(x) for x in e["loc"])
                 if e["type"] == "extra_forbidden":
@@ -568,28 +612,31 @@ def _check_references(s: Scenario) -> list[tuple[str, str]]:
                     message = e["msg"].removeprefix("Value error, ")
                     if field:
                         message = f"{field}: {message}"
-                problems.append((f"{path}.changes" if path.startswith("timeline") else path,
-                                 f"changing {event.programme}: {message}"))
+                problems.append((where, f"changing {name}: {message}"))
+        except (TypeError, ValueError) as err:
+            problems.append((where, f"changing {name}: {err}"))
     return problems
 
 
-def validate(data: dict[str, Any], sources: Sequence[_Source]) -> Scenario:
+def validate(data: dict[str, Any], sources: Sequence[_Source],
+             overridden: Sequence[str] = ()) -> Scenario:
     """Validate raw (merged) scenario data; raise ScenarioError listing every problem."""
-    for section in ("params",):
-        present = [f for f in NETWORK_FIELDS if isinstance(data.get(section), dict)
-                   and f in data[section]]
+    file = str(sources[0].path)
+    if isinstance(data.get("params"), dict):
+        present = [f for f in NETWORK_FIELDS if f in data["params"]]
         if present:
-            raise ScenarioError([_locate(Problem(str(sources[0].path), f"params.{present[0]}",
-                                                 f"set network.{present[0]} instead"), sources)])
+            raise ScenarioError([_locate(Problem(file, f"params.{present[0]}",
+                                                 f"set network.{present[0]} instead"),
+                                         sources, overridden)])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         problems = []
         for e in err.errors():
             path, message = _describe(e, data)
-            problems.append(_locate(Problem(str(sources[0].path), path, message), sources))
+            problems.append(_locate(Problem(file, path, message), sources, overridden))
         raise ScenarioError(problems) from None
-    problems = [_locate(Problem(str(sources[0].path), p, m), sources)
+    problems = [_locate(Problem(file, p, m), sources, overridden)
                 for p, m in _check_references(scenario)]
     if problems:
         raise ScenarioError(problems)
@@ -601,7 +648,8 @@ def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Scenari
     data, sources = _resolve(Path(path))
     if overrides:
         apply_overrides(data, overrides, str(path))
-    return validate(data, sources)
+    overridden = [item.partition("=")[0].strip() for item in overrides]
+    return validate(data, sources, overridden)
 
 
 def files(path: str | os.PathLike[str]) -> list[str]:
@@ -619,6 +667,12 @@ def schema() -> dict[str, Any]:
     out = Scenario.model_json_schema()
     out["properties"]["extends"] = {
         "type": "string", "description": "path of a scenario file this one inherits and overrides"}
+    defs = out["$defs"]
+    for field in NETWORK_FIELDS:  # written under network:, refused under params:
+        defs["TrustParams"]["properties"].pop(field)
+    for name in ("Programme", "AgencySpec"):  # the name is the entry's key
+        defs[name]["required"] = [r for r in defs[name].get("required", []) if r != "name"]
+        defs[name]["properties"]["name"]["description"] += " (defaults to the entry's key)"
     return out
 
 
@@ -626,8 +680,8 @@ def memory_estimate(scenario: Scenario, n_citizens: int | None = None,
                     parallel: int = 1) -> int:
     """Bytes a run is expected to need at its peak, for ``parallel`` runs at once."""
     n = n_citizens or scenario.population.size
-    per_citizen = TrustModel.bytes_per_citizen(len(scenario.agencies) + 1, len(scenario.programmes),
-                                               citizen_agents=n <= 100_000)
+    per_citizen = TrustModel.bytes_per_citizen(len(scenario.agencies) + 1,
+                                               len(scenario.programmes))  # runs build no views
     return parallel * int(n * per_citizen) + 300 * 2**20
 
 

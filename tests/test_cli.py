@@ -1,46 +1,627 @@
-"""The trustsim command end to end, through a real subprocess."""
+"""The ``trustsim`` command line end to end, through a real subprocess (``python -m sim.cli``).
 
+What a user of the command relies on: ``run`` writes a tidy time series, a summary, a manifest
+that is enough to repeat the run, and figures; the numbers do not depend on ``--workers``; results
+appear all at once or not at all (an existing folder survives without ``--force``, an interrupted
+run leaves nothing); ``validate``, ``compare`` and ``schema`` do what they say; and bad input of
+every kind ends with exit status 2 and one paragraph naming the file, the field and what is
+allowed, never a traceback, and writes nothing.
+
+Sizes are small (hundreds of citizens, a few weeks) so the file runs in well under two minutes;
+the bad-input cases run a few processes at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+import select
+import shutil
+import signal
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
+import psutil
+import pytest
+
+import sim
+from sim import scenario as sc
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+TIMEOUT = 180  # seconds for any one command: a hung command fails the test instead of CI
+PNG = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("trust.png", "opt_out.png", "coverage.png", "benefit.png")
 
 
-def trustsim(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
 
 
-def test_run_writes_timeseries_and_figures(tmp_path):
-    out = tmp_path / "res"
-    r = trustsim("run", "--out", str(out), "--citizens", "600", "--steps", "8",
-                 "--replicates", "2", "--seed", "3")
+def trustsim(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m sim.cli ARGS`` in ``cwd`` with no terminal and no standard input."""
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], cwd=cwd,
+                          env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+
+
+def listing(folder: Path) -> dict[str, bytes | None]:
+    """Everything under ``folder`` (hidden entries too), with file contents."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def hidden(folder: Path) -> list[str]:
+    """Temporary or half-written entries beside a results folder (``.NAME.partial-*`` etc.)."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def child_yaml(name: str = "child", steps: int = 12, timeline: str = "") -> str:
+    """A scenario extending the baseline, with a scandal at ``step 6`` unless told otherwise."""
+    timeline = timeline or ("timeline:\n"
+                            "  - {type: scandal, step: 6, programme: gp_records, severity: 0.6, "
+                            "publicity: 0.9}\n")
+    return (f"# a test scenario\nextends: baseline.yaml\nname: {name}\nsteps: {steps}\n"
+            f"replicates: 3\n{timeline}")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    """A folder with a copy of the baseline and a scenario that extends it."""
+    folder = tmp_path_factory.mktemp("world")
+    shutil.copy(BASELINE, folder / "baseline.yaml")
+    (folder / "child.yaml").write_text(child_yaml(), encoding="utf-8")
+    return folder
+
+
+RUN_ARGS = ("--citizens", "800", "--steps", "12", "--replicates", "2", "--seed", "7", "--quiet",
+            "--set", "programmes.gp_records.publicity=0.5")
+
+
+@pytest.fixture(scope="module")
+def run_w1(world):
+    r = trustsim("run", "child.yaml", "--out", "w1", "--workers", "1", *RUN_ARGS, cwd=world)
     assert r.returncode == 0, r.stderr
+    return r, world / "w1"
+
+
+# ------------------------------------------------------------------------------ run
+def test_run_writes_a_tidy_time_series(run_w1):
+    _, out = run_w1
     df = pd.read_csv(out / "timeseries.csv")
+    assert list(df.columns[:2]) == ["replicate", "step"]
     assert sorted(df.replicate.unique()) == [0, 1]
-    assert df.groupby("replicate").step.max().eq(8).all()
-    for name in ("trust.png", "opt_out.png", "coverage.png", "benefit.png"):
-        assert (out / name).stat().st_size > 10_000
-    assert [p.name for p in tmp_path.iterdir()] == ["res"]  # no temporary folder left
+    for _, group in df.groupby("replicate"):
+        assert group.step.tolist() == list(range(13))  # the initial state and 12 weeks
+    agencies = [a.name for a in sc.load(BASELINE).agencies.values()]
+    for col in ("trust_mean", "opt_out_rate", "data_coverage", "service_benefit",
+                "public_benefit", *(f"trust_{a}" for a in agencies)):
+        assert col in df.columns, col
+    assert not df.isna().any().any()
+    # replicates run on different seeds: their trajectories differ
+    ends = df[df.step == 12].set_index("replicate").trust_mean
+    assert ends[0] != ends[1]
 
-    again = trustsim("run", "--out", str(out), "--citizens", "600", "--steps", "8",
-                     "--replicates", "2", "--seed", "3", "--force")
-    assert again.returncode == 0, again.stderr
-    pd.testing.assert_frame_equal(df, pd.read_csv(out / "timeseries.csv"))
+
+def test_run_summary_gives_end_and_key_steps_with_a_band(run_w1):
+    _, out = run_w1
+    df = pd.read_csv(out / "timeseries.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "child" and summary["replicates"] == 2
+    assert {0, 6, 12} <= set(summary["key_steps"])  # start, the scandal, the end
+    outputs = [c for c in df.columns if c not in ("replicate", "step")]
+    assert set(summary["outputs"]) == set(outputs)
+    for col in outputs:
+        entry = summary["outputs"][col]
+        assert set(entry["steps"]) == {str(s) for s in summary["key_steps"]}
+        for band in (entry["end"], *entry["steps"].values()):
+            assert set(band) == {"mean", "p10", "p90"}
+            assert band["p10"] <= band["mean"] + 1e-12 and band["mean"] <= band["p90"] + 1e-12
+    last = df[df.step == 12].trust_mean
+    assert summary["outputs"]["trust_mean"]["end"]["mean"] == pytest.approx(last.mean())
+    assert summary["outputs"]["trust_mean"]["end"]["p90"] == pytest.approx(last.quantile(0.9))
+    at6 = df[df.step == 6].opt_out_rate.mean()
+    assert summary["outputs"]["opt_out_rate"]["steps"]["6"]["mean"] == pytest.approx(at6)
 
 
-def test_existing_results_are_not_overwritten_without_force(tmp_path):
+def test_run_manifest_records_code_environment_inputs_seed_and_timing(run_w1, world):
+    _, out = run_w1
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["trustsim"]["version"] == sim.__version__
+    assert re.fullmatch(r"[0-9a-f]{40}", m["trustsim"]["commit"] or ""), m["trustsim"]
+    assert isinstance(m["trustsim"]["dirty"], bool)
+    for package in ("numpy", "pandas", "pydantic", "mesa"):
+        assert m["packages"][package] == importlib.metadata.version(package)
+    assert m["python"] == sys.version
+    assert m["platform"]
+    # the file and every file it extends, each with its SHA-256
+    files = m["scenario_files"]["child"]
+    digests = {Path(path).name: digest for path, digest in files.items()}
+    assert digests == {name: hashlib.sha256((world / name).read_bytes()).hexdigest()
+                       for name in ("child.yaml", "baseline.yaml")}
+    # the resolved scenario, --set included, is enough to rebuild exactly what ran
+    resolved = m["scenarios"]["child"]
+    assert resolved["programmes"]["gp_records"]["publicity"] == 0.5  # the file says 0.9
+    assert resolved["timeline"][0]["type"] == "scandal"
+    # ... with the command line's run settings written into it
+    expected = sc.load(world / "child.yaml", [
+        "programmes.gp_records.publicity=0.5", "population.size=800", "steps=12",
+        "replicates=2", "seed=7"])
+    assert sc.Scenario.model_validate(resolved).digest() == expected.digest()
+    assert m["seed"]["entropy"] == 7 and m["seed"]["replicates"] == 2
+    assert (m["citizens"], m["steps"], m["workers"]) == (800, 12, 1)
+    assert m["command"][:2] == ["trustsim", "run"]
+    assert "programmes.gp_records.publicity=0.5" in m["command"]
+    started = datetime.fromisoformat(m["started"])
+    finished = datetime.fromisoformat(m["finished"])
+    assert started.tzinfo is not None and started <= finished
+
+
+def test_run_draws_the_figures(run_w1):
+    _, out = run_w1
+    for name in FIGURES:
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000, name
+
+
+def test_run_reports_on_stdout_and_leaves_no_temporary_folder(run_w1, world):
+    result, out = run_w1
+    assert str(out.name) in result.stdout and "child" in result.stdout
+    assert result.stderr == ""  # --quiet, and no terminal anyway
+    assert hidden(world) == []
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["timeseries.csv", "summary.json", "manifest.json", *FIGURES])
+
+
+def test_one_and_two_workers_write_byte_identical_time_series(run_w1, world):
+    r = trustsim("run", "child.yaml", "--out", "w2", "--workers", "2", *RUN_ARGS, cwd=world)
+    assert r.returncode == 0, r.stderr
+    assert (world / "w2" / "timeseries.csv").read_bytes() == \
+        (run_w1[1] / "timeseries.csv").read_bytes()
+    assert json.loads((world / "w2" / "manifest.json").read_text())["workers"] == 2
+
+
+def test_parquet_holds_the_same_numbers(run_w1, world):
+    r = trustsim("run", "child.yaml", "--out", "pq", "--format", "parquet", *RUN_ARGS, cwd=world)
+    assert r.returncode == 0, r.stderr
+    assert not (world / "pq" / "timeseries.csv").exists()
+    parquet = pd.read_parquet(world / "pq" / "timeseries.parquet")
+    csv = pd.read_csv(run_w1[1] / "timeseries.csv")
+    pd.testing.assert_frame_equal(parquet, csv, check_dtype=False, rtol=1e-12)
+
+
+def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, bytes]:
+    """Run with stderr on a pseudo-terminal (100 columns); return exit status and its bytes."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=cwd, env=_env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks, deadline = [], time.monotonic() + TIMEOUT
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif proc.poll() is not None:
+                break
+        return proc.wait(timeout=TIMEOUT), b"".join(chunks)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_progress_bar_only_on_a_terminal_and_never_with_quiet(tmp_path):
+    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
+    small = ["baseline.yaml", "--citizens", "600", "--steps", "4", "--replicates", "3"]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        bar = pool.submit(_on_a_terminal, ["run", *small, "--out", "bar"], tmp_path)
+        quiet = pool.submit(_on_a_terminal, ["run", *small, "--out", "quiet", "--quiet"],
+                            tmp_path)
+        piped = pool.submit(trustsim, "run", *small, "--out", "piped", cwd=tmp_path)
+        (status, shown), (quiet_status, quiet_shown) = bar.result(), quiet.result()
+        piped = piped.result()  # no terminal, no --quiet
+    assert status == 0, shown
+    assert b"3/3" in shown or b"%|" in shown, shown  # the bar, so the checks below can fail
+    assert quiet_status == 0, quiet_shown
+    assert b"%|" not in quiet_shown and b"/3" not in quiet_shown, quiet_shown
+    assert b"run/s" not in quiet_shown, quiet_shown
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == ""
+
+
+def test_existing_results_survive_without_force_and_are_replaced_with_it(tmp_path):
+    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
     out = tmp_path / "res"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
-    r = trustsim("run", "--out", str(out), "--citizens", "100", "--steps", "2")
+    small = ("baseline.yaml", "--out", "res", "--citizens", "600", "--steps", "4",
+             "--replicates", "2", "--quiet")
+    for extra in ((), ("--force",)):  # not results: refused even with --force
+        refused = trustsim("run", *small, *extra, cwd=tmp_path)
+        assert refused.returncode == 2
+        assert "res" in refused.stderr and "Traceback" not in refused.stderr
+        assert ("manifest.json" if extra else "--force") in refused.stderr
+        assert listing(out) == {"keep.txt": b"precious"}
+        assert hidden(tmp_path) == []
+
+    (out / "keep.txt").unlink()
+    first = trustsim("run", *small, cwd=tmp_path)
+    assert first.returncode == 2  # empty but existing: still needs --force
+    out.rmdir()
+    assert trustsim("run", *small, cwd=tmp_path).returncode == 0
+    (out / "extra.txt").write_text("from the first run")
+    again = trustsim("run", *small, cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+    forced = trustsim("run", *small, "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert not (out / "extra.txt").exists()  # earlier results replaced whole
+    assert (out / "timeseries.csv").exists() and (out / "manifest.json").exists()
+    assert hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize(("signame", "whole_group", "workers", "existing"), [
+    ("SIGINT", True, 1, False),    # Ctrl-C in a terminal: the whole process group
+    ("SIGTERM", False, 2, False),  # kill PID, a job scheduler's time limit: the main process
+    ("SIGTERM", False, 1, True),   # ... during a --force run: the old results survive
+])
+def test_an_interrupted_run_leaves_no_results(tmp_path, signame, whole_group, workers, existing):
+    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
+    out = tmp_path / "res"
+    if existing:  # earlier results, as a run leaves them
+        out.mkdir()
+        (out / "manifest.json").write_text("{}")
+        (out / "keep.txt").write_text("old results")
+    before = listing(out) if existing else None
+    args = ["run", "baseline.yaml", "--out", "res", "--citizens", "200000", "--steps", "400",
+            "--replicates", "4", "--workers", str(workers), "--quiet",
+            *(["--force"] if existing else [])]
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=tmp_path, env=_env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".res.partial") for p in tmp_path.iterdir()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the replicates
+        children = psutil.Process(proc.pid).children(recursive=True)
+        while workers > 1 and not children and time.monotonic() < deadline:
+            time.sleep(0.05)
+            children = psutil.Process(proc.pid).children(recursive=True)
+        assert children or workers == 1, "no worker processes to check"
+        assert proc.poll() is None, "the run finished before it could be interrupted"
+        sig = getattr(signal, signame)
+        if whole_group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 128 + getattr(signal, signame), (proc.returncode, err)
+    assert "Traceback" not in err, err
+    assert "interrupted" in err
+    if existing:
+        assert listing(out) == before
+    else:
+        assert not out.exists()
+    assert hidden(tmp_path) == []
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == [], f"worker processes outlived the run: {alive}"
+
+
+# ------------------------------------------------------------------------------ compare
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory):
+    """A reference, an identical copy of it under another file name, and the reference with a
+    late scandal (step 10 of 16), compared on common random numbers."""
+    folder = tmp_path_factory.mktemp("compare")
+    shutil.copy(BASELINE, folder / "baseline.yaml")
+    ref = child_yaml("ref", steps=16, timeline="timeline: []\n")
+    (folder / "ref.yaml").write_text(ref, encoding="utf-8")
+    (folder / "copy.yaml").write_text(ref, encoding="utf-8")
+    (folder / "late.yaml").write_text(child_yaml("late", steps=16, timeline=(
+        "timeline:\n  - {type: scandal, step: 10, programme: gp_records, severity: 0.8, "
+        "publicity: 1.0}\n")), encoding="utf-8")
+    r = trustsim("compare", "ref.yaml", "copy.yaml", "late.yaml", "--out", "cmp",
+                 "--citizens", "800", "--replicates", "3", "--quiet", cwd=folder)
+    assert r.returncode == 0, r.stderr
+    return folder, folder / "cmp"
+
+
+def test_compare_writes_its_outputs(comparison):
+    folder, out = comparison
+    assert sorted(p.name for p in out.iterdir()) == [
+        "comparison.json", "comparison.png", "manifest.json", "timeseries.csv"]
+    assert (out / "comparison.png").read_bytes().startswith(PNG)
+    assert hidden(folder) == []
+    result = json.loads((out / "comparison.json").read_text())
+    names = result["scenarios"]
+    assert len(names) == 3 and len(set(names)) == 3, names  # the two 'ref' files told apart
+    assert result["reference"] == names[0] and names[2] == "late"
+    assert 10 in result["key_steps"] and 16 in result["key_steps"]
+    assert set(result["outputs"]) == set(names)
+    assert set(result["paired_difference"]) == set(names[1:])
+    df = pd.read_csv(out / "timeseries.csv")
+    assert df.columns[0] == "scenario"
+    assert list(df.scenario.unique()) == names
+    for _, runs in df.groupby("scenario"):
+        assert sorted(runs.replicate.unique()) == [0, 1, 2]
+        assert runs.step.max() == 16
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["scenarios"]) == set(names)
+    assert set(manifest["scenario_files"]) == set(names)
+
+
+def _by_replicate(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    return df[df.scenario == name].drop(columns="scenario").set_index(["replicate", "step"])
+
+
+def test_compare_runs_every_scenario_on_the_same_seeds(comparison):
+    _, out = comparison
+    result = json.loads((out / "comparison.json").read_text())
+    ref, copy, late = result["scenarios"]
+    df = pd.read_csv(out / "timeseries.csv")
+    # the same scenario under two names: identical, replicate by replicate
+    pd.testing.assert_frame_equal(_by_replicate(df, ref), _by_replicate(df, copy))
+    for output, per_step in result["paired_difference"][copy].items():
+        for step, d in per_step.items():
+            assert (d["mean"], d["low"], d["high"]) == (0, 0, 0), (output, step)
+    # a late event: identical before it, different after it
+    a, b = _by_replicate(df, ref), _by_replicate(df, late)
+    early = a.index.get_level_values("step") < 10
+    pd.testing.assert_frame_equal(a[early], b[early])
+    assert (b.xs(16, level="step").trust_mean < a.xs(16, level="step").trust_mean).all()
+
+
+def test_compare_paired_difference_has_an_interval(comparison):
+    _, out = comparison
+    result = json.loads((out / "comparison.json").read_text())
+    ref, _, late = result["scenarios"]
+    df = pd.read_csv(out / "timeseries.csv")
+    diff = (_by_replicate(df, late) - _by_replicate(df, ref)).xs(16, level="step").trust_mean
+    d = result["paired_difference"][late]["trust_mean"]["16"]
+    assert d["n"] == 3
+    assert d["mean"] == pytest.approx(diff.mean())
+    assert d["low"] < d["mean"] < d["high"] < 0  # the scandal lowers trust, clearly
+    half = d["high"] - d["mean"]
+    assert half == pytest.approx(4.302653 * diff.std(ddof=1) / 3 ** 0.5, rel=1e-4)  # t(0.975, 2)
+    end = result["outputs"][late]["trust_mean"]["end"]
+    assert end["mean"] == pytest.approx(df[(df.scenario == late) & (df.step == 16)]
+                                        .trust_mean.mean())
+
+
+@pytest.mark.parametrize("files", [["baseline.yaml"], ["baseline.yaml", "baseline.yaml"]],
+                         ids=["one-scenario", "same-file-twice"])
+def test_compare_with_fewer_than_two_distinct_files_does_not_crash(tmp_path, files):
+    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
+    r = trustsim("compare", *files, "--out", "cmp", "--citizens", "600", "--steps", "4",
+                 "--replicates", "2", "--quiet", cwd=tmp_path)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode in (0, 2), r.stderr
+    if r.returncode == 0:
+        names = json.loads((tmp_path / "cmp" / "comparison.json").read_text())["scenarios"]
+        assert len(set(names)) == len(names)
+    else:
+        assert "compare" in r.stderr and not (tmp_path / "cmp").exists()
+    assert hidden(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------ validate, schema
+def test_validate_prints_ok_for_good_files(world):
+    r = trustsim("validate", "baseline.yaml", "child.yaml", cwd=world)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("baseline.yaml: OK") and lines[1].startswith("child.yaml: OK")
+    assert "child" in lines[1]
+    assert r.stderr == ""
+
+
+def test_every_shipped_scenario_validates():
+    files = sorted(p.relative_to(ROOT) for p in (ROOT / "scenarios").glob("*.yaml"))
+    assert Path("scenarios/baseline.yaml") in files
+    r = trustsim("validate", *files, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert len([line for line in r.stdout.splitlines() if ": OK (" in line]) == len(files)
+
+
+def test_validate_reports_every_bad_file_and_still_checks_the_good_ones(world):
+    folder = world / "validate"
+    folder.mkdir()
+    shutil.copy(BASELINE, folder / "baseline.yaml")
+    (folder / "consent.yaml").write_text(
+        "extends: baseline.yaml\nprogrammes:\n  gp_records:\n    consent: maybe\n")
+    (folder / "typo.yaml").write_text("extends: baseline.yaml\nreplicats: 3\n")
+    r = trustsim("validate", "consent.yaml", "baseline.yaml", "typo.yaml", cwd=folder)
     assert r.returncode == 2
-    assert "exists" in r.stderr and "--force" in r.stderr and "Traceback" not in r.stderr
-    assert (out / "keep.txt").read_text() == "precious"
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("baseline.yaml: OK"), r.stdout
+    assert "consent.yaml:4:5: programmes.gp_records.consent:" in r.stderr
+    assert "'none', 'opt_out', 'opt_in' or 'dynamic'" in r.stderr and "'maybe'" in r.stderr
+    assert "typo.yaml:2:1: replicats:" in r.stderr and "did you mean 'replicates'" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
-def test_bad_numbers_exit_2_without_traceback(tmp_path):
-    for args in (["--citizens", "0"], ["--steps", "-3"], ["--citizens", "many"]):
-        r = trustsim("run", "--out", str(tmp_path / "x"), *args)
-        assert r.returncode == 2, args
-        assert "Traceback" not in r.stderr and "--" in r.stderr
+def test_schema_prints_the_json_schema(tmp_path):
+    r = trustsim("schema", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    schema = json.loads(r.stdout)
+    assert schema == sc.schema()
+    assert set(schema["properties"]) == {*sc.Scenario.model_fields, "extends"}
+    assert {"Programme", "TrustParams", "Policy", "Breach"} <= set(schema["$defs"])
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ bad input
+BAD_EVENT = "timeline:\n  - {type: flood, step: 3, programme: gp_records}\n"
+TAG_FILE = "pwned"  # what the YAML tags below would create if they were constructed
+
+BAD_INPUTS: dict[str, tuple[dict[str, str], list[str], list[str]]] = {
+    # id: (files in the folder, extra arguments (scenario first), fragments the message must show)
+    "malformed-yaml": ({"bad.yaml": "name: x\nsteps: [1, 2\nseed: 3\n"}, ["bad.yaml"],
+                       ["bad.yaml:3:5:", "malformed YAML"]),
+    "unknown-key": ({"bad.yaml": "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
+                                 "    publicty: 0.5\n"}, ["bad.yaml"],
+                    ["bad.yaml:4:5:", "programmes.gp_records.publicty",
+                     "did you mean 'publicity'"]),
+    "wrong-type": ({"bad.yaml": "name: x\nsteps: many\n"}, ["bad.yaml"],
+                   ["bad.yaml:2:", "steps", "integer", "'many'"]),
+    "out-of-range": ({"bad.yaml": "population:\n  size: -5\n"}, ["bad.yaml"],
+                     ["bad.yaml:2:3:", "population.size", "greater than or equal to 2", "-5"]),
+    "not-an-allowed-value": ({"bad.yaml": "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
+                                          "    consent: maybe\n"}, ["bad.yaml"],
+                             ["bad.yaml:4:5:", "programmes.gp_records.consent",
+                              "'none', 'opt_out', 'opt_in' or 'dynamic'"]),
+    "unknown-event-type": ({"bad.yaml": "extends: baseline.yaml\n" + BAD_EVENT}, ["bad.yaml"],
+                           ["bad.yaml:3:", "timeline.0", "'flood'", "'breach'", "'scandal'",
+                            "'campaign'", "'pause'"]),
+    "event-on-unknown-programme": ({"bad.yaml": "extends: baseline.yaml\ntimeline:\n"
+                                                "  - {type: pause, step: 3, programme: gp}\n"},
+                                   ["bad.yaml"], ["bad.yaml:3:", "timeline.0.programme", "'gp'",
+                                                  "gp_records", "care_record"]),
+    "name-differs-from-key": ({"bad.yaml": "extends: baseline.yaml\nprogrammes:\n"
+                                           "  gp_records: {name: gp}\n"}, ["bad.yaml"],
+                              ["bad.yaml", "programmes.gp_records.name"]),
+    "missing-file": ({}, ["missing.yaml"], ["missing.yaml", "not found"]),
+    "folder-not-file": ({"folder.yaml/x": ""}, ["folder.yaml"], ["folder.yaml", "folder"]),
+    "not-utf8": ({"bad.yaml": "name: caf\udce9\n"}, ["bad.yaml"], ["bad.yaml", "utf-8"]),
+    "extends-cycle": ({"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "extends: a.yaml\n"},
+                      ["a.yaml"], ["extends", "cycle", "a.yaml -> b.yaml -> a.yaml"]),
+    "extends-missing": ({"bad.yaml": "extends: nowhere.yaml\n"}, ["bad.yaml"],
+                        ["nowhere.yaml", "not found"]),
+    "empty-file": ({"bad.yaml": ""}, ["bad.yaml"], ["bad.yaml", "empty"]),
+    "not-a-mapping": ({"bad.yaml": "- name: x\n"}, ["bad.yaml"], ["bad.yaml:1:1:", "mapping"]),
+    "duplicate-key": ({"bad.yaml": "name: a\nsteps: 4\nname: b\n"}, ["bad.yaml"],
+                      ["bad.yaml:3:1:", "duplicate key 'name'", "line 1"]),
+    "python-tag": ({"bad.yaml": f'!!python/object/apply:os.system ["touch {TAG_FILE}"]\n'},
+                   ["bad.yaml"], ["bad.yaml:1:1:", "tags", "not allowed"]),
+    "python-tag-in-a-value": (
+        {"bad.yaml": f'name: x\ndescription: !!python/object/apply:subprocess.call '
+                     f'[["touch", "{TAG_FILE}"]]\n'},
+        ["bad.yaml"], ["bad.yaml:2:14:", "tags", "not allowed"]),
+    "set-unknown-path": ({}, ["baseline.yaml", "--set", "programmes.gp_records.publicty=0.5"],
+                         ["--set", "programmes.gp_records.publicty", "did you mean 'publicity'"]),
+    "set-index-out-of-range": ({}, ["baseline.yaml", "--set", "timeline.0.severity=0.5"],
+                               ["--set", "timeline.0", "does not exist"]),
+    "set-without-equals": ({}, ["baseline.yaml", "--set", "programmes.gp_records.publicity"],
+                           ["--set", "programmes.gp_records.publicity", "path=value"]),
+    "set-out-of-range": ({}, ["baseline.yaml", "--set", "programmes.gp_records.publicity=3"],
+                         ["programmes.gp_records.publicity", "less than or equal to 1"]),
+    "out-is-a-file": ({"res": "not a folder"}, ["baseline.yaml", "--force"],
+                      ["res", "not a folder"]),
+}
+
+
+# argparse refuses these before anything is read: (option, value) and the option in the message
+BAD_NUMBERS = [("--citizens", "0"), ("--citizens", "many"), ("--citizens", "1.5"),
+               ("--citizens", "1"), ("--steps", "-3"), ("--steps", "x"), ("--workers", "0"),
+               ("--workers", "two"), ("--replicates", "0"), ("--seed", "-1")]
+BAD_INPUTS.update({f"{option}={value}": ({}, ["baseline.yaml", option, value], [option])
+                   for option, value in BAD_NUMBERS})
+
+
+def _bad_case(folder: Path, files: dict[str, str], args: list[str]):
+    folder.mkdir()
+    shutil.copy(BASELINE, folder / "baseline.yaml")
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(text.encode("utf-8", "surrogateescape"))
+    before = listing(folder)
+    result = trustsim("run", "--out", "res", "--citizens", "600", "--steps", "4",
+                      "--replicates", "2", "--quiet", *args, cwd=folder)
+    return result, before
+
+
+@pytest.fixture(scope="module")
+def bad_results(tmp_path_factory):
+    """Every bad-input case through the real command line, two processes per core at a time."""
+    root = tmp_path_factory.mktemp("bad")
+    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 1)) as pool:
+        futures = {case: pool.submit(_bad_case, root / re.sub(r"\W", "_", case), files, args)
+                   for case, (files, args, _) in BAD_INPUTS.items()}
+        return {case: (root / re.sub(r"\W", "_", case), *future.result())
+                for case, future in futures.items()}
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], fragments: list[str]) -> None:
+    """Exit 2, one paragraph on stderr with every fragment, no traceback, nothing on stdout."""
+    err = result.stderr
+    assert result.returncode == 2, (result.returncode, err)
+    assert "Traceback" not in err, err
+    assert err.strip() and "\n\n" not in err.strip(), err
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in {err!r}"
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_exits_2_with_a_located_message_and_writes_nothing(bad_results, case):
+    folder, result, before = bad_results[case]
+    assert_refused(result, BAD_INPUTS[case][2])
+    after = listing(folder)
+    assert after == before, sorted(set(after) ^ set(before))  # no results, no temporary
+    assert not (folder / TAG_FILE).exists()  # the YAML tags did not run
+
+
+def test_unreadable_file_is_refused(tmp_path):
+    bad = tmp_path / "secret.yaml"
+    shutil.copy(BASELINE, bad)
+    bad.chmod(0)
+    try:
+        if os.access(bad, os.R_OK):
+            pytest.skip("running as a user who can read any file (root)")
+        r = trustsim("run", "secret.yaml", "--out", "res", "--quiet", cwd=tmp_path)
+        assert_refused(r, ["secret.yaml", "cannot be read"])
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.yaml"]
+    finally:
+        bad.chmod(0o644)
+
+
+def test_a_population_too_large_for_memory_is_refused_with_the_estimate(tmp_path):
+    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
+    citizens = 90_000_000_000
+    r = trustsim("run", "baseline.yaml", "--out", "res", "--citizens", citizens,
+                 "--replicates", "2", "--quiet", cwd=tmp_path)
+    need = sc.memory_estimate(sc.load(BASELINE), citizens, 1) / 2**30
+    assert_refused(r, ["population", "90,000,000,000", f"{need:.1f} GiB", "--citizens"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.yaml"]
+
+
+def test_out_dot_is_refused_not_crashed(tmp_path):
+    """``--out . --force`` cannot replace the folder one stands in; say so before running."""
+    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
+    (tmp_path / "keep.txt").write_text("precious")
+    r = trustsim("run", "baseline.yaml", "--out", ".", "--force", "--citizens", "600",
+                 "--steps", "2", "--replicates", "1", "--quiet", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    assert (tmp_path / "keep.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.yaml", "keep.txt"]
