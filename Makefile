@@ -40,6 +40,11 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/python experiments/stylized_facts.py --out docs/figures
+	$(BIN)/trustsim run scenarios/gp_records.yaml --out results/gp_records --force --quiet
+	cp results/gp_records/opt_out.png docs/figures/gp_records_opt_out.png
+	$(BIN)/trustsim compare scenarios/breach_shock.yaml scenarios/citizen_control.yaml \
+		--out results/compare_citizen_control --force --quiet
+	cp results/compare_citizen_control/comparison.png docs/figures/compare_citizen_control.png
 
 clean:
 	rm -rf $(VENV) $(VENV35) .pytest_cache .ruff_cache
