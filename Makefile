@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 VENV35 ?= .venv-mesa35
-PY312 := $(shell command -v python3.12 2>/dev/null)
+# a Python 3.12 that actually runs (a pyenv shim may exist without one behind it)
+PY312 := $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); \
+	do if $$p -c "" >/dev/null 2>&1; then echo $$p; break; fi; done)
 
 .PHONY: run test test-mesa35 lint bench figures clean
 
