@@ -44,24 +44,22 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 # ------------------------------------------------------------------------------ arguments
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _integer(minimum: int):
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+_positive, _seed = _integer(1), _integer(0)
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -99,7 +97,27 @@ def build_parser() -> argparse.ArgumentParser:
                      "reference the others are compared with")
     _run_options(cmp)
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    _sweep_options(sub.add_parser(
+        "sweep", help="run a sensitivity or policy sweep spec (docs/sweeps.md); rerunning with "
+        "the same --out resumes it"))
     return parser
+
+
+def _sweep_options(swp: argparse.ArgumentParser) -> None:
+    swp.add_argument("spec", type=Path, help="sweep spec (YAML)")
+    swp.add_argument("--out", type=Path, required=True, help="sweep folder (created or resumed)")
+    swp.add_argument("--workers", type=_positive, default=1,
+                     help="parallel workers; results are identical whatever the number")
+    swp.add_argument("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler, e.g. tcp://host:8786; 'local' starts a LocalCluster "
+                          "of --workers processes on 127.0.0.1")
+    swp.add_argument("--executor", choices=("auto", "serial", "processes", "dask"),
+                     default="auto", help="auto: dask with --scheduler, else processes if "
+                     "--workers > 1, else serial")
+    swp.add_argument("--quick", action="store_true", help="use the spec's quick: settings")
+    swp.add_argument("--force", action="store_true",
+                     help="reuse a folder that holds another spec's sweep (or is not a sweep)")
+    swp.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -331,8 +349,40 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim import sweeps
+
+    loaded = sweeps.load(args.spec)
+    spec = loaded.spec.with_quick() if args.quick else loaded.spec
+    if spec.model == "trustsim":
+        scenario = sc.Scenario.model_validate(loaded.base)
+        _check_memory([scenario], spec.citizens or scenario.population.size, args.workers)
+    if args.out.resolve() == Path.cwd().resolve():
+        raise UsageError(f"{args.out}: choose a results folder, not the current folder.")
+    bar = _progress(0, args.quiet, spec.name)
+
+    def progress(n: int, total: int) -> None:
+        bar.total = total
+        bar.update(n)
+
+    try:
+        result = sweeps.run_sweep(
+            loaded, args.out, workers=args.workers, scheduler=args.scheduler,
+            executor=args.executor, quick=args.quick, force=args.force, progress=progress,
+            argv=["trustsim", *sys.argv[1:]],
+            log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    except sweeps.SweepUsageError as err:
+        raise UsageError(str(err)) from None
+    finally:
+        bar.close()
+    print(f"{args.out}: {spec.name}: {result['runs']} runs ({result['skipped']} reused, "
+          f"{result['ran']} run now, {result['failures']} failed) in {result['seconds']:.1f} s "
+          f"on {result['executor']}; wrote {', '.join(result['files'])}")
+    return 0
+
+
 COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare,
-                            "schema": cmd_schema}
+                            "schema": cmd_schema, "sweep": cmd_sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

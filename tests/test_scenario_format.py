@@ -268,7 +268,7 @@ def _subcommands():
 
 def test_every_command_and_option_is_documented(doc):
     commands = _subcommands()
-    assert set(commands) == {"run", "validate", "compare", "schema"}
+    assert set(commands) == {"run", "validate", "compare", "schema", "sweep"}
     for name, parser in commands.items():
         section = command_section(doc, name)
         for action in parser._actions:

@@ -1,0 +1,206 @@
+"""A whole sweep: design, runs (resumable), tidy table, indices, figures, manifest.
+
+The results folder is used in place: ``runs/`` holds the Parquet shards (and ``failures/``), so
+rerunning the same spec with the same ``--out`` skips the runs already done. ``sweep.json``
+records the spec digest; a different spec (or ``--quick`` on a full sweep's folder) is refused
+unless ``force`` is given (the shards are keyed by content, so keeping them is safe). The final
+files (runs.parquet, indices.csv, ..., manifest.json) are each written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import report
+from sim.sweeps import analysis, design, engine, figures
+from sim.sweeps.spec import TRUSTSIM, LoadedSpec, SweepSpec
+
+
+class SweepUsageError(Exception):
+    """A sweep that cannot start as asked (folder in use by another spec, bad executor)."""
+
+
+def _csv(df: pd.DataFrame, path: Path) -> None:
+    engine.write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g"))
+
+
+def _prepare(out: Path, spec: SweepSpec, force: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    state = out / "sweep.json"
+    digest = spec.digest()
+    if state.exists():
+        import json
+
+        recorded = json.loads(state.read_text()).get("digest")
+        if recorded != digest and not force:
+            raise SweepUsageError(
+                f"{out}: holds the results of a different sweep spec (or of the spec with other "
+                "settings, e.g. --quick); choose another --out, or --force to reuse its runs "
+                "(runs are keyed by content, so only matching ones are reused).")
+    elif any(p.name != "runs" for p in out.iterdir()) and not force:
+        raise SweepUsageError(f"{out}: exists and is not a sweep folder; choose another --out "
+                              "or --force.")
+    report.write_json(state, {"name": spec.name, "digest": digest})
+
+
+def tidy(spec: SweepSpec, des: design.Design, keys: list[list[str]],
+         shards: pd.DataFrame) -> pd.DataFrame:
+    """One row per run and kept step: key, point, replicate, step, parameters, outputs."""
+    names = spec.names()
+    index = pd.DataFrame(
+        [(keys[p][r], p, r, *(des.points[p][n] for n in names))
+         for p in range(len(des.points)) for r in range(spec.replicates)],
+        columns=["key", "point", "replicate", *names])
+    df = index.merge(shards, on="key", how="inner", validate="many_to_many")
+    df = df.sort_values(["point", "replicate", "step"], kind="stable").reset_index(drop=True)
+    return df[["key", "point", "replicate", "step", *names, *spec.outputs]]
+
+
+def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str | None = None,
+              executor: str | None = None, quick: bool = False, force: bool = False,
+              progress: Callable[[int, int], None] | None = None,
+              argv: Sequence[str] | None = None, log: Callable[[str], None] | None = None,
+              ) -> dict[str, Any]:
+    """Run (or resume) the sweep into ``out``; return a summary of what was done."""
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    spec = loaded.spec.with_quick() if quick else loaded.spec
+    out = Path(out)
+    kind = engine.choose(workers, scheduler, executor)
+    if kind not in ("serial", "processes", "dask"):
+        raise SweepUsageError(f"--executor: unknown executor {kind!r}")
+    _prepare(out, spec, force)
+    shards_dir = out / "runs"
+    des = design.build(spec)
+    citizens = spec.citizens
+    if spec.model == TRUSTSIM:
+        citizens = citizens or loaded.base["population"]["size"]
+    ctx = engine.Context(spec.model, loaded.base, spec.steps, citizens,
+                         tuple(engine.kept_steps(spec.steps, spec.every)), tuple(spec.outputs),
+                         engine.code_version(spec.model))
+    keys = [[ctx.key(pt, seed) for seed in des.seeds] for pt in des.points]
+    unique: dict[str, engine.Run] = {}
+    for pt, row in zip(des.points, keys, strict=True):
+        for seed, key in zip(des.seeds, row, strict=True):
+            unique.setdefault(key, engine.Run(key, pt, seed[0], seed[1]))
+    done, failed = engine.completed(shards_dir)
+    todo = [run for key, run in unique.items() if key not in done and key not in failed]
+    skipped = len(unique) - len(todo)
+    if log:
+        log(f"{spec.name}: {spec.method}, {len(des.points)} design points x {spec.replicates} "
+            f"replicates = {len(unique)} runs; {skipped} already done, {len(todo)} to run on "
+            f"{kind} ({workers} worker(s))")
+    t_runs = time.perf_counter()
+    outcome = engine.Outcome()
+    info: dict[str, Any] = {}
+    if todo:
+        ex = engine.Executor(kind, workers, scheduler)
+        info = dict(ex.info)
+        try:
+            chunks = engine.make_chunks(ctx, todo, shards_dir,
+                                        engine.chunk_size(len(todo), workers))
+            outcome = engine.execute(
+                chunks, ex, (lambda n: progress(n, len(todo))) if progress else None)
+        finally:
+            ex.close()
+    t_runs = time.perf_counter() - t_runs
+    done, failed = engine.completed(shards_dir)
+    wanted = set(unique)
+    failures = [failed[k] for k in sorted(wanted & set(failed))]
+
+    # tidy table and analysis
+    runs = tidy(spec, des, keys, engine.read_shards(shards_dir, wanted))
+    engine.write_atomic(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
+    X = design.design_matrix(des, spec) if spec.method != "grid" else np.zeros((0, 0))
+    files = ["runs.parquet"]
+    result: dict[str, Any] = {}
+    skipped_steps: list[dict[str, Any]] = []
+    if spec.method in ("sobol", "morris"):
+        idx, s2, skipped_steps = analysis.indices(spec, des, runs, X)
+        _csv(idx, out / "indices.csv")
+        files.append("indices.csv")
+        if len(s2):
+            _csv(s2, out / "indices_s2.csv")
+            files.append("indices_s2.csv")
+        conv = analysis.convergence(spec, des, runs, X)
+        _csv(conv, out / "convergence.csv")
+        files.append("convergence.csv")
+        if len(idx):
+            figures.indices_over_time(idx, spec.method, out / "indices_over_time.png")
+            files.append("indices_over_time.png")
+        if len(conv):
+            figures.convergence_figure(conv, spec.method, out / "convergence.png")
+            files.append("convergence.png")
+        result["indices"] = len(idx)
+    pts = analysis.points(spec, runs, spec.names())
+    _csv(pts, out / "points.csv")
+    files.append("points.csv")
+    if spec.replicates > 1:
+        noise = analysis.noise(spec, runs)
+        _csv(noise, out / "noise.csv")
+        figures.noise_figure(noise, out / "noise.png")
+        files += ["noise.csv", "noise.png"]
+    keys_text = "\n".join(sorted(wanted)) + "\n"
+    engine.write_atomic(out / "run_keys.txt", lambda tmp: Path(tmp).write_text(keys_text))
+
+    name = loaded.base["name"] if loaded.base else spec.model
+    hashes = {str(Path(p).resolve()): report.file_sha256(p) for p in loaded.files}
+    manifest = report.manifest(
+        scenarios={name: loaded.base} if loaded.base else {}, files={spec.name: hashes},
+        seed=spec.seed, replicates=spec.replicates, citizens=citizens or 0, steps=spec.steps,
+        workers=workers, started=started, argv=argv)
+    manifest["sweep"] = {
+        "spec_file": str(loaded.path.resolve()), "spec": spec.model_dump(mode="json"),
+        "quick": quick, "model": spec.model, "code_version": ctx.version,
+        "method": spec.method, "problem": des.problem, "sampler": des.sampler, "N": spec.n,
+        "design_points": len(des.points), "kept_steps": list(ctx.kept),
+        "seeds": "replicate r of every design point: numpy.random.SeedSequence(seed)"
+                 ".spawn(replicates)[r] (common random numbers)",
+        "analysis": {"num_resamples": spec.num_resamples, "conf_level": spec.conf_level,
+                     "second_order": spec.second_order, "seed": spec.seed,
+                     "on": "replicate means per design point"},
+        "runs": len(unique), "run_keys": "run_keys.txt", "completed": len(wanted & done),
+        "resumed": {"already_done": skipped, "ran_now": outcome.ran},
+        "failures": failures, "skipped_steps": skipped_steps,
+        "executor": {"kind": kind, "workers": workers, **info,
+                     "pool_restarts": outcome.restarts, "worker_losses": outcome.worker_losses},
+        "timing_s": {"runs": round(t_runs, 3), "total": round(time.perf_counter() - t0, 3)},
+        "files": files,
+    }
+    report.write_json(out / "manifest.json", manifest)
+    return {"runs": len(unique), "skipped": skipped, "ran": outcome.ran,
+            "failures": len(failures), "seconds": time.perf_counter() - t0, "files": files,
+            "executor": kind, **result}
+
+
+def main_argv() -> list[str]:
+    return ["trustsim", *sys.argv[1:]]
+
+
+def script(spec: Path, description: str, argv: Sequence[str] | None = None) -> int:
+    """The command line of an experiment script: ``trustsim sweep SPEC`` with its options."""
+    import argparse
+
+    from sim import cli
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, required=True, help="sweep folder")
+    parser.add_argument("--workers", type=int, default=1, help="parallel workers")
+    parser.add_argument("--scheduler", help="Dask scheduler address, or 'local'")
+    parser.add_argument("--quick", action="store_true", help="a run of a few minutes")
+    parser.add_argument("--force", action="store_true", help="reuse a folder of another spec")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    args = parser.parse_args(argv)
+    forwarded = ["sweep", str(spec), "--out", str(args.out), "--workers", str(args.workers)]
+    if args.scheduler:
+        forwarded += ["--scheduler", args.scheduler]
+    forwarded += [f"--{flag}" for flag in ("quick", "force", "quiet") if getattr(args, flag)]
+    return cli.main(forwarded)
