@@ -80,20 +80,6 @@ class Run:
     spawn_key: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """Runs for one worker call, as plain data."""
-
-    model: str
-    scenario: dict[str, Any] | None
-    steps: int
-    citizens: int | None
-    kept: tuple[int, ...]
-    outputs: tuple[str, ...]
-    runs: tuple[Run, ...]
-    shards: str
-
-
 @dataclass
 class Context:
     """What every run of a sweep shares."""
@@ -126,31 +112,37 @@ class Context:
         return hashlib.sha256(canonical(payload).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Runs for one worker call, as plain data: what they share, the runs, where shards go."""
+
+    context: Context
+    runs: tuple[Run, ...]
+    shards: str
+
+
+
 # ---------------------------------------------------------------------------- worker side
 def _run_model(chunk: Chunk, run: Run) -> pd.DataFrame:
+    ctx = chunk.context
     seed = np.random.SeedSequence(run.entropy, spawn_key=run.spawn_key)
-    if chunk.model == TRUSTSIM:
-        from sim.scenario import Scenario, set_path
+    if ctx.model == TRUSTSIM:
+        from sim.scenario import Scenario
 
-        data = copy.deepcopy(chunk.scenario)
-        for path, value in run.params.items():
-            if path != DUMMY:
-                set_path(data, path, value)
-        scenario = Scenario.model_validate(data)
-        model = scenario.build(rng=seed, n_citizens=chunk.citizens, citizen_agents=False)
-        for _ in range(chunk.steps):
+        scenario = Scenario.model_validate(ctx.scenario_for(run.params))
+        model = scenario.build(rng=seed, n_citizens=ctx.citizens, citizen_agents=False)
+        for _ in range(ctx.steps):
             model.step()
         df = model.timeseries()
     else:
-        df = model_function(chunk.model)(dict(run.params), np.random.default_rng(seed),
-                                         chunk.steps)
-    missing = [c for c in ("step", *chunk.outputs) if c not in df.columns]
+        df = model_function(ctx.model)(dict(run.params), np.random.default_rng(seed), ctx.steps)
+    missing = [c for c in ("step", *ctx.outputs) if c not in df.columns]
     if missing:
         raise ValueError(f"the model's output has no column(s) {missing}")
-    df = df.loc[df["step"].isin(chunk.kept), ["step", *chunk.outputs]]
-    if len(df) != len(chunk.kept):
-        raise ValueError(f"the model returned steps {sorted(df['step'])}, expected {chunk.kept}")
-    df = df.sort_values("step").astype({c: "float64" for c in chunk.outputs})
+    df = df.loc[df["step"].isin(ctx.kept), ["step", *ctx.outputs]]
+    if len(df) != len(ctx.kept):
+        raise ValueError(f"the model returned steps {sorted(df['step'])}, expected {ctx.kept}")
+    df = df.sort_values("step").astype({c: "float64" for c in ctx.outputs})
     df["step"] = df["step"].astype("int64")
     df.insert(0, "key", run.key)
     return df
@@ -378,6 +370,4 @@ def execute(chunks: Sequence[Chunk], executor: Executor,
 
 def make_chunks(ctx: Context, runs: Iterable[Run], shards: Path, size: int) -> list[Chunk]:
     runs = list(runs)
-    return [Chunk(ctx.model, ctx.scenario if ctx.model == TRUSTSIM else None, ctx.steps,
-                  ctx.citizens, ctx.kept, ctx.outputs, tuple(runs[i:i + size]), str(shards))
-            for i in range(0, len(runs), size)]
+    return [Chunk(ctx, tuple(runs[i:i + size]), str(shards)) for i in range(0, len(runs), size)]
