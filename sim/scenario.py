@@ -657,11 +657,6 @@ def files(path: str | os.PathLike[str]) -> list[str]:
     return [str(source.path) for source in _resolve(Path(path))[1]]
 
 
-def resolved(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """The resolved scenario as plain data (after extends and overrides), for manifests."""
-    return load(path, overrides).model_dump(mode="json")
-
-
 def schema() -> dict[str, Any]:
     """JSON Schema of the scenario format."""
     out = Scenario.model_json_schema()
