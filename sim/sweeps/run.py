@@ -10,7 +10,6 @@ files (runs.parquet, indices.csv, ..., manifest.json) are each written atomicall
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -179,10 +178,6 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
     return {"runs": len(unique), "skipped": skipped, "ran": outcome.ran,
             "failures": len(failures), "seconds": time.perf_counter() - t0, "files": files,
             "executor": kind, **result}
-
-
-def main_argv() -> list[str]:
-    return ["trustsim", *sys.argv[1:]]
 
 
 def script(spec: Path, description: str, argv: Sequence[str] | None = None) -> int:
