@@ -47,6 +47,7 @@ figures: $(STAMP)
 	$(BIN)/trustsim compare scenarios/breach_shock.yaml scenarios/citizen_control.yaml \
 		--out results/compare_citizen_control --force --quiet
 	cp results/compare_citizen_control/comparison.png docs/figures/compare_citizen_control.png
+	TRUSTSIM_SCREENSHOT=docs/figures/app.png $(BIN)/python -m pytest -q tests/test_app.py
 
 clean:
 	rm -rf $(VENV) $(VENV35) .pytest_cache .ruff_cache

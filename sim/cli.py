@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "reference the others are compared with")
     _run_options(cmp)
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    app = sub.add_parser("app", help="the interactive app in a browser (Mesa SolaraViz)")
+    app.add_argument("--port", type=_positive, default=8765, help="port to listen on")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on")
     _sweep_options(sub.add_parser(
         "sweep", help="run a sensitivity or policy sweep spec (docs/sweeps.md); rerunning with "
         "the same --out resumes it"))
@@ -381,8 +384,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    from sim.app import serve  # solara and mesa.visualization only when asked for
+
+    return serve(args.host, args.port)
+
+
 COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare,
-                            "schema": cmd_schema, "sweep": cmd_sweep}
+                            "schema": cmd_schema, "sweep": cmd_sweep, "app": cmd_app}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
