@@ -14,7 +14,6 @@ marks a citizen who opted out of the levered programme).
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -83,7 +82,7 @@ class TrustApp(TrustModel):
         s = scenario_mod.load(path)
         names = list(s.programmes)
         target = LEVER_PROGRAMME if LEVER_PROGRAMME in s.programmes else names[0]
-        events = s.events()
+        kwargs = s.model_kwargs()
         levers = {
             "consent": Consent(consent).value,
             "mandate": {"strength": float(mandate_strength),
@@ -93,13 +92,11 @@ class TrustApp(TrustModel):
             "publicity": float(publicity),
             "breach_rate": float(breach_rate),
         }
-        if apply_levers:
-            events = sorted([*events, PolicyChange(step=1, programme=target, changes=levers)],
-                            key=lambda e: e.step)
-        super().__init__(
-            int(n_citizens), agencies=list(s.agencies.values()),
-            programmes=list(s.programmes.values()), segments=s.segments(), events=events,
-            params=s.model_params(), n_steps=s.steps, rng=s.seed if rng is None else rng)
+        if apply_levers:  # the model orders its timeline by step
+            kwargs["events"].append(PolicyChange(step=1, programme=target, changes=levers))
+        if rng is not None:
+            kwargs["rng"] = rng
+        super().__init__(int(n_citizens), **kwargs)
         self.scenario = s
         self.scenario_name = scenario
         self.lever_programme = target
@@ -241,11 +238,10 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.app", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8765, help="port to listen on")
-    args = parser.parse_args(argv)
-    return serve(args.host, args.port)
+    """``python -m sim.app [--host H] [--port P]``: the same as ``trustsim app``."""
+    from sim.cli import main as trustsim
+
+    return trustsim(["app", *(sys.argv[1:] if argv is None else argv)])
 
 
 # `solara run sim/app.py` also executes this file as __main__: serve only when run directly.

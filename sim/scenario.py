@@ -177,14 +177,21 @@ class Scenario(BaseModel):
     def model_params(self) -> TrustParams:
         return self.params.model_copy(update=self.network.model_dump())
 
+    def model_kwargs(self) -> dict[str, Any]:
+        """The ``TrustModel`` arguments of this scenario (all but the population size)."""
+        return {"agencies": list(self.agencies.values()),
+                "programmes": list(self.programmes.values()), "segments": self.segments(),
+                "events": self.events(), "params": self.model_params(), "n_steps": self.steps,
+                "rng": self.seed}
+
     def build(self, rng: np.random.SeedSequence | int | None = None, n_citizens: int | None = None,
               citizen_agents: bool | None = None) -> TrustModel:
         """A fresh model of this scenario."""
-        return TrustModel(
-            n_citizens or self.population.size, agencies=list(self.agencies.values()),
-            programmes=list(self.programmes.values()), segments=self.segments(),
-            events=self.events(), params=self.model_params(), n_steps=self.steps,
-            citizen_agents=citizen_agents, rng=self.seed if rng is None else rng)
+        kwargs = self.model_kwargs()
+        if rng is not None:
+            kwargs["rng"] = rng
+        return TrustModel(n_citizens or self.population.size, citizen_agents=citizen_agents,
+                          **kwargs)
 
     def replicate_seeds(self) -> list[np.random.SeedSequence]:
         """One seed per replicate, spawned from ``seed``: the same whatever runs them."""
