@@ -9,7 +9,7 @@ VENV35 ?= .venv-mesa35
 PY312 := $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); \
 	do if $$p -c "" >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: run test test-mesa35 lint bench figures clean
+.PHONY: run test test-mesa35 lint bench figures results notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,20 @@ figures: $(STAMP)
 		--out results/compare_citizen_control --force --quiet
 	cp results/compare_citizen_control/comparison.png docs/figures/compare_citizen_control.png
 	TRUSTSIM_SCREENSHOT=docs/figures/app.png $(BIN)/python -m pytest -q tests/test_app.py
+
+# The small canonical results of results/README.md; tests/test_results.py checks they are current.
+results: $(STAMP)
+	$(BIN)/trustsim run scenarios/baseline.yaml --out results/baseline --force --quiet
+	$(BIN)/python experiments/case_studies.py --out results/case_studies --citizens 5000 \
+		--replicates 5 --workers 2 --force --quiet
+	$(BIN)/python experiments/morris_screening.py --quick --out results/morris_quick --force --quiet
+	$(BIN)/python experiments/sobol_indices.py --quick --out results/sobol_quick --workers 2 \
+		--force --quiet
+
+# Execute the notebooks in place at their default sizes (after `make results`: 04 reads them).
+notebooks: $(STAMP)
+	cd notebooks && env -u TRUSTSIM_NOTEBOOK_CITIZENS -u TRUSTSIM_NOTEBOOK_REPLICATES \
+		../$(BIN)/jupyter execute --inplace --kernel_name=python3 *.ipynb
 
 clean:
 	rm -rf $(VENV) $(VENV35) .pytest_cache .ruff_cache

@@ -12,13 +12,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import shutil
 import signal
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,53 +120,6 @@ def _sweep_options(swp: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------------------ helpers
-@contextmanager
-def _atomic_folder(out: Path, force: bool) -> Iterator[Path]:
-    """A temporary folder beside ``out`` that becomes ``out`` only if the block succeeds.
-
-    ``--force`` replaces only a trustsim results folder (one with a manifest.json), never the
-    folder the command runs in or one of its parents.
-    """
-    out = out.resolve()
-    if out.exists():
-        if not force:
-            raise UsageError(f"{out}: the results folder already exists; choose another --out "
-                             "or add --force to replace it.")
-        if not out.is_dir():
-            raise UsageError(f"{out}: exists and is not a folder; choose another --out.")
-        if not (out / "manifest.json").is_file():
-            raise UsageError(f"{out}: exists and is not a trustsim results folder (it has no "
-                             "manifest.json); --force replaces only earlier results. Choose "
-                             "another --out.")
-        if Path.cwd().resolve().is_relative_to(out):
-            raise UsageError(f"{out}: cannot replace the folder the command runs in; choose "
-                             "another --out.")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are ordinary files
-    except OSError as err:
-        raise UsageError(f"{out}: cannot create the results folder: {err.strerror}.") from None
-    try:
-        yield tmp
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{tmp.name.rsplit('-', 1)[-1]}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _progress(total: int, quiet: bool, desc: str):
     from tqdm import tqdm
 
@@ -247,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _with_options(loaded, args)
     citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
     _check_memory([scenario], citizens, min(args.workers, replicates))
-    with _atomic_folder(args.out, args.force) as tmp:
+    with report.results_folder(args.out, args.force) as tmp:
         todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
         with _progress(len(todo), args.quiet, scenario.name) as bar:
             frames = runner.run_tasks(todo, args.workers, bar.update)
@@ -261,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             scenarios={scenario.name: scenario.model_dump(mode="json")},
             files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
             citizens=citizens, steps=steps, workers=args.workers, started=started,
-            argv=["trustsim", *sys.argv[1:]]))
+            argv=args.argv))
         from sim import plots
 
         plots.run_figures(df, tmp, _agencies(scenario), scenario.marks())
@@ -314,7 +263,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     first = scenarios[0]
     citizens, steps, per = first.population.size, first.steps, first.replicates
     _check_memory(scenarios, citizens, min(args.workers, per * len(scenarios)))
-    with _atomic_folder(args.out, args.force) as tmp:
+    with report.results_folder(args.out, args.force) as tmp:
         todo = [task for s in scenarios
                 for task in runner.tasks(s, citizens, steps, per, first.seed)]
         with _progress(len(todo), args.quiet, "compare") as bar:
@@ -336,7 +285,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
             files=dict(zip(names, hashes, strict=True)), seed=first.seed, replicates=per,
             citizens=citizens, steps=steps, workers=args.workers, started=started,
-            argv=["trustsim", *sys.argv[1:]]))
+            argv=args.argv))
         from sim import plots
 
         plots.compare_figure(shared, report.difference_frame(shared, names[0]), names[0],
@@ -372,7 +321,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         result = sweeps.run_sweep(
             loaded, args.out, workers=args.workers, scheduler=args.scheduler,
             executor=args.executor, quick=args.quick, force=args.force, progress=progress,
-            argv=["trustsim", *sys.argv[1:]],
+            argv=args.argv,
             log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
     except sweeps.SweepUsageError as err:
         raise UsageError(str(err)) from None
@@ -396,10 +345,12 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare":
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # the command as parsed (an experiment script calls main with its own, equivalent argv)
+    args.argv = ["trustsim", *(sys.argv[1:] if argv is None else argv)]
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, sc.ScenarioError) as err:
+    except (UsageError, report.OutputError, sc.ScenarioError) as err:
         print(f"trustsim {args.command}: error:\n{err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, Terminated) as err:

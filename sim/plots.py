@@ -10,17 +10,25 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from sim import report
 
 
-def band(ax: plt.Axes, runs: pd.DataFrame, column: str, label: str, color: str | None = None,
+def figure(**kwargs: Any) -> Figure:
+    """A figure on its own Agg canvas: no pyplot, so no global state and no display needed, and
+    a notebook that uses pyplot keeps its own backend."""
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def band(ax: Axes, runs: pd.DataFrame, column: str, label: str, color: str | None = None,
          ) -> None:
     """Mean of ``column`` over replicates by step, with the 10-90% band if there are several."""
     by_step = runs.groupby("step")[column]
@@ -32,7 +40,7 @@ def band(ax: plt.Axes, runs: pd.DataFrame, column: str, label: str, color: str |
                         alpha=0.2, lw=0)
 
 
-def save(fig: plt.Figure, path: Path) -> Path:
+def save(fig: Figure, path: Path) -> Path:
     """Write a PNG atomically (temporary file, then rename), so no half-written figure exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
@@ -42,7 +50,6 @@ def save(fig: plt.Figure, path: Path) -> Path:
         report.publish(tmp)
         os.replace(tmp, path)
     finally:
-        plt.close(fig)
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
@@ -51,7 +58,7 @@ def save(fig: plt.Figure, path: Path) -> Path:
 Marks = Sequence[tuple[int, str]]
 
 
-def event_lines(ax: plt.Axes, marks: Marks) -> None:
+def event_lines(ax: Axes, marks: Marks) -> None:
     """Dashed vertical lines at the timeline's events, labelled along the top."""
     seen: dict[int, list[str]] = {}
     for step, label in marks:
@@ -65,8 +72,9 @@ def event_lines(ax: plt.Axes, marks: Marks) -> None:
 
 
 def _panel(runs: pd.DataFrame, columns: Sequence[tuple[str, str]], title: str, ylabel: str,
-           marks: Marks = ()) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+           marks: Marks = ()) -> Figure:
+    fig = figure(figsize=(8, 4.5))
+    ax = fig.subplots()
     for column, label in columns:
         band(ax, runs, column, label)
     ax.set(title=title, xlabel="week", ylabel=ylabel, ylim=(0, None))
@@ -108,7 +116,8 @@ def compare_figure(runs: pd.DataFrame, differences: pd.DataFrame, reference: str
                    marks: Marks = ()) -> Path:
     """Scenarios side by side (top row) and each one's paired difference to the reference with
     its 10-90% band across replicates (bottom row)."""
-    fig, axes = plt.subplots(2, len(COMPARED), figsize=(3.2 * len(COMPARED), 6), sharex=True)
+    fig = figure(figsize=(3.2 * len(COMPARED), 6))
+    axes = fig.subplots(2, len(COMPARED), sharex=True)
     for k, (col, label) in enumerate(COMPARED):
         top, bottom = axes[0, k], axes[1, k]
         for name, group in runs.groupby("scenario", sort=False):
@@ -128,3 +137,46 @@ def compare_figure(runs: pd.DataFrame, differences: pd.DataFrame, reference: str
     axes[1, 0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return save(fig, out)
+
+
+MIN_SPAN = 0.1  # the least y-range of a 0-1 quantity in the case-study figure
+
+
+def case_studies_figure(runs: pd.DataFrame, cases: Sequence[Any],
+                        marks: dict[str, Marks] | None = None) -> Figure:
+    """The case studies side by side, one column each on its own timeline: general trust,
+    opt-out and the output that tells the case's story (``sim.case_studies``), each the mean
+    with the 10-90% band across replicates; dashed lines mark each case's events (labelled in
+    the top row). Trust and opt-out share one scale per row, so cases compare at a glance."""
+    rows = (("trust_mean", "general trust (0-1)", "C0"), ("opt_out_rate", "opted out (share)",
+                                                           "C3"), (None, None, "C2"))
+    fig = figure(figsize=(3.4 * len(cases), 7.6))
+    axes = fig.subplots(len(rows), len(cases), sharex="col", squeeze=False)
+    for j, case in enumerate(cases):
+        sub = runs[runs.scenario == case.name]
+        for i, (column, label, colour) in enumerate(rows):
+            ax = axes[i, j]
+            band(ax, sub, column or case.story, case.title, colour)
+            ax.set_ylabel(label or case.story_label, fontsize=8)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+            steps = (marks or {}).get(case.name, ())
+            if i == 0:
+                event_lines(ax, steps)
+            else:
+                for step in dict.fromkeys(s for s, _ in steps):
+                    ax.axvline(step, color="0.35", ls="--", lw=0.8, zorder=0)
+        axes[0, j].set_title(case.title, fontsize=9)
+        axes[-1, j].set_xlabel("week")
+    for i in (0, 1):  # one scale per row of the shared outputs: no tiny wiggle looks like a fall
+        limits = [ax.get_ylim() for ax in axes[i]]
+        low = 0.0 if i == 1 else min(lo for lo, _ in limits)
+        for ax in axes[i]:
+            ax.set_ylim(low, max(hi for _, hi in limits))
+    for case, ax in zip(cases, axes[-1], strict=True):  # a story in trust or shares: span >= 0.1
+        lo, hi = ax.get_ylim()
+        if case.story.startswith(("trust_", "opt_out", "coverage_")) and hi - lo < MIN_SPAN:
+            mid = (lo + hi) / 2
+            ax.set_ylim(max(0.0, mid - MIN_SPAN / 2), max(0.0, mid - MIN_SPAN / 2) + MIN_SPAN)
+    fig.tight_layout()
+    return fig

@@ -1,8 +1,10 @@
-"""What a run leaves behind besides its time series: summary, comparison and provenance.
+"""What a run leaves behind besides its time series: summary, comparison and provenance, and
+the folder it goes into.
 
 ``summary`` gives, per output, the mean and the 10-90% band across replicates at key steps and
 at the end; ``paired_differences`` compares scenarios run on the same seeds (common random
-numbers), replicate by replicate; ``manifest`` records everything needed to repeat a run.
+numbers), replicate by replicate; ``manifest`` records everything needed to repeat a run;
+``results_folder`` makes the folder appear whole or not at all.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import importlib.metadata
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,13 +110,18 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+#: what decides a run's numbers: ``dirty`` means one of these differs from the commit (results
+#: and notebooks, which runs rewrite, do not count)
+CODE = ("sim", "scenarios", "experiments", "pyproject.toml")
+
+
 def _git_commit() -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                *CODE], cwd=root, capture_output=True, text=True, timeout=10,
                                check=True).stdout.strip() != ""
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
@@ -169,6 +178,57 @@ def write_json(path: Path, data: Any) -> None:
 
 def publish(path: str | os.PathLike[str]) -> None:
     """Give a file made by ``mkstemp`` (private, 0600) the permissions of an ordinary file."""
+    os.chmod(path, 0o666 & ~umask())
+
+
+class OutputError(Exception):
+    """A results folder that cannot be made or must not be replaced (bad input: exit 2)."""
+
+
+@contextmanager
+def results_folder(out: Path, force: bool) -> Iterator[Path]:
+    """A temporary folder beside ``out`` that becomes ``out`` only if the block succeeds.
+
+    ``force`` replaces only a trustsim results folder (one with a manifest.json), never the
+    folder the command runs in or one of its parents.
+    """
+    out = out.resolve()
+    if out.exists():
+        if not force:
+            raise OutputError(f"{out}: the results folder already exists; choose another --out "
+                              "or add --force to replace it.")
+        if not out.is_dir():
+            raise OutputError(f"{out}: exists and is not a folder; choose another --out.")
+        if not (out / "manifest.json").is_file():
+            raise OutputError(f"{out}: exists and is not a trustsim results folder (it has no "
+                              "manifest.json); --force replaces only earlier results. Choose "
+                              "another --out.")
+        if Path.cwd().resolve().is_relative_to(out):
+            raise OutputError(f"{out}: cannot replace the folder the command runs in; choose "
+                              "another --out.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private; results are ordinary files
+    except OSError as err:
+        raise OutputError(f"{out}: cannot create the results folder: {err.strerror}.") from None
+    try:
+        yield tmp
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{tmp.name.rsplit('-', 1)[-1]}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def umask() -> int:
+    """This process's file-creation mask (reading it means setting it, so set it back)."""
     mask = os.umask(0)
     os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+    return mask
+

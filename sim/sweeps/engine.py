@@ -42,7 +42,7 @@ THREAD_VARS = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_T
                "MKL_NUM_THREADS": "1"}
 PACKAGE = Path(__file__).resolve().parents[1]
 # modules that do not change what a run computes
-_EDGE = {"cli.py", "plots.py", "report.py"}
+_EDGE = {"app.py", "case_studies.py", "cli.py", "plots.py", "report.py"}
 
 
 def code_version(model: str) -> str:

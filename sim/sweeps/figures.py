@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim.plots import save
+from sim.plots import figure, save
 from sim.sweeps.spec import DUMMY
 
 
@@ -24,8 +20,8 @@ def indices_over_time(indices: pd.DataFrame, method: str, path: Path) -> Path:
     """One row per output, one column per index: lines with CI ribbons; the dummy dashed."""
     outputs = list(dict.fromkeys(indices["output"]))
     measures = _measures(method)
-    fig, axes = plt.subplots(len(outputs), len(measures), squeeze=False, sharex=True,
-                             figsize=(5.5 * len(measures), 2.6 * len(outputs) + 0.6))
+    fig = figure(figsize=(5.5 * len(measures), 2.6 * len(outputs) + 0.6))
+    axes = fig.subplots(len(outputs), len(measures), squeeze=False, sharex=True)
     for r, output in enumerate(outputs):
         sub = indices[indices.output == output]
         for c, (col, label) in enumerate(measures):
@@ -53,7 +49,8 @@ def indices_over_time(indices: pd.DataFrame, method: str, path: Path) -> Path:
 def convergence_figure(conv: pd.DataFrame, method: str, path: Path) -> Path:
     outputs = list(dict.fromkeys(conv["output"]))
     col = "ST" if method == "sobol" else "mu_star"
-    fig, axes = plt.subplots(1, len(outputs), squeeze=False, figsize=(3.6 * len(outputs), 3.4))
+    fig = figure(figsize=(3.6 * len(outputs), 3.4))
+    axes = fig.subplots(1, len(outputs), squeeze=False)
     for ax, output in zip(axes[0], outputs, strict=True):
         sub = conv[conv.output == output]
         for name, g in sub.groupby("parameter", sort=False):
@@ -72,7 +69,8 @@ def convergence_figure(conv: pd.DataFrame, method: str, path: Path) -> Path:
 
 
 def noise_figure(noise: pd.DataFrame, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig = figure(figsize=(7, 3.8))
+    ax = fig.subplots()
     for output, g in noise.groupby("output", sort=False):
         ax.plot(g.step, g.seed_share, label=str(output), lw=1.6)
     ax.set(title="Share of variance due to seeds (within design points / total)",

@@ -194,6 +194,8 @@ def script(spec: Path, description: str, argv: Sequence[str] | None = None) -> i
     parser.add_argument("--force", action="store_true", help="reuse a folder of another spec")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
+    if spec.resolve().is_relative_to(Path.cwd().resolve()):  # a manifest that names no home
+        spec = spec.resolve().relative_to(Path.cwd().resolve())
     forwarded = ["sweep", str(spec), "--out", str(args.out), "--workers", str(args.workers)]
     if args.scheduler:
         forwarded += ["--scheduler", args.scheduler]
