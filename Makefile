@@ -26,13 +26,14 @@ test: $(STAMP)
 	@if [ -n "$(PY312)" ]; then $(MAKE) --no-print-directory test-mesa35; \
 	else echo "python3.12 not found: the Mesa 3.5 check is skipped"; fi
 
-# Python 3.12 resolves Mesa 3.5: the model's tests again there, with Mesa's warnings as errors.
+# Python 3.12 resolves Mesa 3.5: the model's tests and the app's browser test again there, with
+# Mesa's warnings as errors.
 test-mesa35:
 	[ -x $(VENV35)/bin/python ] || $(PY312) -m venv $(VENV35)
 	$(VENV35)/bin/pip install --quiet -e ".[dev]"
 	$(VENV35)/bin/python -m pytest -q -p no:cacheprovider -W error::DeprecationWarning \
 		-W error::FutureWarning -W error::PendingDeprecationWarning \
-		tests/test_model.py tests/test_mechanisms.py tests/test_stylized_facts.py
+		tests/test_model.py tests/test_mechanisms.py tests/test_stylized_facts.py tests/test_app.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests experiments

@@ -43,7 +43,7 @@ GRID_SIDE = 20  # the population view shows GRID_SIDE**2 citizens
 
 # Defaults: the baseline's gp_records programme (sim/baseline.py).
 DEFAULTS: dict[str, Any] = {
-    "scenario": "baseline",
+    "scenario_name": "baseline",
     "n_citizens": 2_000,
     "apply_levers": True,
     "consent": Consent.OPT_OUT.value,
@@ -59,12 +59,14 @@ class TrustApp(TrustModel):
     """A :class:`TrustModel` built from a scenario file plus the app's lever values.
 
     Every argument has a default and is a keyword, as SolaraViz requires (it recreates the model
-    with ``TrustApp(**values)`` on Reset).
+    with ``TrustApp(**values)`` on Reset). No argument or attribute is called ``scenario``: Mesa
+    3.5 reserves that name for its own scenarios (a model property, and SolaraViz passes a Mesa
+    scenario to a model that accepts one).
     """
 
     def __init__(
         self,
-        scenario: str = DEFAULTS["scenario"],
+        scenario_name: str = DEFAULTS["scenario_name"],
         n_citizens: int = DEFAULTS["n_citizens"],
         apply_levers: bool = DEFAULTS["apply_levers"],
         consent: str = DEFAULTS["consent"],
@@ -75,9 +77,9 @@ class TrustApp(TrustModel):
         breach_rate: float = DEFAULTS["breach_rate"],
         rng: Any = None,
     ):
-        path = SCENARIOS / f"{scenario}.yaml"
+        path = SCENARIOS / f"{scenario_name}.yaml"
         if not path.is_file():
-            raise ValueError(f"unknown scenario {scenario!r}; "
+            raise ValueError(f"unknown scenario {scenario_name!r}; "
                              f"scenarios: {', '.join(SCENARIO_NAMES)}")
         s = scenario_mod.load(path)
         names = list(s.programmes)
@@ -97,8 +99,8 @@ class TrustApp(TrustModel):
         if rng is not None:
             kwargs["rng"] = rng
         super().__init__(int(n_citizens), **kwargs)
-        self.scenario = s
-        self.scenario_name = scenario
+        self.scenario_spec = s
+        self.scenario_name = scenario_name
         self.lever_programme = target
         self.levers = levers if apply_levers else {}
 
@@ -182,12 +184,13 @@ def _labelled(title: str, ylabel: str):
         ax.figure.set_size_inches(5.6, 3.2)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
+        ax.ticklabel_format(axis="y", useOffset=False)  # 0.69271, not 1e-5 + 6.927e-1
     return post
 
 
 model_params: dict[str, Any] = {
-    "scenario": {"type": "Select", "value": DEFAULTS["scenario"], "values": SCENARIO_NAMES,
-                 "label": "Scenario"},
+    "scenario_name": {"type": "Select", "value": DEFAULTS["scenario_name"],
+                      "values": SCENARIO_NAMES, "label": "Scenario"},
     "n_citizens": Slider("Population size", DEFAULTS["n_citizens"], 200, 20_000, 200),
     "apply_levers": {"type": "Checkbox", "value": DEFAULTS["apply_levers"],
                      "label": "Apply the levers (from week 1)"},

@@ -8,6 +8,7 @@ missing. The server always stops, whatever happens.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -86,6 +87,13 @@ def _images(page) -> list[str]:
     return page.eval_on_selector_all("img", "els => els.map(e => e.src)")
 
 
+def _at_week(page, week: int, timeout: float = 30_000) -> None:
+    """Wait until the app's own summary says the model is at ``week`` (Mesa's step counter
+    reads "Step: k" on 3.3 and "Time: k.0" on 3.5)."""
+    summary = page.get_by_text(re.compile(rf"citizens\), week {week}$"))
+    summary.wait_for(timeout=timeout)
+
+
 def test_app_lever_step_and_screenshot(server, tmp_path):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -93,26 +101,29 @@ def test_app_lever_step_and_screenshot(server, tmp_path):
             page = browser.new_page(viewport={"width": 1600, "height": 1500})
             page.goto(server)
             page.wait_for_selector(f"text={NAME}", timeout=60_000)
-            page.wait_for_selector("text=Step: 0", timeout=60_000)
+            _at_week(page, 0, timeout=60_000)
             page.wait_for_selector("text=breach_rate=0.05", timeout=60_000)
             page.wait_for_function("document.querySelectorAll('img').length >= 5",
                                    timeout=60_000)
 
-            # Change a lever: the breach-rate slider to its maximum (one change event), then
-            # Reset rebuilds the model with it; the summary shows the new lever.
+            # Change a lever, the breach-rate slider to its maximum (one change event), and the
+            # scenario; Reset rebuilds the model with both; the summary shows them.
             slider = page.locator(".v-input", has_text="Breach rate").locator("[role=slider]")
             slider.focus()
             slider.press("End")
             assert slider.get_attribute("aria-valuenow") == "5"
+            # and the scenario picker to another file
+            page.locator(".v-select", has_text="Scenario").click()
+            page.locator(".v-menu__content .v-list-item", has_text="gp_records").click()
             page.get_by_role("button", name="Reset").click()
             page.wait_for_selector("text=breach_rate=5.0", timeout=30_000)
+            page.get_by_text("Scenario: gp_records (").wait_for(timeout=30_000)
 
             before = _images(page)
             step = page.get_by_role("button", name="Step")
             for k in range(1, 4):
                 step.click()
-                page.wait_for_selector(f"text=Step: {k}", timeout=30_000)
-            page.wait_for_selector("text=week 3", timeout=30_000)
+                _at_week(page, k)
             page.wait_for_function(
                 "before => { const now = Array.from(document.querySelectorAll('img'), e => e.src);"
                 " return now.length >= 5 && now.some((s, i) => s !== before[i]); }",
