@@ -403,3 +403,18 @@ def test_the_seven_stylized_fact_figures_are_referenced(text):
 def test_referenced_figures_exist(doc):
     missing = [t for t in _links(doc) if t.startswith("figures/") and not (DOCS / t).exists()]
     assert not missing, f"{doc.name}: missing figures {missing}"
+
+
+def test_every_figure_shown_is_drawn_by_a_make_target():
+    """Each picture shown or linked in README.md, docs/ and results/README.md comes from a
+    command: the Makefile names the file itself or passes its folder as an --out."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    outs = set(re.findall(r"--out (\S+)", makefile))
+    pages = [ROOT / "README.md", ROOT / "results" / "README.md", *DOC_FILES]
+    shown = {(page.parent / t).resolve().relative_to(ROOT)
+             for page in pages for t in re.findall(r"\]\(([^)\s]+\.png)\)",
+                                                   page.read_text(encoding="utf-8"))}
+    assert len(shown) >= 10
+    for figure in sorted(shown):
+        assert str(figure) in makefile or str(figure.parent) in outs, \
+            f"{figure}: no make target draws it"
