@@ -10,7 +10,8 @@ Runs each case's scenario file (``sim.case_studies``) with its own steps and see
   timeline (mean and 10-90% band across replicates, events dashed);
 - ``manifest.json``: code version, packages, scenario files (hashed and resolved), sizes, command.
 
-The folder appears whole or not at all; an existing one is replaced only with ``--force``.
+The folder appears whole or not at all (also when interrupted with Ctrl-C or SIGTERM); an
+existing one is replaced only with ``--force``.
 
     python experiments/case_studies.py --out results/case_studies --citizens 5000 --workers 2
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,8 +92,13 @@ def write(args: argparse.Namespace) -> str:
     return table.to_string(float_format=lambda v: f"{v:.3f}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: the temporary folder is removed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(write(args))
     except (report.OutputError, sc.ScenarioError) as err:

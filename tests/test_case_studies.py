@@ -3,8 +3,10 @@ script that writes them refuses bad input cleanly."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +94,18 @@ def test_script_refuses_an_existing_folder_and_bad_sizes(tmp_path):
     done = _script("--out", str(tmp_path / "x"), "--citizens", "0")
     assert done.returncode == 2 and "--citizens" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_script_stopped_by_sigterm_leaves_no_folder_behind(tmp_path):
+    out = tmp_path / "cases"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "experiments/case_studies.py"), "--out",
+                             str(out), "--citizens", "50000", "--quiet"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".cases.partial-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until it has started writing
+    proc.send_signal(signal.SIGTERM)
+    out_, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, out_, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
