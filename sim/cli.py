@@ -259,6 +259,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if differs:
             print(f"trustsim compare: note: {original.name} runs with the reference's "
                   f"{', '.join(differs)}", file=sys.stderr)
+        lost = [f"{e.type}@{e.step}" for e in original.events() if e.step > s.steps]
+        if lost:
+            print(f"trustsim compare: warning: {original.name}: events after week {s.steps} "
+                  f"never happen: {', '.join(lost)} (see experiments/case_studies.py to set "
+                  "scenarios side by side on their own timelines)", file=sys.stderr)
     names = _unique_names(scenarios)
     first = scenarios[0]
     citizens, steps, per = first.population.size, first.steps, first.replicates

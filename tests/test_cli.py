@@ -434,6 +434,17 @@ def test_compare_with_fewer_than_two_distinct_files_does_not_crash(tmp_path, fil
     assert hidden(tmp_path) == []
 
 
+def test_compare_warns_of_events_the_reference_weeks_cut_off(tmp_path):
+    scenarios = ROOT / "scenarios"
+    r = trustsim("compare", scenarios / "gp_records.yaml", scenarios / "royal_free_deepmind.yaml",
+                 "--out", "cmp", "--citizens", "300", "--replicates", "1", "--quiet",
+                 cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert ("royal_free_deepmind: events after week 52 never happen: scandal@85, scandal@93"
+            in r.stderr)
+    assert "gp_records:" not in r.stderr  # the reference loses nothing
+
+
 # ------------------------------------------------------------------------------ validate, schema
 def test_validate_prints_ok_for_good_files(world):
     r = trustsim("validate", "baseline.yaml", "child.yaml", cwd=world)
