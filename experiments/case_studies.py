@@ -31,26 +31,17 @@ if str(ROOT) not in sys.path:  # runs without installing the package
 
 from sim import case_studies, plots, report  # noqa: E402
 from sim import scenario as sc  # noqa: E402
+from sim.cli import integer  # noqa: E402
 
 EXIT_BAD_INPUT = 2
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True, help="results folder to create")
-    p.add_argument("--citizens", type=positive, help="population size (default: each file's)")
-    p.add_argument("--replicates", type=positive, help="replicates (default: each file's)")
-    p.add_argument("--workers", type=positive, default=1,
+    p.add_argument("--citizens", type=integer(1), help="population size (default: each file's)")
+    p.add_argument("--replicates", type=integer(1), help="replicates (default: each file's)")
+    p.add_argument("--workers", type=integer(1), default=1,
                    help="parallel processes; results are identical whatever the number")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -40,7 +40,7 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 # ------------------------------------------------------------------------------ arguments
-def _integer(minimum: int):
+def integer(minimum: int):
     """An argparse type: a whole number of at least ``minimum``."""
 
     def parse(text: str) -> int:
@@ -55,7 +55,7 @@ def _integer(minimum: int):
     return parse
 
 
-_positive, _seed = _integer(1), _integer(0)
+_positive, _seed = integer(1), integer(0)
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:

@@ -58,17 +58,18 @@ def save(fig: Figure, path: Path) -> Path:
 Marks = Sequence[tuple[int, str]]
 
 
-def event_lines(ax: Axes, marks: Marks) -> None:
+def event_lines(ax: Axes, marks: Marks, labelled: bool = True) -> None:
     """Dashed vertical lines at the timeline's events, labelled along the top."""
     seen: dict[int, list[str]] = {}
     for step, label in marks:
         seen.setdefault(step, []).append(label)
     for step, labels in sorted(seen.items()):
         ax.axvline(step, color="0.35", ls="--", lw=0.8, zorder=0)
-        ax.annotate(", ".join(dict.fromkeys(labels)), (step, 1.0),
-                    xycoords=("data", "axes fraction"), xytext=(2, -2),
-                    textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7,
-                    color="0.3")
+        if labelled:
+            ax.annotate(", ".join(dict.fromkeys(labels)), (step, 1.0),
+                        xycoords=("data", "axes fraction"), xytext=(2, -2),
+                        textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7,
+                        color="0.3")
 
 
 def _panel(runs: pd.DataFrame, columns: Sequence[tuple[str, str]], title: str, ylabel: str,
@@ -160,12 +161,7 @@ def case_studies_figure(runs: pd.DataFrame, cases: Sequence[Any],
             ax.set_ylabel(label or case.story_label, fontsize=8)
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
-            steps = (marks or {}).get(case.name, ())
-            if i == 0:
-                event_lines(ax, steps)
-            else:
-                for step in dict.fromkeys(s for s, _ in steps):
-                    ax.axvline(step, color="0.35", ls="--", lw=0.8, zorder=0)
+            event_lines(ax, (marks or {}).get(case.name, ()), labelled=i == 0)
         axes[0, j].set_title(case.title, fontsize=9)
         axes[-1, j].set_xlabel("week")
     for i in (0, 1):  # one scale per row of the shared outputs: no tiny wiggle looks like a fall
