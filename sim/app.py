@@ -27,6 +27,7 @@ matplotlib.use("Agg")
 import numpy as np
 import solara
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from mesa.visualization import Slider, SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
@@ -118,6 +119,7 @@ def _trust_by_agency(model: TrustModel) -> Figure:
         ax.plot(df["step"], df["trust_mean"], color="black", lw=2, ls="--", label="general (mean)")
     ax.set_title("Trust by agency")
     ax.set_xlabel("week")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # weeks, not 0.5 of one
     ax.set_ylabel("mean trust (0-1)")
     ax.legend(loc="best", fontsize="x-small", ncol=2)
     return fig
