@@ -104,6 +104,7 @@ def test_script_stopped_by_sigterm_leaves_no_folder_behind(tmp_path):
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".cases.partial-*")) and time.monotonic() < deadline:
         time.sleep(0.05)  # wait until it has started writing
+    time.sleep(1.0)  # and is running replicates (its kernels loaded from numba's cache)
     proc.send_signal(signal.SIGTERM)
     out_, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (proc.returncode, out_, err)
