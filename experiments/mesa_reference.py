@@ -214,14 +214,16 @@ class MesaReference(mesa.Model):
         # the numbers the array model derived, as Python values
         self.regime = table.regime.tolist()
         self.holder, self.recipient = table.holder.tolist(), table.recipient.tolist()
-        self.flow_consent = source._flow_consent.tolist()
-        self.flow_refused = source._flow_refused.tolist()
-        self.service_weight = source._service_weight.tolist()
-        self.act, self.rejoin = source._act.tolist(), source._rejoin.tolist()
-        self.spill = source._spill.tolist()
-        self.experience_route = source._experience_route.tolist()
-        self.attitude_base = source._attitude_base.tolist()
-        self.attitude_concern = source._attitude_concern.tolist()
+        plans = source.plans
+        self.sharing_plan = plans.sharing
+        self.flow_consent = plans.sharing.flow_consent.tolist()
+        self.flow_refused = plans.sharing.flow_refused.tolist()
+        self.service_weight = plans.sharing.service_weight.tolist()
+        self.act, self.rejoin = plans.control.act.tolist(), plans.control.rejoin.tolist()
+        self.spill = plans.trust.spill.tolist()
+        self.experience_route = plans.trust.experience_route.tolist()
+        self.attitude_base = plans.trust.base.tolist()
+        self.attitude_concern = plans.trust.per_concern.tolist()
         self.gain, self.loss_aversion, self.drift = prm.gain_rate, prm.loss_aversion, prm.drift
         self.bound, self.rate = prm.confidence_bound, prm.influence_rate
         self.expectation_rate = prm.expectation_rate
@@ -283,7 +285,7 @@ class MesaReference(mesa.Model):
             "opt_out_rate": sum(self.out_by_segment) / n,
             "data_coverage": float(cover.mean()),
             "service_benefit": self.benefit_sum / n,
-            "public_benefit": sharing.public_benefit(self.table, cover, represent),
+            "public_benefit": sharing.public_benefit(self.sharing_plan, cover, represent),
             "breaches": self.breaches_now,
         }
         self.datacollector.collect(self)
@@ -293,7 +295,7 @@ class MesaReference(mesa.Model):
         prm, prog = self.params, self.programmes[p]
         serial = 0  # at most one stochastic breach per programme and step, and no events
         rng = self.streams.generator("severity", t, p, serial)
-        sev = breaches.severity(prog.severity, prm.severity_concentration, rng)
+        sev = breaches.draw_severity(prog.severity, prm.severity_concentration, rng)
         victim_draw = reach_draw = None
         if self.crn:
             victim_draw = self.streams.uniform("victims", t, self.n, p, serial).tolist()

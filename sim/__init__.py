@@ -1,11 +1,12 @@
 """trustsim: an agent-based model of citizen trust in public-sector data sharing.
 
-``TrustModel`` is the Mesa model; ``Citizen`` and ``Agency`` are its agents. The mechanisms live
-in modules named for them: sharing, control, mandates, breaches, trust, social_influence.
+``TrustModel`` is the Mesa model; ``Citizen`` and ``Agency`` (sim.agents) are its agents. Each
+mechanism lives in the module named for it: sharing, breaches, campaigns, trust and
+social_influence, control, mandates; docs/architecture.md maps the package.
 """
 
-from sim.agencies import Agency, AgencyKind, AgencySpec
-from sim.citizens import Citizen
+from sim.agencies import AgencyKind, AgencySpec
+from sim.agents import Agency, Citizen
 from sim.events import Breach, Campaign, Event, OptOutDeadline, Pause, PolicyChange, Resume, Scandal
 from sim.model import TrustModel
 from sim.params import TrustParams

@@ -2,19 +2,14 @@
 
 Who holds the data matters more than how it is used (CDEI tracker wave 4, domain.md SF3), so an
 agency's *kind* fixes where citizens' trust in it starts and how much trust sharing with it costs.
-Agencies are ordinary Mesa agents; their trust lives in the citizens' arrays, one column each.
+Their trust lives in the citizens' arrays, one column each; sim.agents has their Mesa agent view.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-import mesa
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:
-    from sim.model import TrustModel
 
 
 class AgencyKind(StrEnum):
@@ -74,33 +69,3 @@ class AgencySpec(BaseModel):
     @property
     def mean_initial_trust(self) -> float:
         return INITIAL_TRUST[self.kind] if self.initial_trust is None else self.initial_trust
-
-
-class Agency(mesa.Agent):
-    """An agency as a Mesa agent; its trust is read from the citizens' trust column."""
-
-    def __init__(self, model: TrustModel, spec: AgencySpec, column: int):
-        super().__init__(model)
-        self.spec = spec
-        self.column = column
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def kind(self) -> AgencyKind:
-        return self.spec.kind
-
-    @property
-    def trust(self) -> float:
-        """Mean trust of all citizens in this agency now."""
-        return float(self.model.citizens.trust[:, self.column].mean(dtype="float64"))
-
-    @property
-    def programmes(self) -> list[str]:
-        """Names of the sharing programmes this agency holds data for."""
-        return [p.name for p in self.model.programmes if p.holder == self.name]
-
-    def __repr__(self) -> str:
-        return f"Agency({self.name!r}, kind={self.kind.value!r})"

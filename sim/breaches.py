@@ -11,11 +11,16 @@ and is then discovered hits harder than the same sharing announced.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import sharing
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
+
+if TYPE_CHECKING:
+    from sim.model import TrustModel
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,13 @@ def discovery_hazard(table: ProgrammeTable) -> np.ndarray:
     return -np.expm1(-table.discovery_rate / 52.0) * hidden
 
 
-def severity(mean: float, concentration: float, rng: np.random.Generator) -> float:
+def draw_severity(mean: float, concentration: float, rng: np.random.Generator) -> float:
     """A breach's severity, beta-distributed around the programme's mean severity."""
     return float(rng.beta(concentration * mean, concentration * (1.0 - mean)))
 
 
-def victims(flow: np.ndarray, sev: float, params: TrustParams, draw: np.ndarray) -> np.ndarray:
+def victims_of(flow: np.ndarray, sev: float, params: TrustParams, draw: np.ndarray
+               ) -> np.ndarray:
     """Citizens whose exposed records make them victims: ``draw < victim_share * sev * flow``."""
     return draw < params.victim_share * sev * flow
 
@@ -78,3 +84,73 @@ def hit(salience: np.ndarray, victim: np.ndarray | None, reach: np.ndarray, sev:
     if victim is not None:
         np.maximum(add, np.where(victim, np.float32(params.victim_weight * scale), 0), out=add)
     salience += add
+
+
+# ------------------------------------------------------------------------------ the step
+def step(model: TrustModel, t: int, cover: np.ndarray) -> None:
+    """This week's stochastic breaches, then discoveries of hidden sharing."""
+    draw = model.streams.generator("breach", t).random(len(model.table))
+    for p in np.flatnonzero(draw < hazard(model.table, cover, model.params)):
+        breach(model, model.programmes[p].name)
+    # a breach may just have revealed a hidden programme: read the table afresh
+    draw = model.streams.generator("discovery", t).random(len(model.table))
+    for p in np.flatnonzero(draw < discovery_hazard(model.table)):
+        prog = model.programmes[p]
+        reveal(model, prog.name, severity=prog.sensitivity, publicity=prog.publicity)
+
+
+def breach(model: TrustModel, programme: str, severity: float | None = None,
+           publicity: float | None = None) -> None:
+    """A breach of ``programme`` now: victims among those whose records flowed, and news.
+
+    Unset severity is drawn around the programme's; unset publicity is the programme's own. A
+    breach of hidden sharing reveals it.
+    """
+    p = model.programme_index(programme)
+    prog = model.programmes[p]
+    serial = model.serials.next("incident", p)
+    if severity is None:
+        rng = model.streams.generator("severity", model.steps, p, serial)
+        severity = draw_severity(prog.severity, model.params.severity_concentration, rng)
+    publicity = prog.publicity if publicity is None else publicity
+    _incident(model, p, "breach", severity, publicity, victims=True,
+              hidden=not prog.announced, serial=serial)
+    if not prog.announced:
+        model.update_programme(programme, announced=True)
+
+
+def reveal(model: TrustModel, programme: str, severity: float, publicity: float) -> None:
+    """A revelation about ``programme`` (no victims); if it was hidden, it is now discovered."""
+    p = model.programme_index(programme)
+    hidden = not model.programmes[p].announced
+    _incident(model, p, "revelation", severity, publicity, victims=False, hidden=hidden,
+              serial=model.serials.next("incident", p))
+    if hidden:
+        model.update_programme(programme, announced=True)
+
+
+def _incident(model: TrustModel, p: int, kind: str, sev: float, publicity: float,
+              victims: bool, hidden: bool, serial: int) -> None:
+    """Draw an incident's victims and audience, raise their salience, and log it."""
+    t, n, c = model.steps, model.n_citizens, model.citizens
+    victim = None
+    if victims:
+        draw = model.streams.uniform("victims", t, n, p, serial)
+        flow = sharing.flow_of(model.plans.sharing, c.choice, p)
+        victim = victims_of(flow, sev, model.params, draw)
+    reach = reached(publicity, model.streams.uniform("publicity", t, n, p, serial))
+    hit(c.salience[:, p], victim, reach, sev, model.params, hidden)
+    model.incidents.append(Incident(
+        step=t, programme=model.programmes[p].name, kind=kind, severity=sev,
+        publicity=publicity, victims=0 if victim is None else int(victim.sum()),
+        reached=int(reach.sum()), hidden=hidden))
+
+
+def breaches_at(incidents: list[Incident], t: int) -> int:
+    """How many breaches the log holds for step ``t`` (incidents are logged in step order)."""
+    count = 0
+    for incident in reversed(incidents):
+        if incident.step != t:
+            break
+        count += incident.kind == "breach"
+    return count

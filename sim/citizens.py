@@ -1,7 +1,8 @@
-"""Citizens: their state as named arrays (one row per citizen) and a thin Mesa-agent view of a row.
+"""Citizens: their state as named arrays, one row per citizen.
 
 The state is declared once in :data:`STATE`, with dtype, shape, default and meaning; everything
-else (allocation, the ``Citizen`` attributes, the ODD table in docs/model.md) follows from it.
+else (allocation, the Mesa ``Citizen`` view's attributes in sim.agents, the ODD table in
+docs/model.md) follows from it.
 Trust has one column per agency plus a last column for general trust in public-sector data use.
 """
 
@@ -9,19 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-import mesa
 import numpy as np
 
 from sim.agencies import GENERAL_TRUST, AgencySpec
 from sim.params import TrustParams
-from sim.programmes import Choice, Consent
 from sim.segments import Segment, shares, trust_factors
 from sim.streams import Streams
-
-if TYPE_CHECKING:
-    from sim.model import TrustModel
 
 Axis = Literal["citizen", "trust", "programme"]
 
@@ -49,6 +45,8 @@ STATE: tuple[StateVar, ...] = (
              "severity-weighted awareness of recent events about each programme (fades)"),
     StateVar("benefit", np.float32, "citizen", 0.0, "service benefit received this step"),
     StateVar("expectation", np.float32, "citizen", 0.0, "benefit the citizen expects"),
+    StateVar("gap", np.float32, "citizen", 0.0,
+             "benefit received this step minus the benefit expected"),
     StateVar("partner", np.int32, "citizen", -1, "this step's conversation partner (-1: none)"),
 )
 
@@ -115,47 +113,3 @@ def initialise(
     trust += noise
     np.clip(trust, 0.0, 1.0, out=trust)
     citizens.disposition[:] = trust
-
-
-def _state_property(var: StateVar) -> property:
-    def get(self: Citizen):
-        value = getattr(self.model.citizens, var.name)[self.row]
-        return value if var.axis != "citizen" else value.item()
-
-    def set_(self: Citizen, value) -> None:
-        getattr(self.model.citizens, var.name)[self.row] = value
-
-    return property(get, set_, doc=var.meaning)
-
-
-class Citizen(mesa.Agent):
-    """A citizen as a Mesa agent: a view onto row ``row`` of the model's arrays.
-
-    Reading ``citizen.trust`` gives that row of the trust array (a numpy view: writing into it
-    changes the model); ``citizen.concern = 0.9`` writes the array. No state is kept here.
-    """
-
-    def __init__(self, model: TrustModel, row: int):
-        super().__init__(model)
-        self.row = row
-
-    def trust_in(self, agency: str) -> float:
-        """Trust in one agency by name (``"general"`` for general trust)."""
-        return float(self.trust[self.model.column[agency]])
-
-    @property
-    def segment_key(self) -> str:
-        return self.model.segments[self.segment].key
-
-    @property
-    def opted_out(self) -> list[str]:
-        """Names of the programmes with a consent choice that this citizen has opted out of."""
-        return [p.name for p, c in zip(self.model.programmes, self.choice, strict=True)
-                if c == Choice.OUT and p.consent is not Consent.NONE]
-
-    def __repr__(self) -> str:
-        return f"Citizen(row={self.row}, segment={self.segment_key!r})"
-
-
-for _var in STATE:
-    setattr(Citizen, _var.name, _state_property(_var))

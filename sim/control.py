@@ -9,13 +9,16 @@ above the threshold plus a margin (hysteresis): exit is sticky (domain.md 2.2).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numba as nb
 import numpy as np
 
 from sim.citizens import Citizens
 from sim.params import TrustParams
 from sim.programmes import Choice, Programme, ProgrammeTable, Regime
-from sim.streams import spread
+from sim.streams import Streams, spread
 
 #: Perceived control by regime, before a dashboard is added: a proposal [P] ordering the regimes
 #: by how much say they give (domain.md SF4, control paradox).
@@ -38,9 +41,74 @@ def consents(regime: int, choice: int) -> bool:
     return choice != _OUT
 
 
-def threshold(concern: np.ndarray | float, params: TrustParams) -> np.ndarray | float:
+@dataclass(frozen=True)
+class ControlPlan:
+    """What the consent step reads, derived from the programmes and parameters (rebuilt after a
+    policy change). Scalars are float32, as the kernel computes in float32."""
+
+    programmes: tuple[Programme, ...]  # for the deadlines
+    holder: np.ndarray
+    recipient: np.ndarray
+    regime: np.ndarray
+    act: np.ndarray  # float32 weekly chance an alerted, willing citizen acts
+    rejoin: np.ndarray  # float32 weekly chance a citizen who trusts again opts back in
+    w_holder: np.float32
+    w_recipient: np.float32
+    w_general: np.float32
+    theta0: np.float32
+    theta_concern: np.float32
+    hysteresis: np.float32
+    word_of_mouth: np.float32
+    fade: np.float32
+    deadline_lead: float
+
+    @classmethod
+    def build(cls, table: ProgrammeTable, params: TrustParams,
+              programmes: Sequence[Programme]) -> ControlPlan:
+        f32 = np.float32
+        return cls(
+            programmes=tuple(programmes), holder=table.holder, recipient=table.recipient,
+            regime=table.regime, act=act_rate(table, params).astype(f32),
+            rejoin=rejoin_rate(table, params).astype(f32), w_holder=f32(params.weight_holder),
+            w_recipient=f32(params.weight_recipient), w_general=f32(params.weight_general),
+            theta0=f32(params.opt_out_threshold), theta_concern=f32(params.threshold_concern),
+            hysteresis=f32(params.hysteresis), word_of_mouth=f32(params.word_of_mouth),
+            fade=f32(params.salience_fade), deadline_lead=params.deadline_lead)
+
+
+def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segments: int
+         ) -> np.ndarray:
+    """One week of consent choices, then salience fades; returns the number of citizens opted
+    out of at least one programme, by segment."""
+    c = citizens
+    out_by_segment = np.zeros(n_segments, dtype=np.int64)
+    prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
+    decide(c.choice, c.choice.copy(), c.salience, c.trust, c.concern, c.segment, c.partner,
+           streams.bits("choice", t, c.n), plan.holder, plan.recipient, plan.regime, plan.act,
+           plan.rejoin, prompt, plan.w_holder, plan.w_recipient, plan.w_general, plan.theta0,
+           plan.theta_concern, plan.hysteresis, plan.word_of_mouth, plan.fade, out_by_segment)
+    return out_by_segment
+
+
+@nb.njit(cache=True, inline="always")
+def decision_trust(trust, i, holder, recipient, w_holder, w_recipient, w_general):
+    """The trust a consent choice weighs: holder, recipient and general trust (float32)."""
+    return (w_holder * trust[i, holder] + w_recipient * trust[i, recipient]
+            + w_general * trust[i, trust.shape[1] - 1])
+
+
+@nb.njit(cache=True, inline="always")
+def threshold_of(concern, theta0, theta_concern):
     """Decision trust below which a citizen will opt out: higher for the privacy concerned."""
-    return params.opt_out_threshold + params.threshold_concern * (concern - 0.5)
+    return theta0 + theta_concern * (concern - np.float32(0.5))
+
+
+def threshold(concern: np.ndarray | float, params: TrustParams) -> np.ndarray | float:
+    """:func:`threshold_of` with the parameters' values, in float32 as the kernels compute."""
+    c = np.asarray(concern, np.float32)
+    out = threshold_of(c.reshape(-1), np.float32(params.opt_out_threshold),
+                       np.float32(params.threshold_concern))
+    return out.reshape(c.shape) if c.ndim else float(out[0])
 
 
 def control_level(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
@@ -100,11 +168,9 @@ def decide(choice, previous, salience, trust, concern, segment, partner, draw, h
     float32 scalars and arrays (see sim.trust.update).
     """
     n, n_prog = choice.shape
-    general = trust.shape[1] - 1
     keep = np.float32(1) - fade
-    half = np.float32(0.5)
     for i in range(n):
-        theta = theta0 + theta_concern * (concern[i] - half)
+        theta = threshold_of(concern[i], theta0, theta_concern)
         j = partner[i]
         opted_out = False
         for p in range(n_prog):
@@ -114,8 +180,8 @@ def decide(choice, previous, salience, trust, concern, segment, partner, draw, h
                 u = spread(draw[i], p)  # this programme's own uniform draw
                 if c == _OUT:
                     if u < rejoin[p]:
-                        tau = (w_holder * trust[i, holder[p]] + w_recipient * trust[i, recipient[p]]
-                               + w_general * trust[i, general])
+                        tau = decision_trust(trust, i, holder[p], recipient[p], w_holder,
+                                             w_recipient, w_general)
                         if tau > theta + hysteresis:
                             c = _IN if r == _OPT_IN else _DEFAULT
                 elif u < act[p]:  # cheap test first: most citizens do nothing this week
@@ -124,8 +190,8 @@ def decide(choice, previous, salience, trust, concern, segment, partner, draw, h
                     if not go and u < act[p] * min(alert + word_of_mouth, 1):
                         go = j >= 0 and previous[j, p] == _OUT  # only now ask the partner
                     if go:
-                        tau = (w_holder * trust[i, holder[p]] + w_recipient * trust[i, recipient[p]]
-                               + w_general * trust[i, general])
+                        tau = decision_trust(trust, i, holder[p], recipient[p], w_holder,
+                                             w_recipient, w_general)
                         if r == _OPT_IN and c == _DEFAULT:
                             if tau > theta + hysteresis:
                                 c = _IN
@@ -150,6 +216,15 @@ def consent_mask(regime, choices):
     return out
 
 
+@nb.njit(cache=True)
+def _margins(trust, concern, holder, recipient, w_holder, w_recipient, w_general, theta0,
+             theta_concern, out):
+    """Each citizen's decision trust minus threshold for one programme (float32)."""
+    for i in range(trust.shape[0]):
+        out[i] = (decision_trust(trust, i, holder, recipient, w_holder, w_recipient, w_general)
+                  - threshold_of(concern[i], theta0, theta_concern))
+
+
 def initial_choices(
     citizens: Citizens, table: ProgrammeTable, p: int, programme: Programme,
     params: TrustParams, rng: np.random.Generator,
@@ -166,11 +241,11 @@ def initial_choices(
     k = round(share * citizens.n)
     if regime == Regime.NONE or k == 0:
         return
-    trust = citizens.trust
-    tau = (params.weight_holder * trust[:, table.holder[p]]
-           + params.weight_recipient * trust[:, table.recipient[p]]
-           + params.weight_general * trust[:, -1])
-    margin = tau - threshold(citizens.concern, params)
+    f32 = np.float32
+    margin = np.empty(citizens.n, f32)
+    _margins(citizens.trust, citizens.concern, table.holder[p], table.recipient[p],
+             f32(params.weight_holder), f32(params.weight_recipient), f32(params.weight_general),
+             f32(params.opt_out_threshold), f32(params.threshold_concern), margin)
     margin += rng.normal(0.0, params.initial_choice_noise, citizens.n)
     if regime == Regime.OPT_IN:
         citizens.choice[np.argpartition(-margin, k - 1)[:k], p] = Choice.IN

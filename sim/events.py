@@ -3,13 +3,15 @@
 Each event is data (a validated pydantic model with a ``type`` tag, so a scenario file can list
 them) with an ``apply(model)`` that acts on whole arrays at the start of its step, before any
 mechanism runs. A step ``s`` event applies at the start of step ``s`` (the first step is 1).
+
+An event type is a class here plus its entry in :data:`EVENT_TYPES`: the ``Event`` union that
+scenario files are read with, the JSON Schema and the scenario's hints all come from that tuple.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
@@ -24,6 +26,18 @@ class _Event(BaseModel):
 
     def apply(self, model: TrustModel) -> None:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
+
+    def programme_changes(self) -> dict[str, Any]:
+        """The programme fields this event sets: ``apply`` sets them and a scenario's dry run
+        checks them before any run, so the two cannot disagree. Empty for most events."""
+        return {}
+
+
+class _ProgrammeUpdate(_Event):
+    """An event whose whole effect is to set fields of its programme."""
+
+    def apply(self, model: TrustModel) -> None:
+        model.update_programme(self.programme, **self.programme_changes())
 
 
 class Breach(_Event):
@@ -56,14 +70,14 @@ class Scandal(_Event):
         model.reveal(self.programme, severity=self.severity, publicity=self.publicity)
 
 
-class PolicyChange(_Event):
+class PolicyChange(_ProgrammeUpdate):
     """Change fields of a programme (consent regime, mandate, security, transparency, ...)."""
 
     type: Literal["policy_change"] = "policy_change"
     changes: dict[str, Any] = Field(description="programme fields and their new values")
 
-    def apply(self, model: TrustModel) -> None:
-        model.update_programme(self.programme, **self.changes)
+    def programme_changes(self) -> dict[str, Any]:
+        return dict(self.changes)
 
 
 class Campaign(_Event):
@@ -81,7 +95,7 @@ class Campaign(_Event):
                 update={"step": self.step + 1, "duration": self.duration - 1}))
 
 
-class OptOutDeadline(_Event):
+class OptOutDeadline(_ProgrammeUpdate):
     """Announce (or move) an opt-out deadline: choices bunch as it nears. Extend it with a later
     ``OptOutDeadline`` for the same programme."""
 
@@ -89,42 +103,50 @@ class OptOutDeadline(_Event):
     deadline: int = Field(ge=1, description="step of the deadline")
     salience: float = Field(default=0.5, ge=0, le=1, description="how hard the deadline prompts")
 
-    def apply(self, model: TrustModel) -> None:
-        model.update_programme(self.programme, deadline=self.deadline,
-                               deadline_salience=self.salience)
+    def programme_changes(self) -> dict[str, Any]:
+        return {"deadline": self.deadline, "deadline_salience": self.salience}
 
 
-class Pause(_Event):
+class Pause(_ProgrammeUpdate):
     """Pause a programme (no data flows); resume after ``duration`` steps, or never if unset."""
 
     type: Literal["pause"] = "pause"
     duration: int | None = Field(default=None, ge=1,
                                  description="weeks paused; unset: indefinitely")
 
+    def programme_changes(self) -> dict[str, Any]:
+        return {"active": False}
+
     def apply(self, model: TrustModel) -> None:
-        model.update_programme(self.programme, active=False)
+        super().apply(model)
         if self.duration is not None:
             model.schedule(Resume(step=self.step + self.duration, programme=self.programme))
 
 
-class Resume(_Event):
+class Resume(_ProgrammeUpdate):
     """Resume a paused programme."""
 
     type: Literal["resume"] = "resume"
 
-    def apply(self, model: TrustModel) -> None:
-        model.update_programme(self.programme, active=True)
+    def programme_changes(self) -> dict[str, Any]:
+        return {"active": True}
 
 
-Event = Annotated[
-    Breach | Scandal | PolicyChange | Campaign | OptOutDeadline | Pause | Resume,
-    Field(discriminator="type"),
-]
+#: Every event type, in the order the schema and the docs list them.
+EVENT_TYPES: tuple[type[_Event], ...] = (
+    Breach, Scandal, PolicyChange, Campaign, OptOutDeadline, Pause, Resume)
+
+#: Any one event, told apart by its ``type`` tag (what a scenario's ``timeline`` lists).
+Event = Annotated[Union[EVENT_TYPES], Field(discriminator="type")]  # noqa: UP007
+
+_BY_TAG: dict[str, type[_Event]] = {cls.model_fields["type"].default: cls for cls in EVENT_TYPES}
 
 
-def campaign_uplift(trust: np.ndarray, reached: np.ndarray, route: np.ndarray,
-                    gain: float, strength: float) -> None:
-    """Raise reached citizens' trust by ``gain * strength`` times each column's route."""
-    rows = np.flatnonzero(reached)
-    uplift = (gain * strength * route).astype(np.float32)
-    trust[rows] = np.clip(trust[rows] + uplift, 0.0, 1.0)
+def tags() -> tuple[str, ...]:
+    """The ``type`` tags of every event type."""
+    return tuple(_BY_TAG)
+
+
+def event_class(tag: object) -> type[_Event] | None:
+    """The event class written ``type: <tag>``, or None if no event has that tag."""
+    return _BY_TAG.get(tag) if isinstance(tag, str) else None

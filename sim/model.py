@@ -1,11 +1,14 @@
 """TrustModel: citizens' trust in public-sector data sharing, one week per step.
 
-Read this file to see the whole model: what it holds, and the fixed order in which the five
-mechanisms run each week. Each mechanism is a function over arrays in the module named for it.
+Read this file to see the whole model: what it holds, and the fixed order in which the
+mechanisms run each week. Each mechanism lives in the module named for it, which owns a *plan*
+(what it reads from the programmes and parameters, rebuilt after any policy change) and a
+``step`` function over the citizens' arrays.
 
 Step order (synchronous: every citizen's update reads the state as it was before that phase):
 
 1. events due this step apply (policy changes, pauses, deadlines, breaches, scandals, campaigns)
+                                                                        (sim.events)
 2. sharing: records flow under each programme's consent regime, mandate and barriers; citizens
    receive service benefit and compare it with what they expected        (sim.sharing)
 3. breaches: stochastic breaches and discoveries of hidden sharing; victims and the news raise
@@ -19,6 +22,7 @@ Step order (synchronous: every citizen's update reads the state as it was before
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -26,21 +30,39 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import baseline, breaches, control, mandates, sharing, trust
-from sim.agencies import Agency, AgencySpec
+from sim import baseline, breaches, campaigns, control, sharing, trust, world
+from sim.agencies import AgencySpec
+from sim.agents import Agency, Citizen
 from sim.breaches import Incident
-from sim.citizens import STATE, Citizen, Citizens, aligned_full, initialise
-from sim.events import Event, campaign_uplift
-from sim.network import build_network
+from sim.citizens import STATE, Citizens, aligned_full, initialise
+from sim.events import Event
+from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
 from sim.programmes import Choice, Programme, ProgrammeTable, Regime
 from sim.results import Results, output_names
 from sim.segments import NHS_SEGMENTS, Segment
-from sim.social_influence import gather, partners
-from sim.streams import SeedLike, Streams, seed_sequence
+from sim.streams import SeedLike, Serials, Streams, seed_sequence
 
 #: Populations up to this size get a Mesa ``Citizen`` agent per citizen unless told otherwise.
 CITIZEN_AGENTS_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class Plans:
+    """Each mechanism's plan for the programmes as they are now."""
+
+    table: ProgrammeTable
+    sharing: sharing.SharingPlan
+    trust: trust.TrustPlan
+    control: control.ControlPlan
+
+    @classmethod
+    def build(cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec],
+              params: TrustParams) -> Plans:
+        table = ProgrammeTable.build(programmes, agencies)
+        return cls(table=table, sharing=sharing.SharingPlan.build(table, params),
+                   trust=trust.TrustPlan.build(table, params, len(agencies) + 1),
+                   control=control.ControlPlan.build(table, params, programmes))
 
 
 class TrustModel(mesa.Model):
@@ -53,6 +75,7 @@ class TrustModel(mesa.Model):
         events: the timeline (sim.events), applied at the start of their steps.
         params: behavioural parameters (a ``TrustParams`` or a dict); single parameters can also
             be given as keyword arguments, e.g. ``TrustModel(loss_aversion=3)``.
+        network: the network's shape (a ``NetworkParams`` or a dict).
         n_steps: steps to preallocate results for (a longer run grows them).
         citizen_agents: register a Mesa ``Citizen`` view per citizen; default: only when
             ``n_citizens <= 100_000`` (1M views would cost about 5 s and 650 MB).
@@ -69,6 +92,7 @@ class TrustModel(mesa.Model):
         segments: Sequence[Segment] | None = None,
         events: Sequence[Event] = (),
         params: TrustParams | dict[str, Any] | None = None,
+        network: NetworkParams | dict[str, Any] | None = None,
         n_steps: int = 156,
         citizen_agents: bool | None = None,
         rng: SeedLike = None,
@@ -91,18 +115,16 @@ class TrustModel(mesa.Model):
         self.n_citizens = n = int(n_citizens)
         n_cols, n_prog = len(self.column), len(self.programmes)
 
-        self.network = build_network(n, self.streams.generator("network", 0),
-                                     self.params.local_ties, self.params.long_range_ties)
+        shape = network if isinstance(network, NetworkParams) else NetworkParams(**network or {})
+        self.network = build_network(n, self.streams.generator("network", 0), shape)
         self.citizens = Citizens(n, n_cols, n_prog)
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
-        self._gap = np.zeros(n, dtype=np.float32)
         self._refresh()
         # Survey trust already reflects today's programmes: it is the equilibrium, so the
         # disposition is what trust would be without their attitude effects.
-        self.citizens.disposition -= (self._attitude_base
-                                      + self.citizens.concern[:, None] * self._attitude_concern)
+        self.citizens.disposition -= self.plans.trust.equilibrium_shift(self.citizens.concern)
         for p in range(n_prog):
             control.initial_choices(self.citizens, self.table, p, self.programmes[p],
                                     self.params, self.streams.generator("initial_choice", 0, p))
@@ -115,8 +137,7 @@ class TrustModel(mesa.Model):
 
         self.events: list[Event] = sorted(events, key=lambda e: e.step)
         self.incidents: list[Incident] = []
-        self._breaches_now = 0
-        self._serials: dict[tuple[str, int], int] = {}
+        self.serials = Serials()
         self.results = Results(
             output_names(names, [s.key for s in self.segments],
                          [p.name for p in self.programmes]), n_steps)
@@ -133,7 +154,7 @@ class TrustModel(mesa.Model):
         """
         width = {"citizen": 1, "trust": n_cols, "programme": n_programmes}
         state = sum(np.dtype(v.dtype).itemsize * width[v.axis] for v in STATE)
-        buffers = 4 * n_cols + 4 + n_programmes + 8  # partner rows, gap, choice copy, draws
+        buffers = 4 * n_cols + n_programmes + 8  # partner rows, choice copy, draws
         network = 12 * 5 + 4  # up to ~12 ties: int32 index + int8 data each, int32 indptr
         set_up = 4 * n_cols + 40  # float32 noise, household and pairing arrays
         agents = 700 if citizen_agents else 0  # a registered Mesa agent (Mesa 3.3: ~650 B)
@@ -142,64 +163,17 @@ class TrustModel(mesa.Model):
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
         """One week, in the order given in the module docstring."""
-        t = self.steps
-        self._breaches_now = 0
-        self._serials.clear()
+        t, c = self.steps, self.citizens
+        self.serials.clear()
         self._apply_events(t)
-        cover, represent = self._share()
-        self._stochastic_incidents(t, cover)
-        trust_sum, trust_sumsq = self._update_trust(t)
-        out_by_segment = self._choose(t)
+        cover, represent = sharing.step(self.plans.sharing, c, self.segment_count)
+        breaches.step(self, t, cover)
+        plans = self.plans  # events and breaches may have changed the programmes
+        trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
+                                            self._neighbour)
+        out_by_segment = control.step(plans.control, c, self.streams, t, len(self.segments))
         self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment)
         self.datacollector.collect(self)
-
-    def _share(self) -> tuple[np.ndarray, np.ndarray]:
-        c, table = self.citizens, self.table
-        segment_flow = np.zeros((len(self.segments), len(table)))
-        sharing.flows(c.choice, c.segment, c.need, c.expectation, table.regime,
-                      self._flow_consent, self._flow_refused, self._service_weight,
-                      self.params.expectation_rate, c.benefit, self._gap, segment_flow)
-        return (sharing.coverage(segment_flow, self.n_citizens),
-                sharing.representativeness(segment_flow, self.segment_count))
-
-    def _stochastic_incidents(self, t: int, cover: np.ndarray) -> None:
-        table = self.table
-        draw = self.streams.generator("breach", t).random(len(table))
-        for p in np.flatnonzero(draw < breaches.hazard(table, cover, self.params)):
-            self.breach(self.programmes[p].name)
-        # a breach may just have revealed a hidden programme: read the table afresh
-        draw = self.streams.generator("discovery", t).random(len(self.table))
-        for p in np.flatnonzero(draw < breaches.discovery_hazard(self.table)):
-            prog = self.programmes[p]
-            self.reveal(prog.name, severity=prog.sensitivity, publicity=prog.publicity)
-
-    def _update_trust(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        c, prm = self.citizens, self.params
-        partners(self.network.indptr, self.network.indices,
-                 self.streams.uniform("partner", t, self.n_citizens), c.partner)
-        gather(c.trust, c.partner, self._neighbour)
-        col_sum, col_sumsq = np.zeros(len(self.column)), np.zeros(len(self.column))
-        f32 = np.float32
-        trust.update(c.trust, self._neighbour, c.disposition, c.concern,
-                     c.salience, self._spill, self._experience_route, self._gap,
-                     self._attitude_base, self._attitude_concern, f32(prm.gain_rate),
-                     f32(prm.loss_aversion), f32(prm.drift), f32(prm.confidence_bound),
-                     f32(prm.influence_rate), col_sum, col_sumsq)
-        return col_sum, col_sumsq
-
-    def _choose(self, t: int) -> np.ndarray:
-        c, prm, table = self.citizens, self.params, self.table
-        out_by_segment = np.zeros(len(self.segments), dtype=np.int64)
-        prompt = control.deadline_prompt(self.programmes, t, prm.deadline_lead)
-        f32 = np.float32
-        control.decide(c.choice, c.choice.copy(), c.salience, c.trust, c.concern, c.segment,
-                       c.partner, self.streams.bits("choice", t, self.n_citizens),
-                       table.holder, table.recipient, table.regime, self._act, self._rejoin,
-                       prompt.astype(f32), f32(prm.weight_holder), f32(prm.weight_recipient),
-                       f32(prm.weight_general), f32(prm.opt_out_threshold),
-                       f32(prm.threshold_concern), f32(prm.hysteresis), f32(prm.word_of_mouth),
-                       f32(prm.salience_fade), out_by_segment)
-        return out_by_segment
 
     # ------------------------------------------------------------------ outputs
     def _record(self, t, cover, represent, trust_sum, trust_sumsq, out_by_segment) -> None:
@@ -212,8 +186,8 @@ class TrustModel(mesa.Model):
             "opt_out_rate": out_by_segment.sum() / n,
             "data_coverage": float(cover.mean()) if len(cover) else 0.0,
             "service_benefit": float(self.citizens.benefit.mean(dtype=np.float64)),
-            "public_benefit": sharing.public_benefit(self.table, cover, represent),
-            "breaches": self._breaches_now,
+            "public_benefit": sharing.public_benefit(self.plans.sharing, cover, represent),
+            "breaches": breaches.breaches_at(self.incidents, t),
         }
         values.update({f"trust_{a.name}": mean[a.column] for a in self.agencies})
         rate = out_by_segment / np.maximum(self.segment_count, 1)
@@ -225,9 +199,9 @@ class TrustModel(mesa.Model):
     def _measure_initial_state(self) -> None:
         """Record step 0; set expectations to the benefit the citizens already get."""
         c = self.citizens
-        cover, represent = self._share()
+        cover, represent = sharing.step(self.plans.sharing, c, self.segment_count)
         c.expectation[:] = c.benefit
-        self._gap[:] = 0.0
+        c.gap[:] = 0.0
         trust64 = c.trust.astype(np.float64)
         has_choice = self.table.regime != Regime.NONE
         out = ((c.choice == Choice.OUT) & has_choice).any(axis=1)
@@ -241,40 +215,18 @@ class TrustModel(mesa.Model):
 
     # ------------------------------------------------------------------ programmes and events
     def _check_world(self) -> None:
-        agencies = [a.name for a in self.agency_specs]
-        for kind, names in (("agency", agencies), ("programme", [p.name for p in self.programmes]),
-                            ("segment", [s.key for s in self.segments])):
-            dupes = sorted({x for x in names if names.count(x) > 1})
-            if dupes:
-                raise ValueError(f"duplicate {kind} names: {', '.join(dupes)}")
-        if "general" in agencies:
-            raise ValueError("'general' is reserved for general trust; rename that agency")
-        for p in self.programmes:
-            for role in ("holder", "recipient"):
-                if getattr(p, role) not in agencies:
-                    raise ValueError(
-                        f"programme {p.name!r}: {role} {getattr(p, role)!r} is not an agency "
-                        f"(agencies: {', '.join(agencies)})")
+        found = world.problems(self.agency_specs, self.programmes, self.segments)
+        if found:
+            raise ValueError("; ".join(f"{path}: {message}" for path, message in found))
 
     def _refresh(self) -> None:
-        """Recompute everything derived from the programmes (after any policy change)."""
-        prm, table = self.params, ProgrammeTable.build(self.programmes, self.agency_specs)
-        self.table = table
-        n_cols = len(self.column)
-        f32 = np.float32  # the kernels compute in float32
-        self._flow_consent, self._flow_refused = sharing.flow_weight(table)
-        self._service_weight = sharing.service_weight(table)
-        self._act = control.act_rate(table, prm).astype(f32)
-        self._rejoin = control.rejoin_rate(table, prm).astype(f32)
-        self._spill = trust.routing(table, n_cols, prm.holder_blame, prm).astype(f32)
-        attitude_route = trust.routing(table, n_cols, 1.0, prm)
-        base, per_concern = trust.attitude_offsets(
-            [sharing.attitude_terms(table, prm), control.attitude_terms(table, prm),
-             mandates.attitude_terms(table, prm)], attitude_route)
-        self._attitude_base, self._attitude_concern = base.astype(f32), per_concern.astype(f32)
-        self._campaign_route = attitude_route
-        self._experience_route = trust.experience_routing(
-            self._service_weight, table, n_cols, prm).astype(f32)
+        """Rebuild the mechanisms' plans from the programmes (after any policy change)."""
+        self.plans = Plans.build(self.programmes, self.agency_specs, self.params)
+
+    @property
+    def table(self) -> ProgrammeTable:
+        """The programmes' fields as arrays, as the mechanisms read them now."""
+        return self.plans.table
 
     def programme_index(self, name: str) -> int:
         for p, prog in enumerate(self.programmes):
@@ -302,65 +254,19 @@ class TrustModel(mesa.Model):
         while self.events and self.events[0].step <= t:
             self.events.pop(0).apply(self)
 
-    def _flow(self, p: int) -> np.ndarray:
-        """Each citizen's flowing share of programme p's records now."""
-        consent = control.consent_mask(int(self.table.regime[p]), self.citizens.choice[:, p])
-        return np.where(consent, self._flow_consent[p], self._flow_refused[p])
-
-    def _serial(self, kind: str, p: int) -> int:
-        """How many draws of this kind for programme p this step came before (a stream sub-key):
-        the k-th incident of a programme in a step draws the same numbers in every run."""
-        key = (kind, p)
-        self._serials[key] = self._serials.get(key, -1) + 1
-        return self._serials[key]
-
-    def _hit(self, p: int, kind: str, sev: float, publicity: float, victims: bool,
-             hidden: bool, serial: int) -> None:
-        t, n = self.steps, self.n_citizens
-        victim = None
-        if victims:
-            draw = self.streams.uniform("victims", t, n, p, serial)
-            victim = breaches.victims(self._flow(p), sev, self.params, draw)
-        reach = breaches.reached(publicity, self.streams.uniform("publicity", t, n, p, serial))
-        breaches.hit(self.citizens.salience[:, p], victim, reach, sev, self.params, hidden)
-        self.incidents.append(Incident(
-            step=t, programme=self.programmes[p].name, kind=kind, severity=sev,
-            publicity=publicity, victims=0 if victim is None else int(victim.sum()),
-            reached=int(reach.sum()), hidden=hidden))
-
+    # the public face of the event mechanisms (sim.breaches, sim.campaigns)
     def breach(self, programme: str, severity: float | None = None,
                publicity: float | None = None) -> None:
-        """A breach of ``programme`` now; unset severity is drawn, unset publicity is the
-        programme's own."""
-        p = self.programme_index(programme)
-        prog = self.programmes[p]
-        serial = self._serial("incident", p)
-        if severity is None:
-            rng = self.streams.generator("severity", self.steps, p, serial)
-            severity = breaches.severity(prog.severity, self.params.severity_concentration, rng)
-        publicity = prog.publicity if publicity is None else publicity
-        self._breaches_now += 1
-        self._hit(p, "breach", severity, publicity, victims=True, hidden=not prog.announced,
-                  serial=serial)
-        if not prog.announced:  # a breach of hidden sharing reveals it
-            self.update_programme(programme, announced=True)
+        """A breach of ``programme`` now (:func:`sim.breaches.breach`)."""
+        breaches.breach(self, programme, severity, publicity)
 
     def reveal(self, programme: str, severity: float, publicity: float) -> None:
-        """A revelation about ``programme``; if it was hidden, it is now discovered."""
-        p = self.programme_index(programme)
-        hidden = not self.programmes[p].announced
-        self._hit(p, "revelation", severity, publicity, victims=False, hidden=hidden,
-                  serial=self._serial("incident", p))
-        if hidden:
-            self.update_programme(programme, announced=True)
+        """A revelation about ``programme`` now (:func:`sim.breaches.reveal`)."""
+        breaches.reveal(self, programme, severity, publicity)
 
     def campaign(self, programme: str, strength: float, reach: float) -> None:
-        """One week of a public information campaign about ``programme``."""
-        p = self.programme_index(programme)
-        draw = self.streams.uniform("campaign", self.steps, self.n_citizens, p,
-                                    self._serial("campaign", p))
-        campaign_uplift(self.citizens.trust, breaches.reached(reach, draw),
-                        self._campaign_route[p], self.params.gain_rate, strength)
+        """One week of a public information campaign (:func:`sim.campaigns.run_week`)."""
+        campaigns.run_week(self, programme, strength, reach)
 
 
 def _latest(model: TrustModel, name: str) -> float:

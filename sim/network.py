@@ -13,6 +13,20 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NetworkParams(BaseModel):
+    """The network's shape: set under ``network:`` in a scenario, ``TrustModel(network=...)``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    local_ties: int = Field(default=3, ge=0, le=50, description="ties to the nearest citizens "
+                            "on each side outside the household (neighbourhood)",
+                            json_schema_extra={"source": "[P]"})
+    long_range_ties: int = Field(default=1, ge=0, le=20, description="random long-range ties per "
+                                 "citizen (small world)", json_schema_extra={"source": "[P]"})
+
 
 #: Household sizes 1..5 (5 = five or more): roughly the UK distribution, mean about 2.4 people
 #: per household [R: ONS Families and Households 2021; not in domain.md].
@@ -69,10 +83,11 @@ def _fill_rows(household_start, household_end, local_ties, partner, indptr, indi
             indptr[i + 1] = pos - indptr[i]
 
 
-def build_network(
-    n: int, rng: np.random.Generator, local_ties: int = 3, long_range_ties: int = 1
-) -> sp.csr_array:
+def build_network(n: int, rng: np.random.Generator, shape: NetworkParams | None = None
+                  ) -> sp.csr_array:
     """A symmetric, unweighted citizen network as CSR (int32 indices, rows in memory order)."""
+    shape = shape or NetworkParams()
+    local_ties, long_range_ties = shape.local_ties, shape.long_range_ties
     sizes = household_sizes(n, rng)
     ends = np.cumsum(sizes).astype(np.int64)
     household_end = np.repeat(ends, sizes)

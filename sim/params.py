@@ -100,13 +100,6 @@ class TrustParams(BaseModel):
                                    "of need")
     initial_choice_noise: float = _p(0.1, 0.0, 1.0, "noise in ranking who had already opted "
                                      "out or in at the start")
-    # network
-    local_ties: int = Field(default=3, ge=0, le=50, description="ties to the nearest citizens "
-                            "on each side outside the household (neighbourhood)",
-                            json_schema_extra={"source": "[P]"})
-    long_range_ties: int = Field(default=1, ge=0, le=20, description="random long-range ties per "
-                                 "citizen (small world)", json_schema_extra={"source": "[P]"})
-
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> TrustParams:
         total = self.weight_holder + self.weight_recipient + self.weight_general

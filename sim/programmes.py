@@ -191,8 +191,6 @@ class ProgrammeTable:
     sensitivity: np.ndarray
     n_recipients: np.ndarray
     breach_rate: np.ndarray
-    severity: np.ndarray
-    publicity: np.ndarray
     discovery_rate: np.ndarray
     benefit: np.ndarray
     data_quality: np.ndarray
@@ -225,8 +223,6 @@ class ProgrammeTable:
             sensitivity=arr(lambda p: p.sensitivity),
             n_recipients=arr(lambda p: p.n_recipients),
             breach_rate=arr(lambda p: p.breach_rate),
-            severity=arr(lambda p: p.severity),
-            publicity=arr(lambda p: p.publicity),
             discovery_rate=arr(lambda p: p.discovery_rate),
             benefit=arr(lambda p: p.benefit),
             data_quality=arr(lambda p: p.barriers.data_quality),

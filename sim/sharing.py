@@ -9,12 +9,67 @@ data unrepresentative. Citizens judge the benefit they receive against what they
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba as nb
 import numpy as np
 
+from sim.citizens import Citizens
 from sim.control import consents
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
+
+
+@dataclass(frozen=True)
+class SharingPlan:
+    """What the sharing step reads, derived from the programmes and parameters (rebuilt after a
+    policy change)."""
+
+    regime: np.ndarray  # int8 Regime code per programme
+    flow_consent: np.ndarray  # float64 share flowing for a consenting citizen
+    flow_refused: np.ndarray  # float64 share flowing for a citizen who refused (mandate)
+    service_weight: np.ndarray  # float64 personal benefit per unit of flow and need
+    public_weight: np.ndarray  # float64 public benefit per unit of coverage
+    expectation_rate: np.float32
+
+    @classmethod
+    def build(cls, table: ProgrammeTable, params: TrustParams) -> SharingPlan:
+        consent, refused = flow_weight(table)
+        return cls(regime=table.regime, flow_consent=consent, flow_refused=refused,
+                   service_weight=service_weight(table),
+                   public_weight=table.benefit * table.data_quality * ~table.direct,
+                   expectation_rate=np.float32(params.expectation_rate))
+
+
+def step(plan: SharingPlan, citizens: Citizens, segment_count: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """One week of sharing: every citizen's flows, benefit and benefit gap (written into
+    ``citizens``); returns coverage and representativeness per programme."""
+    c = citizens
+    segment_flow = np.zeros((len(segment_count), len(plan.regime)))
+    flows(c.choice, c.segment, c.need, c.expectation, plan.regime, plan.flow_consent,
+          plan.flow_refused, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
+          segment_flow)
+    return coverage(segment_flow, c.n), representativeness(segment_flow, segment_count)
+
+
+def flow_of(plan: SharingPlan, choice: np.ndarray, p: int) -> np.ndarray:
+    """Each citizen's flowing share of programme ``p``'s records, given their choices."""
+    out = np.empty(choice.shape[0])
+    _flow_column(choice[:, p], plan.regime[p], plan.flow_consent[p], plan.flow_refused[p], out)
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def flow(regime, choice, flow_consent, flow_refused):
+    """The share of one citizen's records that flows: ``rho * (m + (1 - m) * consent)``."""
+    return flow_consent if consents(regime, choice) else flow_refused
+
+
+@nb.njit(cache=True)
+def _flow_column(choices, regime, flow_consent, flow_refused, out):
+    for i in range(choices.shape[0]):
+        out[i] = flow(regime, choices[i], flow_consent, flow_refused)
 
 
 def flow_weight(table: ProgrammeTable) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +101,7 @@ def flows(choice, segment, need, expectation, regime, flow_consent, flow_refused
         s = segment[i]
         b = 0.0
         for p in range(n_prog):
-            f = flow_consent[p] if consents(regime[p], choice[i, p]) else flow_refused[p]
+            f = flow(regime[p], choice[i, p], flow_consent[p], flow_refused[p])
             segment_flow[s, p] += f
             b += weight[p] * f
         b *= need[i]
@@ -70,10 +125,9 @@ def representativeness(segment_flow: np.ndarray, segment_count: np.ndarray) -> n
     return 1.0 - 0.5 * np.abs(shared - population[:, None]).sum(axis=0)
 
 
-def public_benefit(table: ProgrammeTable, cover: np.ndarray, represent: np.ndarray) -> float:
+def public_benefit(plan: SharingPlan, cover: np.ndarray, represent: np.ndarray) -> float:
     """Benefit to the public from programmes that are not direct services."""
-    weight = table.benefit * table.data_quality * ~table.direct
-    return float(np.sum(weight * cover * represent))
+    return float(np.sum(plan.public_weight * cover * represent))
 
 
 def risk(table: ProgrammeTable, params: TrustParams) -> np.ndarray:

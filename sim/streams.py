@@ -76,3 +76,23 @@ def spread(bits, k):
     h = (h * 0xC2B2AE35) & 0xFFFFFFFF
     h ^= h >> 16
     return h * 2.3283064365386963e-10  # 2**-32
+
+
+class Serials:
+    """How many draws of one kind for one programme came before in this step.
+
+    Used as a stream sub-key, so the k-th incident (or campaign week) of a programme in a step
+    draws the same numbers in every run, whatever else happened that step.
+    """
+
+    def __init__(self) -> None:
+        self._count: dict[tuple[str, int], int] = {}
+
+    def clear(self) -> None:
+        """Start a new step."""
+        self._count.clear()
+
+    def next(self, kind: str, p: int) -> int:
+        key = (kind, int(p))
+        self._count[key] = self._count.get(key, -1) + 1
+        return self._count[key]

@@ -17,12 +17,70 @@ equilibrium ``target`` through the attitude terms of sim.sharing, sim.control an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba as nb
 import numpy as np
+import scipy.sparse as sp
 
+from sim import control, mandates, sharing
+from sim.citizens import Citizens
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
-from sim.social_influence import pull
+from sim.social_influence import gather, partners, pull
+from sim.streams import Streams
+
+
+@dataclass(frozen=True)
+class TrustPlan:
+    """What the trust step reads, derived from the programmes and parameters (rebuilt after a
+    policy change). Arrays and scalars are float32, as the kernel computes in float32."""
+
+    spill: np.ndarray  # (P, K) share of news about each programme reaching each column
+    experience_route: np.ndarray  # (K,) how a benefit gap reaches each column
+    base: np.ndarray  # (K,) equilibrium shift for everyone
+    per_concern: np.ndarray  # (K,) equilibrium shift per unit of concern
+    gain: np.float32
+    loss_aversion: np.float32
+    drift: np.float32
+    bound: np.float32
+    rate: np.float32
+
+    @classmethod
+    def build(cls, table: ProgrammeTable, params: TrustParams, n_cols: int) -> TrustPlan:
+        f32 = np.float32
+        base, per_concern = attitude_offsets(
+            [sharing.attitude_terms(table, params), control.attitude_terms(table, params),
+             mandates.attitude_terms(table, params)], routing(table, n_cols, 1.0, params))
+        return cls(
+            spill=routing(table, n_cols, params.holder_blame, params).astype(f32),
+            experience_route=experience_routing(sharing.service_weight(table), table, n_cols,
+                                                params).astype(f32),
+            base=base.astype(f32), per_concern=per_concern.astype(f32),
+            gain=f32(params.gain_rate), loss_aversion=f32(params.loss_aversion),
+            drift=f32(params.drift), bound=f32(params.confidence_bound),
+            rate=f32(params.influence_rate))
+
+    def equilibrium_shift(self, concern: np.ndarray) -> np.ndarray:
+        """(N, K) how far today's programmes move each citizen's equilibrium trust."""
+        return self.base + concern[:, None] * self.per_concern
+
+
+def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: Streams, t: int,
+         neighbour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One week of trust: draw conversation partners, then update every citizen's trust.
+
+    ``neighbour`` is an (N, K) float32 buffer for the partners' trust rows. Returns each
+    column's sum and sum of squares of the new trust (float64).
+    """
+    c = citizens
+    partners(network.indptr, network.indices, streams.uniform("partner", t, c.n), c.partner)
+    gather(c.trust, c.partner, neighbour)
+    col_sum, col_sumsq = np.zeros(c.trust.shape[1]), np.zeros(c.trust.shape[1])
+    update(c.trust, neighbour, c.disposition, c.concern, c.salience, plan.spill,
+           plan.experience_route, c.gap, plan.base, plan.per_concern, plan.gain,
+           plan.loss_aversion, plan.drift, plan.bound, plan.rate, col_sum, col_sumsq)
+    return col_sum, col_sumsq
 
 
 def routing(table: ProgrammeTable, n_cols: int, holder_weight: float,

@@ -31,7 +31,7 @@ from sim.citizens import STATE
 from sim.control import CONTROL_LEVEL
 from sim.events import Event
 from sim.model import TrustModel
-from sim.network import build_network
+from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
 from sim.programmes import Barriers, Mandate, Programme, ProgrammeTable
 from sim.results import CORE_OUTPUTS, output_names
@@ -111,13 +111,13 @@ def bound(field, *names: str) -> float | None:
 
 
 # ------------------------------------------------------------------ parameters
-PARAMS = TrustParams.model_fields
+PARAMS = {**TrustParams.model_fields, **NetworkParams.model_fields}  # one table, two models
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))
 def test_every_parameter_is_in_the_table_with_its_default_and_range(text, name):
     header, rows = keyed(text, "### 8.1")
-    assert name in rows, f"TrustParams.{name} is not in the parameter table of docs/model.md"
+    assert name in rows, f"parameter {name} is not in the parameter table of docs/model.md"
     row = dict(zip(header, rows[name], strict=True))
     field = PARAMS[name]
     assert float(plain(row["Default"])) == field.default, (name, row["Default"], field.default)
@@ -320,8 +320,7 @@ def test_events_table_lists_every_event_with_its_fields_and_defaults(text):
 
 
 def test_mean_degree_quoted_in_the_docs_matches_the_network():
-    prm = TrustParams()
-    network = build_network(10_000, np.random.default_rng(1), prm.local_ties, prm.long_range_ties)
+    network = build_network(10_000, np.random.default_rng(1), NetworkParams())
     degree = network.nnz / network.shape[0]
     quoted = [q for doc in DOC_FILES for q in
               re.findall(r"[Mm]ean degree is about (\d+(?:\.\d+)?)", doc.read_text("utf-8"))]
@@ -360,8 +359,8 @@ def test_code_references_in_the_docs_resolve(doc, small_model):
             _resolve(ref)
         except (AttributeError, ModuleNotFoundError) as err:
             pytest.fail(f"{doc.name}: `{ref}` does not resolve ({err})")
-    owners = {"TrustModel": small_model, "Agency": _resolve("sim.agencies.Agency"),
-              "Citizen": _resolve("sim.citizens.Citizen"), "Programme": Programme,
+    owners = {"TrustModel": small_model, "Agency": _resolve("sim.agents.Agency"),
+              "Citizen": _resolve("sim.agents.Citizen"), "Programme": Programme,
               "ProgrammeTable": _resolve("sim.programmes.ProgrammeTable"),
               "Streams": _resolve("sim.streams.Streams")}
     pattern = rf"\b({'|'.join(owners)})\.(\w+)"

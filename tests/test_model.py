@@ -194,7 +194,7 @@ def test_deadline_prompts_opt_outs_before_it_and_not_after():
 
 def test_bad_world_is_refused_with_a_clear_message():
     bad = Programme(name="x", holder="nobody", recipient="nhs")
-    with pytest.raises(ValueError, match="holder 'nobody' is not an agency"):
+    with pytest.raises(ValueError, match=r"programmes.x.holder: 'nobody' is not an agency"):
         TrustModel(100, programmes=[bad])
     with pytest.raises(ValueError, match="loss_aversion"):
         TrustModel(100, loss_aversion=0.5)

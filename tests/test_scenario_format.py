@@ -8,7 +8,8 @@ every command option must be in its command's section; every example file must l
 
 The second part tests ``sim.scenario`` in-process: ``extends`` merging, dotted paths, overrides,
 located problems, duplicate keys, the dry run of policy changes, the expansion of policies into
-events, replicate seeds and the memory estimate.
+events, replicate seeds and the memory estimate; and that the lists the format is built from have
+one source each (event types, policy levers, network fields, the world's checks).
 """
 
 from __future__ import annotations
@@ -17,17 +18,21 @@ import copy
 import json
 import re
 import shutil
+import typing
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from sim import runner
+from sim import events, runner, world
 from sim import scenario as sc
+from sim.agencies import AgencySpec
 from sim.cli import build_parser
 from sim.events import Breach, PolicyChange, Scandal
 from sim.model import CITIZEN_AGENTS_MAX
+from sim.network import NetworkParams
+from sim.programmes import Mandate, Programme
 from sim.segments import NHS_SEGMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -457,12 +462,12 @@ def test_set_path_and_get_path_on_mappings_and_lists():
 
 def test_overrides_fill_in_default_sections_the_file_leaves_out(folder):
     bare = write(folder, "bare.yaml", "name: bare\n")  # no extends: every section a default
-    data, _ = sc._resolve(bare)
+    data, _ = sc.resolve(bare)
     assert "params" not in data and "network" not in data
     sc.apply_overrides(data, ["params.drift=0.1", "network.local_ties=5"], "bare.yaml")
     assert data["params"]["drift"] == 0.1
     assert data["params"]["gain_rate"] == sc.Scenario().params.gain_rate
-    assert not set(sc.NETWORK_FIELDS) & set(data["params"])  # these live under network
+    assert not set(NetworkParams.model_fields) & set(data["params"])  # these live under network
     assert data["network"] == {"local_ties": 5, "long_range_ties": 1}
     s = sc.load(bare, ["params.drift=0.1", "network.local_ties=5",
                        "programmes.gp_records.dashboard=true", "steps=12",
@@ -669,3 +674,172 @@ def test_schema_has_every_scenario_field_and_extends():
     assert set(schema["properties"]) == {*sc.Scenario.model_fields, "extends"}
     assert schema["additionalProperties"] is False
     json.dumps(schema)  # plain JSON
+
+
+# ================================================================== one source per list
+def test_network_fields_are_written_under_network_only(folder):
+    path = write(folder, "n.yaml", "extends: baseline.yaml\nparams:\n  local_ties: 5\n")
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load(path)
+    (problem,) = err.value.problems
+    assert (problem.path, problem.line) == ("params.local_ties", 3)
+    assert problem.message == "unknown field 'local_ties'; set network.local_ties instead"
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load(write(folder, "s.yaml", "extends: baseline.yaml\n"), ["params.long_range_ties=2"])
+    assert "set network.long_range_ties instead" in err.value.problems[0].message
+    s = sc.load(folder / "s.yaml", ["network.long_range_ties=2"])
+    assert s.network == NetworkParams(long_range_ties=2)
+    assert s.model_kwargs()["network"] is s.network and s.model_kwargs()["params"] is s.params
+    schema = sc.schema()
+    network = NetworkParams.model_fields.keys()
+    assert schema["$defs"]["NetworkParams"]["properties"].keys() == network
+    assert not network & schema["$defs"]["TrustParams"]["properties"].keys()
+
+
+def test_a_field_written_one_level_off_is_pointed_to(folder):
+    path = write(folder, "m.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
+                                   "    oversight: 0.9\n")
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load(path)
+    assert err.value.problems[0].message == ("unknown field 'oversight'; set "
+                                             "programmes.gp_records.mandate.oversight instead")
+    with pytest.raises(sc.ScenarioError) as err:  # far from any field: what is allowed
+        sc.load(write(folder, "p.yaml", "extends: baseline.yaml\npopulation: {xyz: 1}\n"))
+    assert err.value.problems[0].message == "unknown field 'xyz'; allowed here: segments, size"
+
+
+def test_event_types_have_one_registry():
+    tags = [cls.model_fields["type"].default for cls in events.EVENT_TYPES]
+    assert tuple(tags) == events.tags() and len(set(tags)) == len(tags)
+    union = typing.get_args(typing.get_args(events.Event)[0])
+    assert union == events.EVENT_TYPES
+    mapping = sc.schema()["properties"]["timeline"]["items"]["discriminator"]["mapping"]
+    assert set(mapping) == set(tags)
+    assert all(events.event_class(tag) is cls for tag, cls in zip(tags, events.EVENT_TYPES,
+                                                                 strict=True))
+    assert events.event_class("nope") is None and events.event_class(None) is None
+    for i, tag in enumerate(tags):  # every event type's fields are known to the hints
+        data = {"timeline": [{"type": tag}] * (i + 1)}
+        assert sc.model_at(["timeline", i], data) is events.event_class(tag)
+
+
+def test_an_unknown_event_field_is_named_with_the_events_fields(folder):
+    path = write(folder, "e.yaml", "extends: baseline.yaml\nprogrammes:\n  pause: "
+                 "{holder: nhs, recipient: nhs, secrity: 0.5}\ntimeline:\n"
+                 "  - {type: opt_out_deadline, step: 2, programme: pause, deadline: 5, "
+                 "salince: 1}\n")
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load(path)
+    by_path = {p.path: p.message for p in err.value.problems}
+    # a programme named like an event type keeps its name in the path
+    assert "did you mean 'security'" in by_path["programmes.pause.secrity"]
+    assert "did you mean 'salience'" in by_path["timeline.0.salince"]
+
+
+class _Recorder:
+    """Stands in for a model: records what events ask of it."""
+
+    def __init__(self):
+        self.updates: list[tuple[str, dict]] = []
+        self.scheduled: list[events.Event] = []
+
+    def update_programme(self, name: str, **changes) -> None:
+        self.updates.append((name, changes))
+
+    def schedule(self, event) -> None:
+        self.scheduled.append(event)
+
+
+@pytest.mark.parametrize("event", [
+    PolicyChange(step=2, programme="gp_records", changes={"security": 0.9}),
+    events.OptOutDeadline(step=2, programme="gp_records", deadline=6, salience=0.7),
+    events.Pause(step=2, programme="gp_records", duration=3),
+    events.Resume(step=2, programme="gp_records"),
+], ids=lambda e: e.type)
+def test_what_an_event_changes_is_what_it_applies_and_what_the_dry_run_checks(event, folder):
+    model = _Recorder()
+    event.apply(model)
+    assert model.updates == [("gp_records", event.programme_changes())]
+    assert event.programme_changes()
+    Programme(name="x", holder="nhs", recipient="nhs").changed(**event.programme_changes())
+    # a file with the event loads: the dry run applied the same changes to a programme
+    path = write(folder, "d.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
+                 "    legal_basis: consent\n    consent: opt_in\ntimeline:\n  - " +
+                 json.dumps(event.model_dump(mode="json")) + "\n")
+    assert sc.load(path).timeline == [event]
+    assert not Breach(step=2, programme="gp_records").programme_changes()
+
+
+def test_the_dry_run_refuses_a_deadline_change_on_the_event(folder, monkeypatch):
+    monkeypatch.setattr(events.OptOutDeadline, "programme_changes",
+                        lambda self: {"deadline_salience": 2.0})
+    path = write(folder, "d.yaml", "extends: baseline.yaml\ntimeline:\n"
+                 "  - {type: opt_out_deadline, step: 2, programme: gp_records, deadline: 6}\n")
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load(path)
+    (problem,) = err.value.problems
+    assert (problem.path, problem.line) == ("timeline.0", 3)
+    assert "changing gp_records: deadline_salience" in problem.message
+
+
+def test_policy_levers_are_the_programme_fields_made_optional():
+    for name in sc.POLICY_LEVERS:
+        lever, field = sc.Policy.model_fields[name], Programme.model_fields[name]
+        assert lever.default is None and lever.description == field.description, name
+    assert set(sc.Policy.model_fields) == {"step", "programmes", *sc.POLICY_LEVERS}
+    assert set(sc.MandatePatch.model_fields) == set(Mandate.model_fields)
+    assert sc.Policy.model_fields["mandate"].annotation == sc.MandatePatch | None
+    defs = sc.schema()["$defs"]
+
+    def same(field: dict, change: dict) -> bool:
+        """The change allows null and, otherwise, what the field allows."""
+        kept = {k: v for k, v in field.items() if k not in ("default", "description", "title")}
+        kept = {"$ref": "#/$defs/MandatePatch"} if kept == {"$ref": "#/$defs/Mandate"} else kept
+        return change["anyOf"] == [kept, {"type": "null"}] and change["default"] is None
+
+    for name in sc.POLICY_LEVERS:  # the same range and values in the schema, or null
+        assert same(defs["Programme"]["properties"][name], defs["Policy"]["properties"][name])
+    for name, field in defs["Mandate"]["properties"].items():
+        assert same(field, defs["MandatePatch"]["properties"][name]), name
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        sc.Policy(security=1.5)
+    with pytest.raises(ValueError, match="extra"):
+        sc.Policy(mandate={"strenght": 0.2})
+    policy = sc.Policy(step=3, consent="opt_in", mandate={"oversight": 0.9})
+    assert policy.changes() == {"consent": "opt_in", "mandate": {"oversight": 0.9}}
+    assert sc.Policy(mandate={}).changes() == {}
+
+
+def test_the_world_is_checked_in_one_place(folder):
+    nhs = AgencySpec(name="nhs", kind="health")
+    bad = [Programme(name="a", holder="nsh", recipient="nhs"),
+           Programme(name="a", holder="nhs", recipient="nhs")]
+    found = world.problems([nhs, nhs, AgencySpec(name="general", kind="health")], bad,
+                           NHS_SEGMENTS)
+    assert found == [
+        ("agencies", "duplicate agency names: nhs"),
+        ("programmes", "duplicate programme names: a"),
+        ("agencies.general", "'general' is reserved for general trust; rename that agency"),
+        ("programmes.a.holder", "'nsh' is not an agency (did you mean 'nhs'?); agencies: "
+                                "general, nhs"),
+    ]
+    assert world.problems([nhs], bad[1:], NHS_SEGMENTS) == []
+    path = write(folder, "w.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
+                 "    recipient: nsh\nagencies:\n  general: {kind: health}\n")
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load(path)
+    by_path = {p.path: p for p in err.value.problems}
+    assert set(by_path) == {"agencies.general", "programmes.gp_records.recipient"}
+    assert by_path["programmes.gp_records.recipient"].line == 4
+    assert "did you mean 'nhs'" in by_path["programmes.gp_records.recipient"].message
+
+
+def test_the_scenario_modules_import_no_circle():
+    """Each module of the package imports only those listed before it."""
+    order = ["spec", "paths", "validation", "loading", "resources"]
+    folder = ROOT / "sim" / "scenario"
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"])
+    for i, name in enumerate(order):
+        text = (folder / f"{name}.py").read_text(encoding="utf-8")
+        used = set(re.findall(r"^from sim\.scenario\.(\w+) import", text, re.M))
+        assert used <= set(order[:i]), (name, used - set(order[:i]))

@@ -169,7 +169,7 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
             parent = Parameter
         elif len(loc) == 2 and loc[0] == "quick":
             parent = Quick
-        return path, f"unknown field {loc[-1]!r}{sc._suggest(loc[-1], parent.model_fields)}; " \
+        return path, f"unknown field {loc[-1]!r}{sc.suggest(loc[-1], parent.model_fields)}; " \
                      f"allowed here: {', '.join(sorted(parent.model_fields))}"
     message = err["msg"].removeprefix("Value error, ")
     if "input" in err and not isinstance(err["input"], dict | list):
@@ -180,11 +180,11 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
 def load(path: str | Path) -> LoadedSpec:
     """Read and validate a sweep spec; raise ScenarioError listing every problem."""
     path = Path(path)
-    data, node = sc._read(path)  # safe YAML, duplicate keys refused
-    sources = [sc._Source(path, node)]
+    data, node = sc.read(path)  # safe YAML, duplicate keys refused
+    sources = [sc.Source(path, node)]
 
     def problem(where: str, message: str) -> sc.Problem:
-        return sc._locate(sc.Problem(str(path), where, message), sources)
+        return sc.locate(sc.Problem(str(path), where, message), sources)
 
     try:
         spec = SweepSpec.model_validate(data)
@@ -222,7 +222,7 @@ def load(path: str | Path) -> LoadedSpec:
             for i, out in enumerate(spec.outputs):
                 if out not in known:
                     problems.append(problem(f"outputs.{i}", f"unknown output {out!r}"
-                                            f"{sc._suggest(out, known)}"))
+                                            f"{sc.suggest(out, known)}"))
     if problems:
         raise sc.ScenarioError(problems)
     return LoadedSpec(spec, path, base, files)
@@ -242,7 +242,7 @@ def _check_paths(spec: SweepSpec, base: dict[str, Any], problem) -> list[sc.Prob
             try:
                 parent = sc.get_path(base, head) if head else base
                 if isinstance(parent, dict):
-                    hint = sc._suggest(p.path.rpartition(".")[2], parent) or \
+                    hint = sc.suggest(p.path.rpartition(".")[2], parent) or \
                         f" (allowed here: {', '.join(sorted(parent))})"
             except (KeyError, IndexError, TypeError):
                 pass

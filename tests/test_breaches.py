@@ -1,0 +1,67 @@
+"""Breaches and misuse (sim.breaches): when they happen, whom they hit, how far news travels."""
+
+import numpy as np
+import pytest
+
+from sim import TrustModel, breaches
+from sim.params import TrustParams
+from sim.programmes import Choice
+
+P = TrustParams()
+
+
+def test_breach_hazard_rises_with_volume_and_recipients_and_falls_with_security(table, prog):
+    def h(cover=1.0, **kw):
+        return breaches.hazard(table(prog(breach_rate=1.0, **kw)), np.array([cover]), P)[0]
+
+    assert h(cover=0.9) > h(cover=0.3) > 0
+    assert h(n_recipients=20) > h(n_recipients=1)
+    assert h(security=0.9) < h(security=0.5)
+    assert h(security=0.5) == pytest.approx(1 - np.exp(-1 / 52))  # the yearly rate's anchor
+    assert h(active=False) == 0
+
+
+def test_only_hidden_active_programmes_can_be_discovered(table, prog):
+    tab = table(prog(), prog(name="q", announced=False), prog(name="r", announced=False,
+                                                            active=False))
+    hazard = breaches.discovery_hazard(tab)
+    assert hazard[0] == 0 and hazard[1] > 0 and hazard[2] == 0
+
+
+def test_victims_only_among_those_whose_records_flowed():
+    flow = np.array([0.0] * 500 + [1.0] * 500)
+    draw = np.random.default_rng(0).random(1000)
+    v = breaches.victims_of(flow, 0.9, P.model_copy(update={"victim_share": 0.5}), draw)
+    assert not v[:500].any() and v[500:].mean() == pytest.approx(0.45, abs=0.06)
+
+
+def test_hits_victims_hardest_and_hidden_sharing_hardest_of_all():
+    sal = np.zeros(3, np.float32)
+    victim = np.array([True, False, False])
+    reach = np.array([True, True, False])
+    breaches.hit(sal, victim, reach, 0.5, P, hidden=False)
+    assert sal[0] > sal[1] > sal[2] == 0
+    hidden = np.zeros(3, np.float32)
+    breaches.hit(hidden, victim, reach, 0.5, P, hidden=True)
+    np.testing.assert_allclose(hidden, sal * P.hidden_multiplier)
+
+
+def test_a_breach_in_a_model_hits_only_flowing_citizens_and_reveals_hidden_sharing(prog):
+    programmes = [prog(announced=False, consent="opt_out", mandate={"strength": 0.0})]
+    m = TrustModel(3_000, programmes=programmes, rng=2)
+    m.citizens.choice[:1_500, 0] = Choice.OUT
+    m.breach("p", severity=0.9, publicity=0.0)
+    incident = m.incidents[-1]
+    assert incident.kind == "breach" and incident.hidden and incident.reached == 0
+    assert incident.victims > 0
+    assert (m.citizens.salience[:1_500, 0] == 0).all()  # the opted out were not exposed
+    assert m.programmes[0].announced  # now public
+
+
+def test_breaches_at_counts_this_steps_breaches_only():
+    log = [breaches.Incident(1, "p", "breach", 0.5, 0.3, 1, 1, False),
+           breaches.Incident(2, "p", "revelation", 0.5, 0.3, 0, 1, False),
+           breaches.Incident(2, "p", "breach", 0.5, 0.3, 1, 1, False),
+           breaches.Incident(2, "q", "breach", 0.5, 0.3, 1, 1, False)]
+    assert breaches.breaches_at(log, 2) == 2
+    assert breaches.breaches_at(log, 3) == 0

@@ -1,0 +1,64 @@
+"""The citizen network (sim.network) and the named random streams (sim.streams)."""
+
+import numpy as np
+import pytest
+
+from sim.network import NetworkParams, build_network, household_sizes
+from sim.streams import Serials, Streams, seed_sequence, spread
+
+
+def test_network_is_symmetric_without_self_loops_and_mostly_local():
+    shape = NetworkParams()
+    net = build_network(5_000, np.random.default_rng(1), shape)
+    assert (net != net.T).nnz == 0
+    assert net.diagonal().sum() == 0
+    rows = np.repeat(np.arange(5_000), np.diff(net.indptr))
+    local = np.abs(net.indices - rows) <= shape.local_ties + 4
+    assert 0.6 < local.mean() < 0.95  # households and neighbours, plus long-range ties
+    assert 5 < net.nnz / 5_000 < 12  # mean degree
+
+
+def test_more_ties_give_a_denser_network():
+    rng = np.random.default_rng
+    sparse = build_network(2_000, rng(1), NetworkParams(local_ties=1, long_range_ties=0))
+    dense = build_network(2_000, rng(1), NetworkParams(local_ties=5, long_range_ties=3))
+    assert dense.nnz > sparse.nnz
+    rows = np.repeat(np.arange(2_000), np.diff(sparse.indptr))
+    assert (np.abs(sparse.indices - rows) <= 1 + 4).all()  # no long-range ties at all
+
+
+def test_household_sizes_add_up():
+    sizes = household_sizes(10_001, np.random.default_rng(2))
+    assert sizes.sum() == 10_001 and sizes.min() >= 1 and sizes.max() <= 5
+
+
+def test_spread_gives_independent_uniforms_per_programme():
+    bits = Streams(seed_sequence(1)).bits("choice", 1, 20_000)
+    u = np.array([[spread.py_func(int(b), p) for p in range(3)] for b in bits])
+    assert ((u >= 0) & (u < 1)).all()
+    np.testing.assert_allclose(u.mean(axis=0), 0.5, atol=0.01)
+    corr = np.corrcoef(u.T)
+    assert np.abs(corr[np.triu_indices(3, 1)]).max() < 0.03
+    both = ((u[:, 0] < 0.1) & (u[:, 1] < 0.1)).mean()  # acting on two programmes in one week
+    assert both == pytest.approx(0.01, abs=0.004)
+    assert spread(int(bits[0]), 1) == spread.py_func(int(bits[0]), 1)  # compiled = Python
+
+
+def test_streams_depend_only_on_seed_name_and_step():
+    s = Streams(seed_sequence(3))
+    a = s.uniform("partner", 5, 10)
+    s.uniform("choice", 5, 10)  # other draws in between change nothing
+    np.testing.assert_array_equal(a, Streams(seed_sequence(3)).uniform("partner", 5, 10))
+    assert not np.array_equal(a, s.uniform("partner", 6, 10))
+    assert not np.array_equal(a, s.uniform("choice", 5, 10))
+    assert not np.array_equal(a, Streams(seed_sequence(4)).uniform("partner", 5, 10))
+    with pytest.raises(TypeError):
+        seed_sequence("seven")
+
+
+def test_serials_count_per_kind_and_programme_within_a_step():
+    s = Serials()
+    assert [s.next("incident", 0), s.next("incident", 0), s.next("incident", 1),
+            s.next("campaign", 0)] == [0, 1, 0, 0]
+    s.clear()
+    assert s.next("incident", 0) == 0

@@ -1,0 +1,98 @@
+"""Sharing and benefit (sim.sharing): who flows, what it is worth, what sharing feels like."""
+
+import numpy as np
+import pytest
+
+from sim import sharing
+from sim.citizens import Citizens
+from sim.params import TrustParams
+from sim.programmes import Choice, Mandate
+
+P = TrustParams()
+OPEN = {"interoperability": 1, "data_quality": 1, "legal_clarity": 1, "willingness": 1}
+
+
+def share(tab, choice, segment=None, need=None, expectation=None, params=P):
+    """Run the sharing step on a population with these choices; return it and the outputs."""
+    n, n_prog = choice.shape
+    c = Citizens(n, 8, n_prog)
+    c.choice[:] = choice
+    c.segment[:] = 0 if segment is None else segment
+    c.need[:] = 1.0 if need is None else need
+    c.expectation[:] = 0.0 if expectation is None else expectation
+    count = np.bincount(c.segment, minlength=int(c.segment.max()) + 1)
+    cover, represent = sharing.step(sharing.SharingPlan.build(tab, params), c, count)
+    return c, cover, represent
+
+
+def test_opt_outs_lower_coverage_and_a_mandate_restores_part_of_it(table, prog):
+    choice = np.zeros((100, 1), np.int8)
+    choice[:40] = Choice.OUT
+    _, cover, _ = share(table(prog(barriers=OPEN)), choice)
+    assert cover[0] == pytest.approx(0.6)
+    _, cover, _ = share(table(prog(barriers=OPEN, mandate=Mandate(strength=0.5))), choice)
+    assert cover[0] == pytest.approx(0.6 + 0.4 * 0.5)
+
+
+@pytest.mark.parametrize(("consent", "flowing"), [
+    ("none", [1, 1, 1]), ("opt_out", [1, 0, 1]), ("dynamic", [1, 0, 1]), ("opt_in", [0, 0, 1])])
+def test_consent_regimes_decide_who_flows(table, prog, consent, flowing):
+    choice = np.array([[Choice.DEFAULT], [Choice.OUT], [Choice.IN]], np.int8)
+    plan = sharing.SharingPlan.build(table(prog(consent=consent, barriers=OPEN)), P)
+    assert sharing.flow_of(plan, choice, 0).tolist() == flowing
+
+
+def test_breach_victims_and_coverage_read_the_same_flows(table, prog):
+    rng = np.random.default_rng(3)
+    choice = rng.integers(0, 3, (200, 2)).astype(np.int8)
+    tab = table(prog(consent="opt_out", mandate=Mandate(strength=0.3)),
+                prog(name="q", consent="opt_in"))
+    plan = sharing.SharingPlan.build(tab, P)
+    _, cover, _ = share(tab, choice)
+    for p in range(2):
+        assert sharing.flow_of(plan, choice, p).mean() == pytest.approx(cover[p])
+
+
+def test_barriers_and_pause_scale_flows(table, prog):
+    choice = np.zeros((10, 1), np.int8)
+    half = {"interoperability": 0.5, "legal_clarity": 1, "willingness": 1}
+    assert share(table(prog(barriers=half)), choice)[1][0] == pytest.approx(0.5)
+    assert share(table(prog(active=False)), choice)[1][0] == 0
+
+
+def test_service_benefit_scales_with_need_and_moves_expectation(table, prog):
+    direct = table(prog(purpose="direct_service", benefit=1.0, barriers=OPEN))
+    c, _, _ = share(direct, np.zeros((2, 1), np.int8), need=np.array([0.2, 0.8]),
+                    params=P.model_copy(update={"expectation_rate": 0.5}))
+    np.testing.assert_allclose(c.benefit, [0.2, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(c.gap, [0.2, 0.8], rtol=1e-6)  # expected nothing
+    np.testing.assert_allclose(c.expectation, [0.1, 0.4], rtol=1e-6)  # half way (rate 0.5)
+
+
+def test_representativeness_falls_when_one_segment_leaves():
+    count = np.array([50, 50])
+    even = np.array([[25.0], [25.0]])
+    skewed = np.array([[50.0], [0.0]])
+    assert sharing.representativeness(even, count)[0] == pytest.approx(1.0)
+    assert sharing.representativeness(skewed, count)[0] == pytest.approx(0.5)
+
+
+def test_public_benefit_comes_from_coverage_of_non_direct_programmes(table, prog):
+    tab = table(prog(benefit=1.0, barriers=OPEN), prog(name="q", purpose="direct_service"))
+    plan = sharing.SharingPlan.build(tab, P)
+    full = sharing.public_benefit(plan, np.array([1.0, 1.0]), np.array([1.0, 1.0]))
+    assert full == pytest.approx(1.0)  # the direct service adds nothing
+    assert sharing.public_benefit(plan, np.array([0.5, 1.0]), np.array([0.8, 1.0])) == \
+        pytest.approx(0.4)
+
+
+def test_private_and_commercial_sharing_carry_more_risk(table, prog):
+    r = [sharing.risk(table(prog(**kw)), P)[0] for kw in (
+        {"recipient": "university"}, {"recipient": "supplier"},
+        {"recipient": "supplier", "purpose": "commercial"})]
+    assert r[0] < r[1] < r[2]
+
+
+def test_hidden_sharing_has_no_attitude_effect_until_announced(table, prog):
+    base, per_concern = sharing.attitude_terms(table(prog(announced=False)), P)
+    assert base[0] == 0 and per_concern[0] == 0

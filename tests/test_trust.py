@@ -1,0 +1,88 @@
+"""Trust dynamics (sim.trust): how each citizen's trust moves every week."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sim import trust
+from sim.citizens import Citizens
+from sim.params import TrustParams
+from sim.streams import Streams, seed_sequence
+
+P = TrustParams()
+N_COLS = 8
+PAIR = sp.csr_array(np.array([[0, 1], [1, 0]], np.int8))  # two citizens who talk every week
+
+
+def trust_step(table, prog, x, salience=0.0, gap=0.0, disposition=None, neighbour=None,
+               params=P):
+    """One trust step for citizen 0 (trust ``x`` in every column) talking to citizen 1; news
+    and benefit reach every column in full, programmes set no equilibrium shift."""
+    c = Citizens(2, N_COLS, 1)
+    c.trust[0], c.trust[1] = x, x if neighbour is None else neighbour
+    c.disposition[:] = c.trust
+    c.disposition[0] = x if disposition is None else disposition
+    c.concern[:] = 0.5
+    c.salience[0] = salience
+    c.gap[0] = gap
+    plan = dataclasses.replace(
+        trust.TrustPlan.build(table(prog()), params, N_COLS),
+        spill=np.ones((1, N_COLS), np.float32), experience_route=np.ones(N_COLS, np.float32),
+        base=np.zeros(N_COLS, np.float32), per_concern=np.zeros(N_COLS, np.float32))
+    neighbour_rows = np.zeros_like(c.trust)
+    s, ss = trust.step(plan, c, PAIR, Streams(seed_sequence(0)), 1, neighbour_rows)
+    assert c.partner.tolist() == [1, 0]
+    np.testing.assert_allclose(s, c.trust.sum(axis=0, dtype=np.float64), rtol=1e-6)
+    np.testing.assert_allclose(ss, (c.trust.astype(np.float64) ** 2).sum(axis=0), rtol=1e-6)
+    return float(c.trust[0, 0])
+
+
+def test_losses_weigh_more_than_gains(table, prog):
+    down = 0.5 - trust_step(table, prog, 0.5, gap=-0.2)
+    up = trust_step(table, prog, 0.5, gap=0.2) - 0.5
+    assert down == pytest.approx(P.loss_aversion * up, rel=1e-4)
+
+
+def test_news_lowers_trust_and_trust_stays_in_bounds(table, prog):
+    assert trust_step(table, prog, 0.5, salience=1.0) < 0.5
+    extreme = TrustParams(gain_rate=0.5, loss_aversion=10.0)
+    assert trust_step(table, prog, 0.01, salience=50.0, params=extreme) >= 0
+    assert trust_step(table, prog, 0.99, gap=50.0, params=extreme) <= 1
+
+
+def test_drift_returns_trust_toward_disposition(table, prog):
+    assert trust_step(table, prog, 0.3, disposition=0.6) > 0.3
+    assert trust_step(table, prog, 0.8, disposition=0.6) < 0.8
+
+
+def test_social_pull_only_from_close_neighbours(table, prog):
+    assert trust_step(table, prog, 0.5, neighbour=0.6) > 0.5
+    assert trust_step(table, prog, 0.5, neighbour=0.95) == pytest.approx(0.5)
+
+
+def test_routing_recipient_full_holder_partial_general_and_others_spill(table, prog, agencies):
+    spill = trust.routing(table(prog(holder="nhs", recipient="supplier")), N_COLS,
+                          P.holder_blame, P)
+    cols = {a.name: k for k, a in enumerate(agencies)}
+    assert spill[0, cols["supplier"]] == 1.0
+    assert spill[0, cols["nhs"]] == P.holder_blame
+    assert spill[0, -1] == P.general_spill
+    assert spill[0, cols["hmrc"]] == P.agency_spill
+
+
+def test_experience_reaches_holders_of_direct_services_only(table, prog, agencies):
+    tab = table(prog(holder="council", purpose="direct_service"), prog(name="q", holder="dfe"))
+    plan = trust.TrustPlan.build(tab, P, N_COLS)
+    cols = {a.name: k for k, a in enumerate(agencies)}
+    assert plan.experience_route[cols["council"]] == 1.0
+    assert plan.experience_route[cols["dfe"]] == 0.0
+    assert plan.experience_route[-1] == pytest.approx(P.general_spill)
+
+
+def test_programmes_shift_equilibrium_more_for_the_concerned(table, prog):
+    risky = table(prog(recipient="supplier", purpose="commercial", sensitivity=0.9))
+    shift = trust.TrustPlan.build(risky, P, N_COLS).equilibrium_shift(
+        np.array([0.1, 0.9], np.float32))
+    assert (shift[1] < shift[0]).all()  # risk weighs on the concerned
