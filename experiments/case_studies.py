@@ -29,11 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runs without installing the package
     sys.path.insert(0, str(ROOT))
 
-from sim import case_studies, plots, report  # noqa: E402
+from sim import case_studies, files, plots, report  # noqa: E402
 from sim import scenario as sc  # noqa: E402
-from sim.cli import integer  # noqa: E402
-
-EXIT_BAD_INPUT = 2
+from sim.command import EXIT_BAD_INPUT, EXIT_INTERRUPTED, integer  # noqa: E402
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,7 +52,7 @@ def write(args: argparse.Namespace) -> str:
                           for f in sc.files(ROOT / "scenarios" / f"{case.name}.yaml")}
               for case in case_studies.CASES}
     scenarios = case_studies.load(ROOT / "scenarios")
-    with report.results_folder(args.out, args.force) as tmp:
+    with files.results_folder(args.out, args.force) as tmp:
         from tqdm import tqdm
 
         total = sum(args.replicates or s.replicates for s in scenarios.values())
@@ -79,7 +77,7 @@ def write(args: argparse.Namespace) -> str:
         manifest["citizens"] = {n: args.citizens or s.population.size
                                 for n, s in scenarios.items()}
         manifest["steps"] = {n: s.steps for n, s in scenarios.items()}
-        report.write_json(tmp / "manifest.json", manifest)
+        files.write_json(tmp / "manifest.json", manifest)
     return table.to_string(float_format=lambda v: f"{v:.3f}")
 
 
@@ -92,12 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(write(args))
-    except (report.OutputError, sc.ScenarioError) as err:
+    except (files.OutputError, sc.ScenarioError) as err:
         print(f"case_studies: error:\n{err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("case_studies: interrupted; no results were written", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     print(f"{args.out}: {len(case_studies.CASES)} case studies")
     return 0
 

@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runs without installing the package
     sys.path.insert(0, str(ROOT))
 
+from sim.files import write_atomic  # noqa: E402
 from sim.sweeps import script  # noqa: E402
 from sim.sweeps.analysis import policy_table  # noqa: E402
-from sim.sweeps.engine import write_atomic  # noqa: E402
 
 LEVERS = ["policies.0.consent", "policies.0.mandate.strength"]
 CONTEXT = ["programmes.gp_records.publicity", "programmes.gp_records.breach_rate"]

@@ -14,9 +14,6 @@ so a reader never sees a half-written PNG.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,8 +31,9 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim import baseline
+from sim import baseline, files
 from sim import stylized_facts as sf
+from sim.command import integer
 from sim.segments import NHS_SEGMENTS
 
 DPI = 150
@@ -187,17 +185,8 @@ def percent(ax: Axes) -> None:
 
 
 def save(fig: Figure, path: Path) -> None:
-    """Write the PNG atomically: a temporary file in the same directory, then os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=DPI)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write the PNG atomically (:func:`sim.files.write_atomic`)."""
+    files.write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
 
 
 def agency_label(name: str) -> str:
@@ -567,12 +556,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/figures"),
                         help="directory for the PNGs (default: docs/figures)")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 1..N per experiment")
-    parser.add_argument("--citizens", type=int, default=sf.N_CITIZENS,
+    parser.add_argument("--seeds", type=integer(1), default=5, help="seeds 1..N per experiment")
+    parser.add_argument("--citizens", type=integer(2), default=sf.N_CITIZENS,
                         help=f"population size (default: {sf.N_CITIZENS})")
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
     t0 = time.perf_counter()
     for path in make_figures(args.out, range(1, args.seeds + 1), args.citizens):
         print(path)

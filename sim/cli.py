@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,50 +20,20 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from sim import report, runner
+from sim import command, files, report, runner
 from sim import scenario as sc
-
-EXIT_BAD_INPUT = 2
-
-
-class UsageError(Exception):
-    """Bad command-line input: reported as one paragraph on stderr, exit status 2."""
-
-
-class Terminated(BaseException):  # like KeyboardInterrupt: not an error to catch broadly
-    """SIGTERM: unwind like Ctrl-C, so temporary results are removed."""
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise Terminated()
+from sim.command import EXIT_BAD_INPUT, UsageError, check_memory, non_negative, positive
 
 
 # ------------------------------------------------------------------------------ arguments
-def integer(minimum: int):
-    """An argparse type: a whole number of at least ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-_positive, _seed = integer(1), integer(0)
-
-
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="results folder to create")
-    parser.add_argument("--citizens", type=_positive, help="population size (default: file's)")
-    parser.add_argument("--steps", type=_positive, help="weeks to simulate (default: file's)")
-    parser.add_argument("--replicates", type=_positive, help="runs with spawned seeds")
-    parser.add_argument("--seed", type=_seed, help="seed of all randomness (default: file's)")
-    parser.add_argument("--workers", type=_positive, default=1,
+    parser.add_argument("--citizens", type=positive, help="population size (default: file's)")
+    parser.add_argument("--steps", type=positive, help="weeks to simulate (default: file's)")
+    parser.add_argument("--replicates", type=positive, help="runs with spawned seeds")
+    parser.add_argument("--seed", type=non_negative,
+                        help="seed of all randomness (default: file's)")
+    parser.add_argument("--workers", type=positive, default=1,
                         help="parallel processes; results are identical whatever the number")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="PATH=VALUE",
@@ -94,49 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(cmp)
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     app = sub.add_parser("app", help="the interactive app in a browser (Mesa SolaraViz)")
-    app.add_argument("--port", type=_positive, default=8765, help="port to listen on")
+    app.add_argument("--port", type=positive, default=8765, help="port to listen on")
     app.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    _sweep_options(sub.add_parser(
+    command.sweep_options(sub.add_parser(
         "sweep", help="run a sensitivity or policy sweep spec (docs/sweeps.md); rerunning with "
         "the same --out resumes it"))
     return parser
 
 
-def _sweep_options(swp: argparse.ArgumentParser) -> None:
-    swp.add_argument("spec", type=Path, help="sweep spec (YAML)")
-    swp.add_argument("--out", type=Path, required=True, help="sweep folder (created or resumed)")
-    swp.add_argument("--workers", type=_positive, default=1,
-                     help="parallel workers; results are identical whatever the number")
-    swp.add_argument("--scheduler", metavar="ADDRESS",
-                     help="Dask scheduler, e.g. tcp://host:8786; 'local' starts a LocalCluster "
-                          "of --workers processes on 127.0.0.1")
-    swp.add_argument("--executor", choices=("auto", "serial", "processes", "dask"),
-                     default="auto", help="auto: dask with --scheduler, else processes if "
-                     "--workers > 1, else serial")
-    swp.add_argument("--quick", action="store_true", help="use the spec's quick: settings")
-    swp.add_argument("--force", action="store_true",
-                     help="reuse a folder that holds another spec's sweep (or is not a sweep)")
-    swp.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
 # ------------------------------------------------------------------------------ helpers
-def _progress(total: int, quiet: bool, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr,
-                disable=quiet or not sys.stderr.isatty(), leave=False)
-
-
-def _check_memory(scenarios: Sequence[sc.Scenario], citizens: int, parallel: int) -> None:
-    need = max(sc.memory_estimate(s, citizens, parallel) for s in scenarios)
-    have = sc.available_memory()
-    if have is not None and need > 0.9 * have:
-        raise UsageError(
-            f"population: {citizens:,} citizens x {parallel} parallel run(s) need about "
-            f"{need / 2**30:.1f} GiB, but this machine has {have / 2**30:.1f} GiB available; use "
-            "fewer --citizens or --workers.")
-
-
 def _table(df: pd.DataFrame, folder: Path, fmt: str) -> None:
     if fmt == "parquet":
         df.to_parquet(folder / "timeseries.parquet", index=False)
@@ -195,18 +130,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     hashes = _hashes(sc.files(args.scenario))
     scenario = _with_options(loaded, args)
     citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
-    _check_memory([scenario], citizens, min(args.workers, replicates))
-    with report.results_folder(args.out, args.force) as tmp:
+    check_memory([scenario], citizens, min(args.workers, replicates))
+    with files.results_folder(args.out, args.force) as tmp:
         todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
-        with _progress(len(todo), args.quiet, scenario.name) as bar:
+        with command.progress(len(todo), args.quiet, scenario.name) as bar:
             frames = runner.run_tasks(todo, args.workers, bar.update)
         df = pd.concat(frames, ignore_index=True)
         _table(df, tmp, args.format)
         key = report.key_steps(steps, (m for m, _ in scenario.marks()))
-        report.write_json(tmp / "summary.json", {
+        files.write_json(tmp / "summary.json", {
             "scenario": scenario.name, "replicates": replicates, "key_steps": key,
             "outputs": report.summary(df, key)})
-        report.write_json(tmp / "manifest.json", report.manifest(
+        files.write_json(tmp / "manifest.json", report.manifest(
             scenarios={scenario.name: scenario.model_dump(mode="json")},
             files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
             citizens=citizens, steps=steps, workers=args.workers, started=started,
@@ -267,11 +202,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     names = _unique_names(scenarios)
     first = scenarios[0]
     citizens, steps, per = first.population.size, first.steps, first.replicates
-    _check_memory(scenarios, citizens, min(args.workers, per * len(scenarios)))
-    with report.results_folder(args.out, args.force) as tmp:
+    check_memory(scenarios, citizens, min(args.workers, per * len(scenarios)))
+    with files.results_folder(args.out, args.force) as tmp:
         todo = [task for s in scenarios
                 for task in runner.tasks(s, citizens, steps, per, first.seed)]
-        with _progress(len(todo), args.quiet, "compare") as bar:
+        with command.progress(len(todo), args.quiet, "compare") as bar:
             frames = runner.run_tasks(todo, args.workers, bar.update)
         df = pd.concat([f.assign(scenario=names[i // per]) for i, f in enumerate(frames)],
                        ignore_index=True)
@@ -280,13 +215,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _table(df, tmp, args.format)
         marks = sorted({m for s in scenarios for m in s.marks()})
         key = report.key_steps(steps, (m for m, _ in marks))
-        report.write_json(tmp / "comparison.json", {
+        files.write_json(tmp / "comparison.json", {
             "reference": names[0], "scenarios": names, "replicates": per, "key_steps": key,
             "common_random_numbers": "every scenario runs on the same replicate seeds",
             "outputs": {name: report.summary(shared[shared.scenario == name], key)
                         for name in names},
             "paired_difference": report.paired_differences(shared, names[0], key)})
-        report.write_json(tmp / "manifest.json", report.manifest(
+        files.write_json(tmp / "manifest.json", report.manifest(
             scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
             files=dict(zip(names, hashes, strict=True)), seed=first.seed, replicates=per,
             citizens=citizens, steps=steps, workers=args.workers, started=started,
@@ -307,35 +242,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim import sweeps
+    from sim.sweeps.run import sweep_command  # the sweep machinery only when asked for
 
-    loaded = sweeps.load(args.spec)
-    spec = loaded.spec.with_quick() if args.quick else loaded.spec
-    if spec.model == "trustsim":
-        scenario = sc.Scenario.model_validate(loaded.base)
-        _check_memory([scenario], spec.citizens or scenario.population.size, args.workers)
-    if args.out.resolve() == Path.cwd().resolve():
-        raise UsageError(f"{args.out}: choose a results folder, not the current folder.")
-    bar = _progress(0, args.quiet, spec.name)
-
-    def progress(n: int, total: int) -> None:
-        bar.total = total
-        bar.update(n)
-
-    try:
-        result = sweeps.run_sweep(
-            loaded, args.out, workers=args.workers, scheduler=args.scheduler,
-            executor=args.executor, quick=args.quick, force=args.force, progress=progress,
-            argv=args.argv,
-            log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
-    except sweeps.SweepUsageError as err:
-        raise UsageError(str(err)) from None
-    finally:
-        bar.close()
-    print(f"{args.out}: {spec.name}: {result['runs']} runs ({result['skipped']} reused, "
-          f"{result['ran']} run now, {result['failures']} failed) in {result['seconds']:.1f} s "
-          f"on {result['executor']}; wrote {', '.join(result['files'])}")
-    return 0
+    return sweep_command(args)
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -350,19 +259,9 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare":
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # the command as parsed (an experiment script calls main with its own, equivalent argv)
+    # the command as given, for the manifest
     args.argv = ["trustsim", *(sys.argv[1:] if argv is None else argv)]
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return COMMANDS[args.command](args)
-    except (UsageError, report.OutputError, sc.ScenarioError) as err:
-        print(f"trustsim {args.command}: error:\n{err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (KeyboardInterrupt, Terminated) as err:
-        print("trustsim: interrupted; no results were written", file=sys.stderr)
-        return 143 if isinstance(err, Terminated) else 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return command.run(f"trustsim {args.command}", COMMANDS[args.command], args)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ and the outputs) and draws the mean with a 10-90% band across replicates.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim import report
+from sim import files
 
 
 def figure(**kwargs: Any) -> Figure:
@@ -41,18 +39,8 @@ def band(ax: Axes, runs: pd.DataFrame, column: str, label: str, color: str | Non
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """Write a PNG atomically (temporary file, then rename), so no half-written figure exists."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=150, format="png")
-        report.publish(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    """Write a PNG atomically, so no half-written figure exists."""
+    return files.write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
 
 
 Marks = Sequence[tuple[int, str]]

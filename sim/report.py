@@ -1,26 +1,24 @@
-"""What a run leaves behind besides its time series: summary, comparison and provenance, and
-the folder it goes into.
+"""What a run leaves behind besides its time series: summary, comparison and provenance.
 
 ``summary`` gives, per output, the mean and the 10-90% band across replicates at key steps and
 at the end; ``paired_differences`` compares scenarios run on the same seeds (common random
 numbers), replicate by replicate; ``manifest`` records everything needed to repeat a run;
-``results_folder`` makes the folder appear whole or not at all.
+``code_version`` names the code a run executes (a sweep's run keys depend on it). Writing the
+folder whole or not at all is :mod:`sim.files`.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import importlib.metadata
-import json
+import importlib.util
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +108,89 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-#: what decides a run's numbers: ``dirty`` means one of these differs from the commit (results
-#: and notebooks, which runs rewrite, do not count)
+#: what decides a results folder: ``dirty`` means one of these differs from the commit (results
+#: and notebooks, which runs rewrite, do not count). Wider than ``imported_files``, on purpose: a
+#: folder also holds summaries, figures and manifests (report, plots, cli, experiments) and
+#: comes from scenario files, none of which change a run's numbers, which is all a run key needs.
 CODE = ("sim", "scenarios", "experiments", "pyproject.toml")
+PACKAGE = "sim"
+_HOME = Path(__file__).resolve().parents[1]  # the folder that holds the sim package
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of module ``name``: found on disk within ``sim`` (nothing is imported),
+    by the import system elsewhere (a test model's module)."""
+    if name.partition(".")[0] == PACKAGE:
+        base = _HOME.joinpath(*name.split("."))
+        for path in (base.with_suffix(".py"), base / "__init__.py"):
+            if path.is_file():
+                return path
+        return None
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    origin = spec.origin if spec else None
+    return Path(origin) if origin and origin.endswith(".py") else None
+
+
+def _imports(name: str, path: Path) -> list[str]:
+    """The ``sim`` modules that ``name`` imports anywhere in its source (module level, inside
+    functions, relative or absolute); ``from sim import x`` names ``sim.x`` when that is a
+    module, else ``sim`` itself."""
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package[:len(package) - node.level + 1]
+                base = ".".join([*parts, node.module] if node.module else parts)
+            else:
+                base = node.module or ""
+            if base.partition(".")[0] == PACKAGE:
+                found += [f"{base}.{alias.name}" if _module_file(f"{base}.{alias.name}")
+                          else base for alias in node.names]
+    return [m for m in found if m.partition(".")[0] == PACKAGE]
+
+
+def imported_files(roots: Iterable[str]) -> dict[str, Path]:
+    """The code a run executes: ``roots`` and every ``sim`` module they import, directly or
+    not, by module name (sorted).
+
+    Read from the source, not from ``sys.modules``, so it is the same in every process and
+    whatever ran before; a package's ``__init__`` counts only where a module imports the
+    package itself (``from sim import __version__``).
+    """
+    roots = tuple(roots)
+    found: dict[str, Path] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        path = _module_file(name)
+        if path is None:
+            if name in roots:
+                raise ModuleNotFoundError(f"no Python source for module {name!r}")
+            continue
+        found[name] = path
+        todo += _imports(name, path)
+    return dict(sorted(found.items()))
+
+
+def code_version(roots: Iterable[str]) -> str:
+    """trustsim's version plus a SHA-256 of the files ``imported_files(roots)`` names (names and
+    contents): changing any of them changes the version, editing anything else does not."""
+    from sim import __version__
+
+    h = hashlib.sha256()
+    for name, path in imported_files(roots).items():
+        data = path.read_bytes()
+        h.update(f"{name}\0{len(data)}\0".encode())
+        h.update(data)
+    return f"{__version__}+{h.hexdigest()[:16]}"
 
 
 def _git_commit() -> dict[str, Any]:
@@ -160,75 +238,3 @@ def manifest(*, scenarios: dict[str, dict[str, Any]], files: dict[str, dict[str,
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, allow_nan=True)
-            f.write("\n")
-        publish(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def publish(path: str | os.PathLike[str]) -> None:
-    """Give a file made by ``mkstemp`` (private, 0600) the permissions of an ordinary file."""
-    os.chmod(path, 0o666 & ~umask())
-
-
-class OutputError(Exception):
-    """A results folder that cannot be made or must not be replaced (bad input: exit 2)."""
-
-
-@contextmanager
-def results_folder(out: Path, force: bool) -> Iterator[Path]:
-    """A temporary folder beside ``out`` that becomes ``out`` only if the block succeeds.
-
-    ``force`` replaces only a trustsim results folder (one with a manifest.json), never the
-    folder the command runs in or one of its parents.
-    """
-    out = out.resolve()
-    if out.exists():
-        if not force:
-            raise OutputError(f"{out}: the results folder already exists; choose another --out "
-                              "or add --force to replace it.")
-        if not out.is_dir():
-            raise OutputError(f"{out}: exists and is not a folder; choose another --out.")
-        if not (out / "manifest.json").is_file():
-            raise OutputError(f"{out}: exists and is not a trustsim results folder (it has no "
-                              "manifest.json); --force replaces only earlier results. Choose "
-                              "another --out.")
-        if Path.cwd().resolve().is_relative_to(out):
-            raise OutputError(f"{out}: cannot replace the folder the command runs in; choose "
-                              "another --out.")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-        tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private; results are ordinary files
-    except OSError as err:
-        raise OutputError(f"{out}: cannot create the results folder: {err.strerror}.") from None
-    try:
-        yield tmp
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{tmp.name.rsplit('-', 1)[-1]}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def umask() -> int:
-    """This process's file-creation mask (reading it means setting it, so set it back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-

@@ -1,8 +1,11 @@
 """Running a scenario's replicates, serially or in parallel processes, with identical numbers.
 
-A task carries only data: the resolved scenario (plain JSON), its replicate number and the seed's
-spawn key. Each replicate's randomness comes from ``SeedSequence(seed).spawn(replicates)[r]``,
-so the results are the same whichever process runs which replicate, and in whatever order.
+``run_replicate`` is the one way a replicate runs, here and in a sweep's workers
+(:mod:`sim.sweeps.engine`). A task carries only data: the resolved scenario (plain JSON, with the
+run's population size, steps, replicates and seed written into it), its replicate number and the
+seed's spawn key. Each replicate's randomness comes from the scenario's ``replicate_seeds()``
+(``SeedSequence(seed).spawn(replicates)[r]``), so the results are the same whichever process
+runs which replicate, and in whatever order.
 """
 
 from __future__ import annotations
@@ -16,6 +19,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import scenario as sc
+
+#: one thread per worker process: the workers are the parallelism, and threads on top of them
+#: would only compete for the same cores
+THREAD_VARS = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1"}
+
+
+def single_threaded_workers() -> None:
+    """Make worker processes started from now on single-threaded (unless the user set the
+    variables): they inherit this process's environment."""
+    for var, value in THREAD_VARS.items():
+        os.environ.setdefault(var, value)
+
+
+def run_replicate(scenario: sc.Scenario, seed: np.random.SeedSequence) -> pd.DataFrame:
+    """One replicate: the scenario's model (no citizen agents) run for its ``steps``, as its
+    time series."""
+    model = scenario.build(rng=seed, citizen_agents=False)
+    for _ in range(scenario.steps):
+        model.step()
+    return model.timeseries()
+
+
+def with_run_settings(scenario: sc.Scenario | dict[str, Any], citizens: int, steps: int,
+                      replicates: int | None = None, seed: int | None = None) -> sc.Scenario:
+    """The scenario with a run's settings written into it (and validated), so that the scenario
+    alone says what runs."""
+    data = (scenario.model_dump(mode="json") if isinstance(scenario, sc.Scenario)
+            else dict(scenario))
+    data["population"] = {**data.get("population", {}), "size": citizens}
+    data["steps"] = steps
+    if replicates is not None:
+        data["replicates"] = replicates
+    if seed is not None:
+        data["seed"] = seed
+    return sc.Scenario.model_validate(data)
+
 
 @dataclass(frozen=True)
 class Task:
@@ -25,30 +66,24 @@ class Task:
     replicate: int
     entropy: int
     spawn_key: tuple[int, ...]
-    n_citizens: int
-    steps: int
 
 
 def run_task(task: Task) -> pd.DataFrame:
     """Build the model from data, run it, return its time series with a ``replicate`` column."""
-    from sim.scenario import Scenario
-
-    scenario = Scenario.model_validate(task.scenario)
+    scenario = sc.Scenario.model_validate(task.scenario)
     seed = np.random.SeedSequence(task.entropy, spawn_key=task.spawn_key)
-    model = scenario.build(rng=seed, n_citizens=task.n_citizens, citizen_agents=False)
-    for _ in range(task.steps):
-        model.step()
-    df = model.timeseries()
+    df = run_replicate(scenario, seed)
     df.insert(0, "replicate", task.replicate)
     return df
 
 
-def tasks(scenario: Any, n_citizens: int, steps: int, replicates: int, seed: int) -> list[Task]:
-    """The replicate tasks of one scenario."""
-    data = scenario.model_dump(mode="json")
-    children = np.random.SeedSequence(seed).spawn(replicates)
-    return [Task(data, r, int(child.entropy), tuple(child.spawn_key), n_citizens, steps)
-            for r, child in enumerate(children)]
+def tasks(scenario: sc.Scenario, n_citizens: int, steps: int, replicates: int, seed: int,
+          ) -> list[Task]:
+    """The replicate tasks of one scenario, run with these settings."""
+    run = with_run_settings(scenario, n_citizens, steps, replicates, seed)
+    data = run.model_dump(mode="json")
+    return [Task(data, r, int(child.entropy), tuple(child.spawn_key))
+            for r, child in enumerate(run.replicate_seeds())]
 
 
 def run_tasks(todo: Sequence[Task], workers: int = 1,
@@ -61,8 +96,7 @@ def run_tasks(todo: Sequence[Task], workers: int = 1,
             if progress:
                 progress(1)
     else:
-        env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-        os.environ.update({k: v for k, v in env.items() if k not in os.environ})
+        single_threaded_workers()
         pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)))
         try:
             futures = {pool.submit(run_task, task): i for i, task in enumerate(todo)}

@@ -21,6 +21,7 @@ import re
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -172,6 +173,16 @@ def test_run_draws_the_figures(run_w1):
     for name in FIGURES:
         data = (out / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000, name
+
+
+def test_results_are_ordinary_files_not_private_temporaries(run_w1):
+    """Files written atomically start as private temporaries; they end as any file would."""
+    _, out = run_w1
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
+    for path in out.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path.name
 
 
 def test_run_reports_on_stdout_and_leaves_no_temporary_folder(run_w1, world):

@@ -1,9 +1,11 @@
 """Sweeps (sim.sweeps, ``trustsim sweep``): the engine reproduces analytic Sobol indices, runs
 the right designs, gives the same indices on every executor, resumes after SIGKILL, records
-failing runs and goes on, reports bad specs like bad scenarios, exports to the EMA shape."""
+failing runs and goes on, reports bad specs like bad scenarios, exports to the EMA shape; run
+keys hash the code a run imports; an experiment script is ``trustsim sweep`` without sim.cli."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -16,8 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import cli, sweeps
-from sim.sweeps import design, testmodels
+from sim import cli, report, runner, sweeps
+from sim import scenario as sc
+from sim.sweeps import design, engine, testmodels
 from sim.sweeps.spec import SweepSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,3 +228,57 @@ def test_ema_export_has_one_experiment_per_run_and_arrays_of_runs_by_steps(tmp_p
     assert {"x1", "x2", "x3", "dummy", "scenario", "replicate"} <= set(experiments.columns)
     assert outcomes["y"].shape == (n_runs, 2) and outcomes["TIME"].shape == (n_runs, 2)
     assert np.isfinite(outcomes["noisy_y"]).all()
+
+
+def test_run_keys_hash_the_code_a_run_imports_and_nothing_else():
+    trustsim = report.imported_files(engine.code_roots("trustsim"))
+    assert {"sim.runner", "sim.scenario", "sim.sweeps.engine"} <= set(trustsim)
+    for name in trustsim:  # what a run reaches, followed from the source
+        path = ROOT.joinpath(*name.split("."))
+        assert path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+    edge = {"sim.cli", "sim.command", "sim.app", "sim.report", "sim.plots", "sim.case_studies",
+            "sim.sweeps.run", "sim.sweeps.analysis", "sim.sweeps.figures"}
+    assert not edge & set(trustsim)
+    ishigami = report.imported_files(engine.code_roots("sim.sweeps.testmodels:ishigami"))
+    assert "sim.sweeps.testmodels" in ishigami and list(ishigami) == sorted(ishigami)
+    version = report.code_version(engine.code_roots("trustsim"))
+    assert version == report.code_version(engine.code_roots("trustsim"))
+    assert version != report.code_version(engine.code_roots("sim.sweeps.testmodels:ishigami"))
+
+
+def test_the_sweeps_never_import_the_command_line():
+    for path in sorted((ROOT / "sim" / "sweeps").glob("*.py")):
+        name = "sim.sweeps" if path.stem == "__init__" else f"sim.sweeps.{path.stem}"
+        assert "sim.cli" not in report.imported_files([name]), name
+
+
+def test_a_sweep_replicate_is_a_runner_replicate(tmp_path):
+    loaded = sweeps.load(_trustsim_spec(tmp_path, n=2, citizens=150, steps=4))
+    sweeps.run_sweep(loaded, tmp_path / "out")
+    runs = sweeps.read_runs(tmp_path / "out")
+    first = runs[(runs.point == 0) & (runs.replicate == 1)].reset_index(drop=True)
+    point = {k: first.loc[0, k] for k in ("params.gain_rate", "params.loss_aversion",
+                                          "programmes.gp_records.breach_rate")}
+    data = copy.deepcopy(loaded.base)
+    for path, value in point.items():
+        sc.set_path(data, path, float(value))
+    scenario = runner.with_run_settings(data, 150, 4, replicates=2, seed=7)
+    alone = runner.run_replicate(scenario, scenario.replicate_seeds()[1])
+    alone = alone[alone.step.isin(first.step)].reset_index(drop=True)
+    for column in loaded.spec.outputs:
+        assert np.array_equal(first[column].to_numpy(), alone[column].to_numpy()), column
+
+
+def test_an_experiment_script_is_trustsim_sweep(tmp_path, capsys):
+    spec = _ishigami_spec(tmp_path, 4)
+    assert sweeps.script(spec, "ishigami", ["--out", str(tmp_path / "out"), "--quiet"]) == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["command"][:2] == ["trustsim", "sweep"]
+    assert manifest["command"][-1] == "--quiet"
+    other = _ishigami_spec(tmp_path, 8, model="fragile")
+    assert sweeps.script(other, "fragile", ["--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "trustsim sweep: error:" in err and "different sweep spec" in err
+    with pytest.raises(SystemExit) as exit_:
+        sweeps.script(spec, "ishigami", ["--out", str(tmp_path / "x"), "--workers", "0"])
+    assert exit_.value.code == 2 and "--workers" in capsys.readouterr().err

@@ -2,12 +2,14 @@
 
 Each run is keyed by a SHA-256 of (model code version, model, the resolved scenario with the
 point's parameters, the parameters, seed entropy and spawn key, steps, citizens, kept steps,
-outputs). Runs travel in chunks (plain data: parameters and seed spawn keys, never model
-objects); a worker builds and runs each model, keeps only the outputs at the kept steps and
-writes one Parquet shard per chunk atomically (temporary file, then ``os.replace``) under
-``OUT/runs/``. It returns only the keys it wrote and a failure record for each run that raised.
-The driver lists the shards already there and skips their keys, so rerunning a killed sweep
-loses only the runs that had not finished.
+outputs); the code version hashes the source of the modules a run imports, from ``code_roots``
+(:func:`sim.report.code_version`). Runs travel in chunks (plain data: parameters and seed spawn
+keys, never model objects); a worker runs each model (trustsim's through
+:func:`sim.runner.run_replicate`), keeps only the outputs at the kept steps and writes one
+Parquet shard per chunk atomically (:func:`sim.files.write_atomic`) under ``OUT/runs/``. It
+returns only the keys it wrote and a failure record for each run that raised. The driver lists
+the shards already there and skips their keys, so rerunning a killed sweep loses only the runs
+that had not finished.
 
 Executors share the ``concurrent.futures.Executor`` interface: serial (in this process), local
 processes (``ProcessPoolExecutor``; a pool broken by a dying worker is recreated and its
@@ -24,7 +26,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -35,32 +36,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import files, runner
+from sim import scenario as sc
 from sim.sweeps.spec import DUMMY, TRUSTSIM, model_function
 
 RETRIES = 3
-THREAD_VARS = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
 PACKAGE = Path(__file__).resolve().parents[1]
-# modules that do not change what a run computes
-_EDGE = {"app.py", "case_studies.py", "cli.py", "plots.py", "report.py"}
 
 
-def code_version(model: str) -> str:
-    """trustsim's version plus a hash of the code a run executes."""
-    from sim import __version__
-
-    h = hashlib.sha256()
-    files = sorted(p for p in PACKAGE.glob("*.py") if p.name not in _EDGE)
-    if model != TRUSTSIM:
-        module = model.partition(":")[0]
-        import importlib
-
-        source = getattr(importlib.import_module(module), "__file__", None)
-        files = [Path(source)] if source else []
-    for path in files:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return f"{__version__}+{h.hexdigest()[:16]}"
+def code_roots(model: str) -> tuple[str, ...]:
+    """The modules whose imports are the code a run of ``model`` executes: this engine (it
+    shapes every shard) and the model (trustsim's runner, or a test model's module)."""
+    return (__name__, "sim.runner" if model == TRUSTSIM else model.partition(":")[0])
 
 
 def canonical(data: Any) -> str:
@@ -95,12 +82,10 @@ class Context:
     def scenario_for(self, params: dict[str, Any]) -> dict[str, Any] | None:
         if self.scenario is None or self.model != TRUSTSIM:
             return None
-        from sim.scenario import set_path
-
         data = copy.deepcopy(self.scenario)
         for path, value in params.items():
             if path != DUMMY:
-                set_path(data, path, value)
+                sc.set_path(data, path, value)
         return data
 
     def key(self, params: dict[str, Any], seed: tuple[int, tuple[int, ...]]) -> str:
@@ -127,13 +112,9 @@ def _run_model(chunk: Chunk, run: Run) -> pd.DataFrame:
     ctx = chunk.context
     seed = np.random.SeedSequence(run.entropy, spawn_key=run.spawn_key)
     if ctx.model == TRUSTSIM:
-        from sim.scenario import Scenario
-
-        scenario = Scenario.model_validate(ctx.scenario_for(run.params))
-        model = scenario.build(rng=seed, n_citizens=ctx.citizens, citizen_agents=False)
-        for _ in range(ctx.steps):
-            model.step()
-        df = model.timeseries()
+        scenario = runner.with_run_settings(ctx.scenario_for(run.params), ctx.citizens,
+                                            ctx.steps)
+        df = runner.run_replicate(scenario, seed)
     else:
         df = model_function(ctx.model)(dict(run.params), np.random.default_rng(seed), ctx.steps)
     missing = [c for c in ("step", *ctx.outputs) if c not in df.columns]
@@ -148,22 +129,6 @@ def _run_model(chunk: Chunk, run: Run) -> pd.DataFrame:
     return df
 
 
-def write_atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Write via a temporary file in the same folder, then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        from sim.report import publish
-
-        publish(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
     """Run every run of the chunk, write its shard; return the keys done and the failures."""
     frames, failures = [], []
@@ -174,14 +139,13 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
             failure = {"key": run.key, "params": run.params, "error": f"{type(err).__name__}: "
                        f"{err}", "traceback": traceback.format_exc(limit=8)}
             failures.append(failure)
-            write_atomic(Path(chunk.shards) / "failures" / f"{run.key}.json",
-                         lambda tmp, f=failure: Path(tmp).write_text(json.dumps(f, indent=1)))
+            files.write_json(Path(chunk.shards) / "failures" / f"{run.key}.json", failure)
     keys = [run.key for run in chunk.runs if run.key not in {f["key"] for f in failures}]
     if frames:
         table = pd.concat(frames, ignore_index=True)
         name = hashlib.sha256("".join(keys).encode()).hexdigest()[:32]
-        write_atomic(Path(chunk.shards) / name[:2] / f"{name}.parquet",
-                     lambda tmp: table.to_parquet(tmp, index=False, engine="pyarrow"))
+        files.write_atomic(Path(chunk.shards) / name[:2] / f"{name}.parquet",
+                           lambda tmp: table.to_parquet(tmp, index=False, engine="pyarrow"))
     return {"keys": keys, "failures": failures, "pid": os.getpid()}
 
 
@@ -239,8 +203,7 @@ class Executor:
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for var, value in THREAD_VARS.items():
-            os.environ.setdefault(var, value)
+        runner.single_threaded_workers()
         self._start()
 
     def _start(self) -> None:
@@ -347,9 +310,8 @@ def execute(chunks: Sequence[Chunk], executor: Executor,
                                        "error": f"worker lost {n} times: "
                                                 f"{type(err).__name__}: {err}"}
                             outcome.failures.append(failure)
-                            write_atomic(Path(chunk.shards) / "failures" / f"{run.key}.json",
-                                         lambda tmp, f=failure: Path(tmp).write_text(
-                                             json.dumps(f, indent=1)))
+                            files.write_json(
+                                Path(chunk.shards) / "failures" / f"{run.key}.json", failure)
                     continue
                 outcome.ran += len(result["keys"])
                 outcome.failures += result["failures"]

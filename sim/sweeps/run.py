@@ -5,11 +5,18 @@ rerunning the same spec with the same ``--out`` skips the runs already done. ``s
 records the spec digest; a different spec (or ``--quick`` on a full sweep's folder) is refused
 unless ``force`` is given (the shards are keyed by content, so keeping them is safe). The final
 files (runs.parquet, indices.csv, ..., manifest.json) are each written atomically.
+
+``sweep_command`` is ``trustsim sweep``; ``script`` is the same command for an experiment script
+whose spec is fixed. Both share their options and error handling with the ``trustsim`` command
+line through :mod:`sim.command`, so the sweeps never import :mod:`sim.cli`.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,17 +25,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import report
+from sim import command, files, report
+from sim import scenario as sc
 from sim.sweeps import analysis, design, engine, figures
-from sim.sweeps.spec import TRUSTSIM, LoadedSpec, SweepSpec
+from sim.sweeps.spec import TRUSTSIM, LoadedSpec, SweepSpec, load
 
 
-class SweepUsageError(Exception):
+class SweepUsageError(command.UsageError):
     """A sweep that cannot start as asked (folder in use by another spec, bad executor)."""
 
 
 def _csv(df: pd.DataFrame, path: Path) -> None:
-    engine.write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g"))
+    files.write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g"))
 
 
 def _prepare(out: Path, spec: SweepSpec, force: bool) -> None:
@@ -36,8 +44,6 @@ def _prepare(out: Path, spec: SweepSpec, force: bool) -> None:
     state = out / "sweep.json"
     digest = spec.digest()
     if state.exists():
-        import json
-
         recorded = json.loads(state.read_text()).get("digest")
         if recorded != digest and not force:
             raise SweepUsageError(
@@ -47,7 +53,7 @@ def _prepare(out: Path, spec: SweepSpec, force: bool) -> None:
     elif any(p.name != "runs" for p in out.iterdir()) and not force:
         raise SweepUsageError(f"{out}: exists and is not a sweep folder; choose another --out "
                               "or --force.")
-    report.write_json(state, {"name": spec.name, "digest": digest})
+    files.write_json(state, {"name": spec.name, "digest": digest})
 
 
 def tidy(spec: SweepSpec, des: design.Design, keys: list[list[str]],
@@ -84,7 +90,7 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
         citizens = citizens or loaded.base["population"]["size"]
     ctx = engine.Context(spec.model, loaded.base, spec.steps, citizens,
                          tuple(engine.kept_steps(spec.steps, spec.every)), tuple(spec.outputs),
-                         engine.code_version(spec.model))
+                         report.code_version(engine.code_roots(spec.model)))
     keys = [[ctx.key(pt, seed) for seed in des.seeds] for pt in des.points]
     unique: dict[str, engine.Run] = {}
     for pt, row in zip(des.points, keys, strict=True):
@@ -117,38 +123,38 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
 
     # tidy table and analysis
     runs = tidy(spec, des, keys, engine.read_shards(shards_dir, wanted))
-    engine.write_atomic(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
+    files.write_atomic(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
     X = design.design_matrix(des, spec) if spec.method != "grid" else np.zeros((0, 0))
-    files = ["runs.parquet"]
+    written = ["runs.parquet"]
     result: dict[str, Any] = {}
     skipped_steps: list[dict[str, Any]] = []
     if spec.method in ("sobol", "morris"):
         idx, s2, skipped_steps = analysis.indices(spec, des, runs, X)
         _csv(idx, out / "indices.csv")
-        files.append("indices.csv")
+        written.append("indices.csv")
         if len(s2):
             _csv(s2, out / "indices_s2.csv")
-            files.append("indices_s2.csv")
+            written.append("indices_s2.csv")
         conv = analysis.convergence(spec, des, runs, X)
         _csv(conv, out / "convergence.csv")
-        files.append("convergence.csv")
+        written.append("convergence.csv")
         if len(idx):
             figures.indices_over_time(idx, spec.method, out / "indices_over_time.png")
-            files.append("indices_over_time.png")
+            written.append("indices_over_time.png")
         if len(conv):
             figures.convergence_figure(conv, spec.method, out / "convergence.png")
-            files.append("convergence.png")
+            written.append("convergence.png")
         result["indices"] = len(idx)
     pts = analysis.points(spec, runs, spec.names())
     _csv(pts, out / "points.csv")
-    files.append("points.csv")
+    written.append("points.csv")
     if spec.replicates > 1:
         noise = analysis.noise(spec, runs)
         _csv(noise, out / "noise.csv")
         figures.noise_figure(noise, out / "noise.png")
-        files += ["noise.csv", "noise.png"]
+        written += ["noise.csv", "noise.png"]
     keys_text = "\n".join(sorted(wanted)) + "\n"
-    engine.write_atomic(out / "run_keys.txt", lambda tmp: Path(tmp).write_text(keys_text))
+    files.write_text(out / "run_keys.txt", keys_text)
 
     name = loaded.base["name"] if loaded.base else spec.model
     hashes = {str(Path(p).resolve()): report.file_sha256(p) for p in loaded.files}
@@ -172,32 +178,57 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
         "executor": {"kind": kind, "workers": workers, **info,
                      "pool_restarts": outcome.restarts, "worker_losses": outcome.worker_losses},
         "timing_s": {"runs": round(t_runs, 3), "total": round(time.perf_counter() - t0, 3)},
-        "files": files,
+        "files": written,
     }
-    report.write_json(out / "manifest.json", manifest)
+    files.write_json(out / "manifest.json", manifest)
     return {"runs": len(unique), "skipped": skipped, "ran": outcome.ran,
-            "failures": len(failures), "seconds": time.perf_counter() - t0, "files": files,
+            "failures": len(failures), "seconds": time.perf_counter() - t0, "files": written,
             "executor": kind, **result}
 
 
+def sweep_command(args: argparse.Namespace) -> int:
+    """``trustsim sweep``: check the spec and the folder, run (or resume) the sweep, report."""
+    loaded = load(args.spec)
+    spec = loaded.spec.with_quick() if args.quick else loaded.spec
+    if spec.model == TRUSTSIM:
+        scenario = sc.Scenario.model_validate(loaded.base)
+        command.check_memory([scenario], spec.citizens or scenario.population.size,
+                             args.workers)
+    if args.out.resolve() == Path.cwd().resolve():
+        raise SweepUsageError(f"{args.out}: choose a results folder, not the current folder.")
+    bar = command.progress(0, args.quiet, spec.name)
+
+    def progress(n: int, total: int) -> None:
+        bar.total = total
+        bar.update(n)
+
+    try:
+        result = run_sweep(
+            loaded, args.out, workers=args.workers, scheduler=args.scheduler,
+            executor=args.executor, quick=args.quick, force=args.force, progress=progress,
+            argv=args.argv, log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    finally:
+        bar.close()
+    print(f"{args.out}: {spec.name}: {result['runs']} runs ({result['skipped']} reused, "
+          f"{result['ran']} run now, {result['failures']} failed) in {result['seconds']:.1f} s "
+          f"on {result['executor']}; wrote {', '.join(result['files'])}")
+    return 0
+
+
 def script(spec: Path, description: str, argv: Sequence[str] | None = None) -> int:
-    """The command line of an experiment script: ``trustsim sweep SPEC`` with its options."""
-    import argparse
-
-    from sim import cli
-
+    """The command line of an experiment script: ``trustsim sweep SPEC`` with its options (the
+    manifest records it as that command)."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--out", type=Path, required=True, help="sweep folder")
-    parser.add_argument("--workers", type=int, default=1, help="parallel workers")
-    parser.add_argument("--scheduler", help="Dask scheduler address, or 'local'")
-    parser.add_argument("--quick", action="store_true", help="a run of a few minutes")
-    parser.add_argument("--force", action="store_true", help="reuse a folder of another spec")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    command.sweep_options(parser, spec=False)
     args = parser.parse_args(argv)
     if spec.resolve().is_relative_to(Path.cwd().resolve()):  # a manifest that names no home
         spec = spec.resolve().relative_to(Path.cwd().resolve())
-    forwarded = ["sweep", str(spec), "--out", str(args.out), "--workers", str(args.workers)]
+    args.spec = spec
+    given = ["sweep", str(spec), "--out", str(args.out), "--workers", str(args.workers)]
     if args.scheduler:
-        forwarded += ["--scheduler", args.scheduler]
-    forwarded += [f"--{flag}" for flag in ("quick", "force", "quiet") if getattr(args, flag)]
-    return cli.main(forwarded)
+        given += ["--scheduler", args.scheduler]
+    if args.executor != "auto":
+        given += ["--executor", args.executor]
+    given += [f"--{flag}" for flag in ("quick", "force", "quiet") if getattr(args, flag)]
+    args.argv = ["trustsim", *given]
+    return command.run("trustsim sweep", sweep_command, args)

@@ -1,0 +1,113 @@
+"""What trustsim's command lines share: option types and options, progress bars, the memory
+check, and how a command ends (exit statuses, one-paragraph errors, interruption).
+
+Both ``trustsim`` (:mod:`sim.cli`) and the sweep scripts of ``experiments/``
+(:func:`sim.sweeps.script`) use it, so neither needs the other. Bad input ends with a message and
+exit status 2, never a traceback; Ctrl-C and SIGTERM unwind (temporary results are removed) and
+end with 130 and 143.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim import scenario as sc
+from sim.files import OutputError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported as one paragraph on stderr, exit status 2."""
+
+
+class Terminated(BaseException):  # like KeyboardInterrupt: not an error to catch broadly
+    """SIGTERM: unwind like Ctrl-C, so temporary results are removed."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def run(name: str, command: Callable[[argparse.Namespace], int], args: argparse.Namespace,
+        ) -> int:
+    """Run ``command(args)`` as the command ``name`` (e.g. "trustsim run"): bad input becomes
+    a message and exit status 2, an interruption exit status 130 (Ctrl-C) or 143 (SIGTERM)."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return command(args)
+    except (UsageError, OutputError, sc.ScenarioError) as err:
+        print(f"{name}: error:\n{err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (KeyboardInterrupt, Terminated) as err:
+        print(f"{name.split()[0]}: interrupted; no results were written", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# ------------------------------------------------------------------------------ options
+def integer(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+positive, non_negative = integer(1), integer(0)
+
+
+def sweep_options(parser: argparse.ArgumentParser, spec: bool = True) -> None:
+    """The options of ``trustsim sweep``; an experiment script, whose spec is fixed, has no
+    ``spec`` argument."""
+    if spec:
+        parser.add_argument("spec", type=Path, help="sweep spec (YAML)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="sweep folder (created or resumed)")
+    parser.add_argument("--workers", type=positive, default=1,
+                        help="parallel workers; results are identical whatever the number")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler, e.g. tcp://host:8786; 'local' starts a "
+                             "LocalCluster of --workers processes on 127.0.0.1")
+    parser.add_argument("--executor", choices=("auto", "serial", "processes", "dask"),
+                        default="auto", help="auto: dask with --scheduler, else processes if "
+                        "--workers > 1, else serial")
+    parser.add_argument("--quick", action="store_true", help="use the spec's quick: settings")
+    parser.add_argument("--force", action="store_true",
+                        help="reuse a folder that holds another spec's sweep (or is not a sweep)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# ------------------------------------------------------------------------------ helpers
+def progress(total: int, quiet: bool, desc: str) -> Any:
+    """A progress bar of runs on stderr, drawn only on a terminal and never with ``quiet``."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr,
+                disable=quiet or not sys.stderr.isatty(), leave=False)
+
+
+def check_memory(scenarios: Sequence[sc.Scenario], citizens: int, parallel: int) -> None:
+    """Refuse (as bad input) runs whose populations would not fit in this machine's memory."""
+    need = max(sc.memory_estimate(s, citizens, parallel) for s in scenarios)
+    have = sc.available_memory()
+    if have is not None and need > 0.9 * have:
+        raise UsageError(
+            f"population: {citizens:,} citizens x {parallel} parallel run(s) need about "
+            f"{need / 2**30:.1f} GiB, but this machine has {have / 2**30:.1f} GiB available; use "
+            "fewer --citizens or --workers.")
