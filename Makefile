@@ -9,7 +9,7 @@ VENV35 ?= .venv-mesa35
 PY312 := $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); \
 	do if $$p -c "" >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: run test test-mesa35 lint bench figures results notebooks clean
+.PHONY: run test test-fast test-mesa35 lint bench figures results notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ test: $(STAMP)
 	@if [ -n "$(PY312)" ]; then $(MAKE) --no-print-directory test-mesa35; \
 	else echo "python3.12 not found: the Mesa 3.5 check is skipped"; fi
 
+# The quick check while editing (well under 2 minutes on 2 cores): ruff, then the unit and property
+# tests, in-process; no subprocess, notebook, browser or canonical-results test (the `integration`
+# marker, tests/conftest.py) and no `slow` one. `make test` runs those too.
+test-fast: $(STAMP)
+	$(BIN)/ruff check sim tests experiments
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not integration and not slow"
+
 # Python 3.12 resolves Mesa 3.5: the model's tests and the app's browser test again there, with
 # Mesa's warnings as errors.
 test-mesa35:
@@ -33,7 +40,9 @@ test-mesa35:
 	$(VENV35)/bin/pip install --quiet -e ".[dev]"
 	$(VENV35)/bin/python -m pytest -q -p no:cacheprovider -W error::DeprecationWarning \
 		-W error::FutureWarning -W error::PendingDeprecationWarning \
-		tests/test_model.py tests/test_mechanisms.py tests/test_stylized_facts.py tests/test_app.py
+		tests/test_model.py tests/test_breaches.py tests/test_campaigns.py tests/test_control.py \
+		tests/test_mandates.py tests/test_network.py tests/test_sharing.py tests/test_trust.py \
+		tests/test_stylized_facts.py tests/test_app.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests experiments

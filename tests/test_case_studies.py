@@ -1,5 +1,6 @@
 """The case-study set: each case on its own timeline, one table row each, one figure, and the
-script that writes them refuses bad input cleanly."""
+script that writes them refuses bad input cleanly (the script's tests are integration tests: they
+run it as a process)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from sim import case_studies, plots
 
 ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = "experiments/case_studies.py"
 
 
 @pytest.fixture(scope="module")
@@ -78,32 +80,32 @@ def test_figure_has_a_column_per_case_with_shared_trust_and_opt_out_scales(runs,
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _script(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "experiments/case_studies.py"), *args],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
-
-
-def test_script_refuses_an_existing_folder_and_bad_sizes(tmp_path):
+@pytest.mark.integration
+def test_script_refuses_an_existing_folder_and_bad_sizes(tmp_path, run_script):
     out = tmp_path / "cases"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    done = _script("--out", str(out), "--citizens", "300", "--replicates", "1", "--force")
+    done = run_script(SCRIPT, "--out", out, "--citizens", "300", "--replicates", "1", "--force")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "not a trustsim results folder" in done.stderr
     assert (out / "keep.txt").read_text() == "mine"
-    done = _script("--out", str(tmp_path / "x"), "--citizens", "0")
+    done = run_script(SCRIPT, "--out", tmp_path / "x", "--citizens", "0")
     assert done.returncode == 2 and "--citizens" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x").exists()
 
 
-def test_script_stopped_by_sigterm_leaves_no_folder_behind(tmp_path):
+@pytest.mark.integration
+def test_script_stopped_by_sigterm_leaves_no_folder_behind(tmp_path, trustsim_env, wait_for):
     out = tmp_path / "cases"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "experiments/case_studies.py"), "--out",
-                             str(out), "--citizens", "50000", "--quiet"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, str(ROOT / SCRIPT), "--out", str(out),
+                             "--citizens", "50000", "--quiet"], cwd=ROOT, env=trustsim_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".cases.partial-*")) and time.monotonic() < deadline:
-        time.sleep(0.05)  # wait until it has started writing
+    try:  # until it has started writing
+        wait_for(lambda: list(tmp_path.glob(".cases.partial-*")), "partial folder", proc=proc)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
     time.sleep(1.0)  # and is running replicates (its kernels loaded from numba's cache)
     proc.send_signal(signal.SIGTERM)
     out_, err = proc.communicate(timeout=120)

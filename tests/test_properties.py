@@ -63,11 +63,9 @@ def timelines(draw):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(params=valid_params(), events=timelines(), seed=st.integers(0, 2**32 - 1))
-def test_trust_and_rates_stay_in_bounds_without_nan(params, events, seed):
+def test_trust_and_rates_stay_in_bounds_without_nan(run_model, params, events, seed):
     m = TrustModel(300, rng=seed, events=events, citizen_agents=False, **params)
-    for _ in range(12):
-        m.step()
-    df = m.timeseries()
+    df = run_model(m, 12)
     assert not df.isna().any().any()
     bounded = df.drop(columns=["step", "breaches", "service_benefit", "public_benefit"])
     assert (bounded >= 0).all().all() and (bounded <= 1).all().all()
@@ -80,12 +78,9 @@ def test_trust_and_rates_stay_in_bounds_without_nan(params, events, seed):
 
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), params=valid_params())
-def test_same_seed_identical_different_seed_differs(seed, params):
+def test_same_seed_identical_different_seed_differs(run_model, seed, params):
     def series(s):
-        m = TrustModel(300, rng=s, citizen_agents=False, **params)
-        for _ in range(6):
-            m.step()
-        return m.timeseries()
+        return run_model(TrustModel(300, rng=s, citizen_agents=False, **params), 6)
 
     pd.testing.assert_frame_equal(series(seed), series(seed))
     assert not series(seed).equals(series(seed + 1))
