@@ -34,11 +34,12 @@ TIMEOUT = 180  # seconds for any one command: a hung command fails the test inst
 
 # ------------------------------------------------------------------ classification
 #: modules whose every test is an integration test: each runs ``python -m sim.cli`` in a
-#: subprocess
-INTEGRATION_MODULES = {"test_cli.py"}
+#: subprocess, or asks git what is committed and reruns the canonical results' commands
+INTEGRATION_MODULES = {"test_cli.py", "test_results.py"}
 #: integration tests of modules that mix both, by module and test name
 INTEGRATION_TESTS = {
     "test_app.py": {"test_app_lever_step_and_screenshot"},  # a server and Chromium
+    "test_notebooks.py": {"test_notebook_reproduces_its_committed_outputs"},  # a Jupyter kernel
     "test_sweep.py": {
         "test_serial_processes_and_dask_give_identical_indices",  # a process pool and Dask
         "test_a_sweep_killed_with_sigkill_resumes_to_the_same_indices",  # the command line

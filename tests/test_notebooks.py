@@ -6,9 +6,7 @@ this interpreter's environment (``sys.prefix/share/jupyter/kernels``), at its de
 ones its committed outputs were made with: 5,000 citizens, a few replicates, well under a minute)
 in a scratch working directory: the notebooks find the repository root themselves. Every text
 output of every cell must equal the committed one, and every cell must draw as many figures;
-``make notebooks`` refreshes the committed outputs after a change to the model. Executing them
-is an integration test (``make test``); the checks of the committed files are in ``make
-test-fast`` too.
+``make notebooks`` refreshes the committed outputs after a change to the model.
 """
 
 from __future__ import annotations
@@ -70,7 +68,6 @@ def _outputs(cell) -> tuple[str, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.integration  # a Jupyter kernel per notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_reproduces_its_committed_outputs(path, tmp_path, monkeypatch):
     for name in ("TRUSTSIM_NOTEBOOK_CITIZENS", "TRUSTSIM_NOTEBOOK_REPLICATES"):

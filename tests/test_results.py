@@ -1,6 +1,5 @@
 """The small canonical results in results/ are what today's code makes with the commands that
-results/README.md gives for them (``make results`` reruns them all). Integration tests: they ask
-git and rerun the commands as processes."""
+results/README.md gives for them (``make results`` reruns them all)."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
-pytestmark = pytest.mark.integration
 
 #: folder -> (the command of results/README.md, the committed files that hold its numbers)
 CANONICAL = {
@@ -56,11 +54,11 @@ def test_readme_gives_each_command_and_git_keeps_each_file():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("folder", list(CANONICAL))
-def test_committed_result_is_what_the_command_makes_now(folder, tmp_path, trustsim_env):
+def test_committed_result_is_what_the_command_makes_now(folder, tmp_path):
     command, files = CANONICAL[folder]
     out = tmp_path / folder
-    done = subprocess.run(_argv(command, out), cwd=ROOT, env=trustsim_env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(_argv(command, out), cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     for name in files:
         old, new = RESULTS / folder / name, out / name
