@@ -13,12 +13,9 @@ def test_uplift_raises_reached_citizens_only_and_stays_in_bounds():
     assert trust[2].max() <= 1.0
 
 
-def test_a_campaign_runs_its_weeks_and_raises_trust_in_its_holder():
+def test_a_campaign_runs_its_weeks_and_raises_trust_in_its_holder(run_model):
     def nhs_trust(events):
-        m = TrustModel(2_000, events=events, rng=4)
-        for _ in range(6):
-            m.step()
-        return m.timeseries().trust_nhs
+        return run_model(TrustModel(2_000, events=events, rng=4), 6).trust_nhs
 
     calm = nhs_trust([])
     run = nhs_trust([Campaign(step=2, programme="gp_records", strength=1.0, reach=1.0,

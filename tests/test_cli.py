@@ -43,19 +43,6 @@ PNG = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("trust.png", "opt_out.png", "coverage.png", "benefit.png")
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    return env
-
-
-def trustsim(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m sim.cli ARGS`` in ``cwd`` with no terminal and no standard input."""
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], cwd=cwd,
-                          env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
-                          stdin=subprocess.DEVNULL)
-
-
 def listing(folder: Path) -> dict[str, bytes | None]:
     """Everything under ``folder`` (hidden entries too), with file contents."""
     return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
@@ -90,8 +77,8 @@ RUN_ARGS = ("--citizens", "800", "--steps", "12", "--replicates", "2", "--seed",
 
 
 @pytest.fixture(scope="module")
-def run_w1(world):
-    r = trustsim("run", "child.yaml", "--out", "w1", "--workers", "1", *RUN_ARGS, cwd=world)
+def run_w1(world, run_cli):
+    r = run_cli("run", "child.yaml", "--out", "w1", "--workers", "1", *RUN_ARGS, cwd=world)
     assert r.returncode == 0, r.stderr
     return r, world / "w1"
 
@@ -194,16 +181,16 @@ def test_run_reports_on_stdout_and_leaves_no_temporary_folder(run_w1, world):
         ["timeseries.csv", "summary.json", "manifest.json", *FIGURES])
 
 
-def test_one_and_two_workers_write_byte_identical_time_series(run_w1, world):
-    r = trustsim("run", "child.yaml", "--out", "w2", "--workers", "2", *RUN_ARGS, cwd=world)
+def test_one_and_two_workers_write_byte_identical_time_series(run_w1, world, run_cli):
+    r = run_cli("run", "child.yaml", "--out", "w2", "--workers", "2", *RUN_ARGS, cwd=world)
     assert r.returncode == 0, r.stderr
     assert (world / "w2" / "timeseries.csv").read_bytes() == \
         (run_w1[1] / "timeseries.csv").read_bytes()
     assert json.loads((world / "w2" / "manifest.json").read_text())["workers"] == 2
 
 
-def test_parquet_holds_the_same_numbers(run_w1, world):
-    r = trustsim("run", "child.yaml", "--out", "pq", "--format", "parquet", *RUN_ARGS, cwd=world)
+def test_parquet_holds_the_same_numbers(run_w1, world, run_cli):
+    r = run_cli("run", "child.yaml", "--out", "pq", "--format", "parquet", *RUN_ARGS, cwd=world)
     assert r.returncode == 0, r.stderr
     assert not (world / "pq" / "timeseries.csv").exists()
     parquet = pd.read_parquet(world / "pq" / "timeseries.parquet")
@@ -211,7 +198,7 @@ def test_parquet_holds_the_same_numbers(run_w1, world):
     pd.testing.assert_frame_equal(parquet, csv, check_dtype=False, rtol=1e-12)
 
 
-def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, bytes]:
+def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, bytes]:
     """Run with stderr on a pseudo-terminal (100 columns); return exit status and its bytes."""
     import fcntl
     import pty
@@ -220,7 +207,7 @@ def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, bytes]:
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=cwd, env=_env(),
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=cwd, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     chunks, deadline = [], time.monotonic() + TIMEOUT
@@ -245,14 +232,15 @@ def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, bytes]:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-def test_progress_bar_only_on_a_terminal_and_never_with_quiet(tmp_path):
-    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
+def test_progress_bar_only_on_a_terminal_and_never_with_quiet(scenario_dir, run_cli,
+                                                              trustsim_env):
     small = ["baseline.yaml", "--citizens", "600", "--steps", "4", "--replicates", "3"]
     with ThreadPoolExecutor(max_workers=3) as pool:
-        bar = pool.submit(_on_a_terminal, ["run", *small, "--out", "bar"], tmp_path)
+        bar = pool.submit(_on_a_terminal, ["run", *small, "--out", "bar"], scenario_dir,
+                          trustsim_env)
         quiet = pool.submit(_on_a_terminal, ["run", *small, "--out", "quiet", "--quiet"],
-                            tmp_path)
-        piped = pool.submit(trustsim, "run", *small, "--out", "piped", cwd=tmp_path)
+                            scenario_dir, trustsim_env)
+        piped = pool.submit(run_cli, "run", *small, "--out", "piped", cwd=scenario_dir)
         (status, shown), (quiet_status, quiet_shown) = bar.result(), quiet.result()
         piped = piped.result()  # no terminal, no --quiet
     assert status == 0, shown
@@ -264,34 +252,33 @@ def test_progress_bar_only_on_a_terminal_and_never_with_quiet(tmp_path):
     assert piped.stderr == ""
 
 
-def test_existing_results_survive_without_force_and_are_replaced_with_it(tmp_path):
-    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
-    out = tmp_path / "res"
+def test_existing_results_survive_without_force_and_are_replaced_with_it(scenario_dir, run_cli):
+    out = scenario_dir / "res"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
     small = ("baseline.yaml", "--out", "res", "--citizens", "600", "--steps", "4",
              "--replicates", "2", "--quiet")
     for extra in ((), ("--force",)):  # not results: refused even with --force
-        refused = trustsim("run", *small, *extra, cwd=tmp_path)
+        refused = run_cli("run", *small, *extra, cwd=scenario_dir)
         assert refused.returncode == 2
         assert "res" in refused.stderr and "Traceback" not in refused.stderr
         assert ("manifest.json" if extra else "--force") in refused.stderr
         assert listing(out) == {"keep.txt": b"precious"}
-        assert hidden(tmp_path) == []
+        assert hidden(scenario_dir) == []
 
     (out / "keep.txt").unlink()
-    first = trustsim("run", *small, cwd=tmp_path)
+    first = run_cli("run", *small, cwd=scenario_dir)
     assert first.returncode == 2  # empty but existing: still needs --force
     out.rmdir()
-    assert trustsim("run", *small, cwd=tmp_path).returncode == 0
+    assert run_cli("run", *small, cwd=scenario_dir).returncode == 0
     (out / "extra.txt").write_text("from the first run")
-    again = trustsim("run", *small, cwd=tmp_path)
+    again = run_cli("run", *small, cwd=scenario_dir)
     assert again.returncode == 2 and "--force" in again.stderr
-    forced = trustsim("run", *small, "--force", cwd=tmp_path)
+    forced = run_cli("run", *small, "--force", cwd=scenario_dir)
     assert forced.returncode == 0, forced.stderr
     assert not (out / "extra.txt").exists()  # earlier results replaced whole
     assert (out / "timeseries.csv").exists() and (out / "manifest.json").exists()
-    assert hidden(tmp_path) == []
+    assert hidden(scenario_dir) == []
 
 
 @pytest.mark.parametrize(("signame", "whole_group", "workers", "existing"), [
@@ -299,9 +286,9 @@ def test_existing_results_survive_without_force_and_are_replaced_with_it(tmp_pat
     ("SIGTERM", False, 2, False),  # kill PID, a job scheduler's time limit: the main process
     ("SIGTERM", False, 1, True),   # ... during a --force run: the old results survive
 ])
-def test_an_interrupted_run_leaves_no_results(tmp_path, signame, whole_group, workers, existing):
-    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
-    out = tmp_path / "res"
+def test_an_interrupted_run_leaves_no_results(scenario_dir, trustsim_env, wait_for, signame,
+                                              whole_group, workers, existing):
+    out = scenario_dir / "res"
     if existing:  # earlier results, as a run leaves them
         out.mkdir()
         (out / "manifest.json").write_text("{}")
@@ -310,15 +297,13 @@ def test_an_interrupted_run_leaves_no_results(tmp_path, signame, whole_group, wo
     args = ["run", "baseline.yaml", "--out", "res", "--citizens", "200000", "--steps", "400",
             "--replicates", "4", "--workers", str(workers), "--quiet",
             *(["--force"] if existing else [])]
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=tmp_path, env=_env(),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=scenario_dir,
+                            env=trustsim_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while not any(p.name.startswith(".res.partial") for p in tmp_path.iterdir()):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.05)
+        wait_for(lambda: any(p.name.startswith(".res.partial") for p in scenario_dir.iterdir()),
+                 ".res.partial folder", timeout=60, proc=proc)
         time.sleep(0.5)  # into the replicates
         children = psutil.Process(proc.pid).children(recursive=True)
         while workers > 1 and not children and time.monotonic() < deadline:
@@ -343,14 +328,14 @@ def test_an_interrupted_run_leaves_no_results(tmp_path, signame, whole_group, wo
         assert listing(out) == before
     else:
         assert not out.exists()
-    assert hidden(tmp_path) == []
+    assert hidden(scenario_dir) == []
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == [], f"worker processes outlived the run: {alive}"
 
 
 # ------------------------------------------------------------------------------ compare
 @pytest.fixture(scope="module")
-def comparison(tmp_path_factory):
+def comparison(tmp_path_factory, run_cli):
     """A reference, an identical copy of it under another file name, and the reference with a
     late scandal (step 10 of 16), compared on common random numbers."""
     folder = tmp_path_factory.mktemp("compare")
@@ -361,8 +346,8 @@ def comparison(tmp_path_factory):
     (folder / "late.yaml").write_text(child_yaml("late", steps=16, timeline=(
         "timeline:\n  - {type: scandal, step: 10, programme: gp_records, severity: 0.8, "
         "publicity: 1.0}\n")), encoding="utf-8")
-    r = trustsim("compare", "ref.yaml", "copy.yaml", "late.yaml", "--out", "cmp",
-                 "--citizens", "800", "--replicates", "3", "--quiet", cwd=folder)
+    r = run_cli("compare", "ref.yaml", "copy.yaml", "late.yaml", "--out", "cmp",
+                "--citizens", "800", "--replicates", "3", "--quiet", cwd=folder)
     assert r.returncode == 0, r.stderr
     return folder, folder / "cmp"
 
@@ -431,25 +416,24 @@ def test_compare_paired_difference_has_an_interval(comparison):
 
 @pytest.mark.parametrize("files", [["baseline.yaml"], ["baseline.yaml", "baseline.yaml"]],
                          ids=["one-scenario", "same-file-twice"])
-def test_compare_with_fewer_than_two_distinct_files_does_not_crash(tmp_path, files):
-    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
-    r = trustsim("compare", *files, "--out", "cmp", "--citizens", "600", "--steps", "4",
-                 "--replicates", "2", "--quiet", cwd=tmp_path)
+def test_compare_with_fewer_than_two_distinct_files_does_not_crash(scenario_dir, files, run_cli):
+    r = run_cli("compare", *files, "--out", "cmp", "--citizens", "600", "--steps", "4",
+                "--replicates", "2", "--quiet", cwd=scenario_dir)
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode in (0, 2), r.stderr
     if r.returncode == 0:
-        names = json.loads((tmp_path / "cmp" / "comparison.json").read_text())["scenarios"]
+        names = json.loads((scenario_dir / "cmp" / "comparison.json").read_text())["scenarios"]
         assert len(set(names)) == len(names)
     else:
-        assert "compare" in r.stderr and not (tmp_path / "cmp").exists()
-    assert hidden(tmp_path) == []
+        assert "compare" in r.stderr and not (scenario_dir / "cmp").exists()
+    assert hidden(scenario_dir) == []
 
 
-def test_compare_warns_of_events_the_reference_weeks_cut_off(tmp_path):
+def test_compare_warns_of_events_the_reference_weeks_cut_off(tmp_path, run_cli):
     scenarios = ROOT / "scenarios"
-    r = trustsim("compare", scenarios / "gp_records.yaml", scenarios / "royal_free_deepmind.yaml",
-                 "--out", "cmp", "--citizens", "300", "--replicates", "1", "--quiet",
-                 cwd=tmp_path)
+    r = run_cli("compare", scenarios / "gp_records.yaml", scenarios / "royal_free_deepmind.yaml",
+                "--out", "cmp", "--citizens", "300", "--replicates", "1", "--quiet",
+                cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert ("royal_free_deepmind: events after week 52 never happen: scandal@85, scandal@93"
             in r.stderr)
@@ -457,8 +441,8 @@ def test_compare_warns_of_events_the_reference_weeks_cut_off(tmp_path):
 
 
 # ------------------------------------------------------------------------------ validate, schema
-def test_validate_prints_ok_for_good_files(world):
-    r = trustsim("validate", "baseline.yaml", "child.yaml", cwd=world)
+def test_validate_prints_ok_for_good_files(world, run_cli):
+    r = run_cli("validate", "baseline.yaml", "child.yaml", cwd=world)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert len(lines) == 2
@@ -467,22 +451,22 @@ def test_validate_prints_ok_for_good_files(world):
     assert r.stderr == ""
 
 
-def test_every_shipped_scenario_validates():
+def test_every_shipped_scenario_validates(run_cli):
     files = sorted(p.relative_to(ROOT) for p in (ROOT / "scenarios").glob("*.yaml"))
     assert Path("scenarios/baseline.yaml") in files
-    r = trustsim("validate", *files, cwd=ROOT)
+    r = run_cli("validate", *files, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert len([line for line in r.stdout.splitlines() if ": OK (" in line]) == len(files)
 
 
-def test_validate_reports_every_bad_file_and_still_checks_the_good_ones(world):
+def test_validate_reports_every_bad_file_and_still_checks_the_good_ones(world, run_cli):
     folder = world / "validate"
     folder.mkdir()
     shutil.copy(BASELINE, folder / "baseline.yaml")
     (folder / "consent.yaml").write_text(
         "extends: baseline.yaml\nprogrammes:\n  gp_records:\n    consent: maybe\n")
     (folder / "typo.yaml").write_text("extends: baseline.yaml\nreplicats: 3\n")
-    r = trustsim("validate", "consent.yaml", "baseline.yaml", "typo.yaml", cwd=folder)
+    r = run_cli("validate", "consent.yaml", "baseline.yaml", "typo.yaml", cwd=folder)
     assert r.returncode == 2
     lines = r.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("baseline.yaml: OK"), r.stdout
@@ -492,8 +476,8 @@ def test_validate_reports_every_bad_file_and_still_checks_the_good_ones(world):
     assert "Traceback" not in r.stderr
 
 
-def test_schema_prints_the_json_schema(tmp_path):
-    r = trustsim("schema", cwd=tmp_path)
+def test_schema_prints_the_json_schema(tmp_path, run_cli):
+    r = run_cli("schema", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     schema = json.loads(r.stdout)
     assert schema == sc.schema()
@@ -570,24 +554,25 @@ BAD_INPUTS.update({f"{option}={value}": ({}, ["baseline.yaml", option, value], [
                    for option, value in BAD_NUMBERS})
 
 
-def _bad_case(folder: Path, files: dict[str, str], args: list[str]):
+def _bad_case(run_cli, folder: Path, files: dict[str, str], args: list[str]):
     folder.mkdir()
     shutil.copy(BASELINE, folder / "baseline.yaml")
     for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(text.encode("utf-8", "surrogateescape"))
     before = listing(folder)
-    result = trustsim("run", "--out", "res", "--citizens", "600", "--steps", "4",
-                      "--replicates", "2", "--quiet", *args, cwd=folder)
+    result = run_cli("run", "--out", "res", "--citizens", "600", "--steps", "4",
+                     "--replicates", "2", "--quiet", *args, cwd=folder)
     return result, before
 
 
 @pytest.fixture(scope="module")
-def bad_results(tmp_path_factory):
+def bad_results(tmp_path_factory, run_cli):
     """Every bad-input case through the real command line, two processes per core at a time."""
     root = tmp_path_factory.mktemp("bad")
     with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 1)) as pool:
-        futures = {case: pool.submit(_bad_case, root / re.sub(r"\W", "_", case), files, args)
+        futures = {case: pool.submit(_bad_case, run_cli, root / re.sub(r"\W", "_", case), files,
+                                   args)
                    for case, (files, args, _) in BAD_INPUTS.items()}
         return {case: (root / re.sub(r"\W", "_", case), *future.result())
                 for case, future in futures.items()}
@@ -613,37 +598,35 @@ def test_bad_input_exits_2_with_a_located_message_and_writes_nothing(bad_results
     assert not (folder / TAG_FILE).exists()  # the YAML tags did not run
 
 
-def test_unreadable_file_is_refused(tmp_path):
+def test_unreadable_file_is_refused(tmp_path, run_cli):
     bad = tmp_path / "secret.yaml"
     shutil.copy(BASELINE, bad)
     bad.chmod(0)
     try:
         if os.access(bad, os.R_OK):
             pytest.skip("running as a user who can read any file (root)")
-        r = trustsim("run", "secret.yaml", "--out", "res", "--quiet", cwd=tmp_path)
+        r = run_cli("run", "secret.yaml", "--out", "res", "--quiet", cwd=tmp_path)
         assert_refused(r, ["secret.yaml", "cannot be read"])
         assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.yaml"]
     finally:
         bad.chmod(0o644)
 
 
-def test_a_population_too_large_for_memory_is_refused_with_the_estimate(tmp_path):
-    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
+def test_a_population_too_large_for_memory_is_refused_with_the_estimate(scenario_dir, run_cli):
     citizens = 90_000_000_000
-    r = trustsim("run", "baseline.yaml", "--out", "res", "--citizens", citizens,
-                 "--replicates", "2", "--quiet", cwd=tmp_path)
+    r = run_cli("run", "baseline.yaml", "--out", "res", "--citizens", citizens,
+                "--replicates", "2", "--quiet", cwd=scenario_dir)
     need = sc.memory_estimate(sc.load(BASELINE), citizens, 1) / 2**30
     assert_refused(r, ["population", "90,000,000,000", f"{need:.1f} GiB", "--citizens"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.yaml"]
+    assert sorted(p.name for p in scenario_dir.iterdir()) == ["baseline.yaml"]
 
 
-def test_out_dot_is_refused_not_crashed(tmp_path):
+def test_out_dot_is_refused_not_crashed(scenario_dir, run_cli):
     """``--out . --force`` cannot replace the folder one stands in; say so before running."""
-    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
-    (tmp_path / "keep.txt").write_text("precious")
-    r = trustsim("run", "baseline.yaml", "--out", ".", "--force", "--citizens", "600",
-                 "--steps", "2", "--replicates", "1", "--quiet", cwd=tmp_path)
+    (scenario_dir / "keep.txt").write_text("precious")
+    r = run_cli("run", "baseline.yaml", "--out", ".", "--force", "--citizens", "600",
+                "--steps", "2", "--replicates", "1", "--quiet", cwd=scenario_dir)
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr, r.stderr
-    assert (tmp_path / "keep.txt").read_text() == "precious"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.yaml", "keep.txt"]
+    assert (scenario_dir / "keep.txt").read_text() == "precious"
+    assert sorted(p.name for p in scenario_dir.iterdir()) == ["baseline.yaml", "keep.txt"]

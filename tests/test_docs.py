@@ -33,7 +33,7 @@ from sim.events import Event
 from sim.model import TrustModel
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
-from sim.programmes import Barriers, Mandate, Programme, ProgrammeTable
+from sim.programmes import Barriers, Mandate, Programme
 from sim.results import CORE_OUTPUTS, output_names
 from sim.segments import NHS_SEGMENTS, trust_factors
 
@@ -235,16 +235,17 @@ def _shown(cell: str) -> tuple[float, float]:
     return float(number), 0.5 * 10.0 ** -decimals + 1e-12
 
 
-def test_baseline_derived_values_table_matches_the_code(text):
+def test_baseline_derived_values_table_matches_the_code(text, table):
     header, rows = keyed(text, "Derived values of the baseline")
     assert header == ["Programme", r"$\rho_p$", "$L_p$", "risk $r_p$", "mandate cost",
                       "control $K_p$", "yearly breaches at full consent"]
     params = TrustParams()
-    table = ProgrammeTable.build(baseline.PROGRAMMES, baseline.AGENCIES)
-    weekly = breaches.hazard(table, table.realisation, params)  # everyone consents: C_p = rho_p
+    programmes = table(*baseline.PROGRAMMES)
+    # everyone consents: C_p = rho_p
+    weekly = breaches.hazard(programmes, programmes.realisation, params)
     derived = np.column_stack([
-        table.realisation, table.legitimacy, sharing.risk(table, params),
-        mandates.trust_cost(table), control.control_level(table, params),
+        programmes.realisation, programmes.legitimacy, sharing.risk(programmes, params),
+        mandates.trust_cost(programmes), control.control_level(programmes, params),
         -np.log1p(-weekly) * 52])
     assert list(rows) == [p.name for p in baseline.PROGRAMMES]
     for values, row in zip(derived, rows.values(), strict=True):
@@ -332,7 +333,7 @@ def test_mean_degree_quoted_in_the_docs_matches_the_network():
 
 # ------------------------------------------------------------------ references in the docs
 @pytest.fixture(scope="module")
-def small_model() -> TrustModel:
+def tiny_model() -> TrustModel:
     return TrustModel(50, rng=0, citizen_agents=False)
 
 
@@ -350,7 +351,7 @@ def _resolve(dotted: str) -> object:
 
 
 @pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: p.name)
-def test_code_references_in_the_docs_resolve(doc, small_model):
+def test_code_references_in_the_docs_resolve(doc, tiny_model):
     source = doc.read_text(encoding="utf-8")
     spans = re.findall(r"`([^`\n]+)`", source)
     dotted = {m for span in spans for m in re.findall(r"\bsim(?:\.[A-Za-z_]\w*)+", span)}
@@ -359,7 +360,7 @@ def test_code_references_in_the_docs_resolve(doc, small_model):
             _resolve(ref)
         except (AttributeError, ModuleNotFoundError) as err:
             pytest.fail(f"{doc.name}: `{ref}` does not resolve ({err})")
-    owners = {"TrustModel": small_model, "Agency": _resolve("sim.agents.Agency"),
+    owners = {"TrustModel": tiny_model, "Agency": _resolve("sim.agents.Agency"),
               "Citizen": _resolve("sim.agents.Citizen"), "Programme": Programme,
               "ProgrammeTable": _resolve("sim.programmes.ProgrammeTable"),
               "Streams": _resolve("sim.streams.Streams")}

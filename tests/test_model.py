@@ -23,12 +23,6 @@ from sim.results import CORE_OUTPUTS
 from sim.stylized_facts import calm_programmes
 
 
-def run(model: TrustModel, steps: int) -> pd.DataFrame:
-    for _ in range(steps):
-        model.step()
-    return model.timeseries()
-
-
 def test_default_model_has_a_citizen_agent_per_citizen_and_agency_agents():
     m = TrustModel(rng=7)
     assert isinstance(m, mesa.Model)
@@ -64,9 +58,9 @@ def test_large_runs_go_without_citizen_agents_unless_asked():
     assert len(TrustModel(500, rng=1, citizen_agents=True).agents_by_type[Citizen]) == 500
 
 
-def test_timeseries_has_the_output_contract():
+def test_timeseries_has_the_output_contract(run_model):
     m = TrustModel(2_000, rng=3)
-    df = run(m, 12)
+    df = run_model(m, 12)
     assert list(df.step) == list(range(13))
     assert set(CORE_OUTPUTS) <= set(df.columns)
     assert {f"trust_{a.name}" for a in m.agency_specs} <= set(df.columns)
@@ -79,9 +73,9 @@ def test_timeseries_has_the_output_contract():
     np.testing.assert_allclose(seg @ weights, df.opt_out_rate, atol=1e-12)
 
 
-def test_datacollector_collects_every_output_each_step():
+def test_datacollector_collects_every_output_each_step(run_model):
     m = TrustModel(1_000, rng=3)
-    run(m, 5)
+    run_model(m, 5)
     collected = m.datacollector.get_model_vars_dataframe()
     assert len(collected) == 6  # step 0 and five steps
     np.testing.assert_allclose(collected.trust_mean, m.timeseries().trust_mean)
@@ -96,43 +90,43 @@ def test_mesa_batch_run_gives_rows_with_outputs():
     assert all(0 <= r["trust_mean"] <= 1 for r in rows)
 
 
-def test_runs_without_mesa_deprecation_warnings():
+def test_runs_without_mesa_deprecation_warnings(run_model):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         warnings.simplefilter("error", FutureWarning)
-        run(TrustModel(500, rng=1), 3)
+        run_model(TrustModel(500, rng=1), 3)
 
 
-def test_same_seed_same_numbers_different_seed_different_numbers():
-    a = run(TrustModel(3_000, rng=11), 20)
-    b = run(TrustModel(3_000, rng=11), 20)
-    c = run(TrustModel(3_000, rng=12), 20)
+def test_same_seed_same_numbers_different_seed_different_numbers(run_model):
+    a = run_model(TrustModel(3_000, rng=11), 20)
+    b = run_model(TrustModel(3_000, rng=11), 20)
+    c = run_model(TrustModel(3_000, rng=12), 20)
     pd.testing.assert_frame_equal(a, b)
     assert not a.equals(c)
 
 
-def test_seed_sequence_and_int_seeds_agree():
-    a = run(TrustModel(1_000, rng=5), 5)
-    b = run(TrustModel(1_000, rng=np.random.SeedSequence(5)), 5)
+def test_seed_sequence_and_int_seeds_agree(run_model):
+    a = run_model(TrustModel(1_000, rng=5), 5)
+    b = run_model(TrustModel(1_000, rng=np.random.SeedSequence(5)), 5)
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_common_random_numbers_a_policy_changes_only_what_it_touches():
+def test_common_random_numbers_a_policy_changes_only_what_it_touches(run_model):
     """Two runs that differ in one policy share every draw: before the change they are equal,
     and programmes that the change does not reach keep the same breach draws."""
     events = [Breach(step=3, programme="pupil_records", severity=0.5, publicity=0.5)]
     a = TrustModel(2_000, rng=9, events=events)
     b = TrustModel(2_000, rng=9, events=[*events, PolicyChange(step=10, programme="gp_records",
                                                                changes={"security": 0.2})])
-    da, db = run(a, 20), run(b, 20)
+    da, db = run_model(a, 20), run_model(b, 20)
     pd.testing.assert_frame_equal(da.iloc[:10], db.iloc[:10])
     assert not da.iloc[10:].equals(db.iloc[10:])
     np.testing.assert_array_equal(a.citizens.partner, b.citizens.partner)
 
 
-def test_a_breach_lowers_trust_and_raises_opt_outs():
-    quiet = run(TrustModel(3_000, rng=2, programmes=calm_programmes()), 12)
-    hit = run(TrustModel(3_000, rng=2, programmes=calm_programmes(), events=[
+def test_a_breach_lowers_trust_and_raises_opt_outs(run_model):
+    quiet = run_model(TrustModel(3_000, rng=2, programmes=calm_programmes()), 12)
+    hit = run_model(TrustModel(3_000, rng=2, programmes=calm_programmes(), events=[
         Breach(step=2, programme="gp_records", severity=0.6, publicity=0.9)]), 12)
     assert hit.trust_university.iloc[-1] < quiet.trust_university.iloc[-1] - 0.05
     assert hit.trust_nhs.iloc[-1] < quiet.trust_nhs.iloc[-1]
@@ -140,53 +134,53 @@ def test_a_breach_lowers_trust_and_raises_opt_outs():
     assert hit.breaches.iloc[2] == 1 and hit.breaches.sum() == 1
 
 
-def test_opt_outs_lower_coverage():
+def test_opt_outs_lower_coverage(run_model):
     m = TrustModel(3_000, rng=2, programmes=calm_programmes())
-    before = run(m, 1).coverage_gp_records.iloc[-1]
+    before = run_model(m, 1).coverage_gp_records.iloc[-1]
     m.citizens.choice[: 1_500, m.programme_index("gp_records")] = 1  # half opt out
-    after = run(m, 1).coverage_gp_records.iloc[-1]
+    after = run_model(m, 1).coverage_gp_records.iloc[-1]
     assert after < before - 0.3
 
 
-def test_hidden_sharing_discovered_costs_more_than_announced():
+def test_hidden_sharing_discovered_costs_more_than_announced(run_model):
     def loss(announced: bool) -> float:
         progs = [p.changed(announced=announced) if p.name == "gp_records" else p
                  for p in calm_programmes()]
-        df = run(TrustModel(3_000, rng=4, programmes=progs, events=[
+        df = run_model(TrustModel(3_000, rng=4, programmes=progs, events=[
             Scandal(step=3, programme="gp_records", severity=0.4, publicity=0.8)]), 15)
         return df.trust_nhs.iloc[2] - df.trust_nhs.iloc[-1]
 
     assert loss(announced=False) > 1.3 * loss(announced=True)
 
 
-def test_discovery_announces_a_hidden_programme():
+def test_discovery_announces_a_hidden_programme(run_model):
     progs = [p.changed(announced=False, discovery_rate=52.0) if p.name == "gp_records" else p
              for p in calm_programmes()]
     m = TrustModel(1_000, rng=4, programmes=progs)
-    run(m, 10)
+    run_model(m, 10)
     gp = m.programmes[m.programme_index("gp_records")]
     assert gp.announced
     assert any(i.kind == "revelation" and i.hidden for i in m.incidents)
 
 
-def test_pause_stops_flows_and_resumes():
+def test_pause_stops_flows_and_resumes(run_model):
     m = TrustModel(1_000, rng=1, events=[Pause(step=2, programme="gp_records", duration=3)])
-    df = run(m, 8)
+    df = run_model(m, 8)
     assert df.coverage_gp_records.iloc[2:5].eq(0).all()
     assert df.coverage_gp_records.iloc[6] > 0.5
 
 
-def test_campaign_raises_trust_for_its_weeks():
-    base = run(TrustModel(2_000, rng=1, programmes=calm_programmes()), 8)
-    camp = run(TrustModel(2_000, rng=1, programmes=calm_programmes(), events=[
+def test_campaign_raises_trust_for_its_weeks(run_model):
+    base = run_model(TrustModel(2_000, rng=1, programmes=calm_programmes()), 8)
+    camp = run_model(TrustModel(2_000, rng=1, programmes=calm_programmes(), events=[
         Campaign(step=2, programme="gp_records", strength=1.0, reach=0.8, duration=4)]), 8)
     assert camp.trust_nhs.iloc[-1] > base.trust_nhs.iloc[-1] + 0.005
 
 
-def test_deadline_prompts_opt_outs_before_it_and_not_after():
+def test_deadline_prompts_opt_outs_before_it_and_not_after(run_model):
     m = TrustModel(4_000, rng=3, programmes=calm_programmes(), events=[
         OptOutDeadline(step=2, programme="gp_records", deadline=6, salience=1.0)])
-    df = run(m, 14)
+    df = run_model(m, 14)
     rise = df.opt_out_rate.diff()
     assert rise[2:7].sum() > 0.005
     assert rise[8:].sum() < 0.3 * rise[2:7].sum()
@@ -216,8 +210,8 @@ def test_a_breach_of_hidden_sharing_reveals_it_once():
     assert kinds == [("breach", True)]  # revealed by the breach, so not discovered again
 
 
-def test_citizen_opted_out_lists_only_programmes_with_a_choice():
-    m = TrustModel(500, rng=1)
+def test_citizen_opted_out_lists_only_programmes_with_a_choice(small_model):
+    m = small_model
     citizen = list(m.agents_by_type[Citizen])[3]
     citizen.choice[:] = 1  # recorded "out" everywhere, even where there is no choice
     with_choice = {p.name for p in m.programmes if p.consent != "none"}

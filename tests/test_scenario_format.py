@@ -298,14 +298,13 @@ def example_files(text: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def examples(doc, tmp_path) -> Path:
+def examples(doc, scenario_dir) -> Path:
     """The doc's example files, beside a copy of the baseline, in a folder."""
-    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
     files = example_files(doc)
     assert {"my_case.yaml", "parent.yaml", "child.yaml", "levers.yaml"} <= set(files)
     for name, text in files.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    return tmp_path
+        (scenario_dir / name).write_text(text, encoding="utf-8")
+    return scenario_dir
 
 
 def test_the_example_files_load(examples):
@@ -353,21 +352,9 @@ def test_the_sample_error_is_what_validate_prints(doc, examples, monkeypatch):
 
 
 # ================================================================== sim.scenario itself
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def folder(tmp_path) -> Path:
-    shutil.copy(BASELINE, tmp_path / "baseline.yaml")
-    return tmp_path
-
-
-def test_extends_merges_mappings_key_by_key_and_replaces_lists(folder, monkeypatch):
-    write(folder, "parent.yaml", """
+def test_extends_merges_mappings_key_by_key_and_replaces_lists(scenario_dir, write_file,
+                                                               monkeypatch):
+    write_file("parent.yaml", """
 extends: baseline.yaml
 name: parent
 steps: 40
@@ -382,8 +369,8 @@ policies:
 timeline:
   - {type: scandal, step: 3, programme: gp_records}
   - {type: breach, step: 4, programme: extra}
-""")
-    child = write(folder, "sub/child.yaml", """
+""", scenario_dir)
+    child = write_file("sub/child.yaml", """
 extends: ../parent.yaml
 name: child
 population: {segments: {sceptics: 0.2}}
@@ -394,8 +381,8 @@ policies:
   - {step: 7, security: 0.9, programmes: [extra]}
 timeline:
   - {type: pause, step: 9, programme: care_record}
-""")
-    monkeypatch.chdir(folder / "sub")  # extends is relative to the file, not to where one is
+""", scenario_dir)
+    monkeypatch.chdir(scenario_dir / "sub")  # extends is relative to the file, not to where one is
     s = sc.load(child)
     assert (s.name, s.steps, s.population.size) == ("child", 40, 500)
     assert s.population.segments == {"sceptics": 0.2, "enthusiasts": 0.5}
@@ -411,32 +398,35 @@ timeline:
                                                        "baseline.yaml"]
 
 
-def test_null_in_a_child_replaces_the_parents_value(folder):
-    write(folder, "parent.yaml", "extends: baseline.yaml\npopulation: {segments: {sceptics: 1}}\n")
-    child = write(folder, "child.yaml", "extends: parent.yaml\npopulation: {segments: null}\n")
-    assert sc.load(folder / "parent.yaml").population.segments == {"sceptics": 1}
+def test_null_in_a_child_replaces_the_parents_value(scenario_dir, write_file):
+    write_file("parent.yaml", "extends: baseline.yaml\npopulation: {segments: {sceptics: 1}}\n",
+               scenario_dir)
+    child = write_file("child.yaml", "extends: parent.yaml\npopulation: {segments: null}\n",
+                       scenario_dir)
+    assert sc.load(scenario_dir / "parent.yaml").population.segments == {"sceptics": 1}
     assert sc.load(child).population.segments is None
 
 
-def test_a_file_without_extends_keeps_only_the_programmes_it_writes(folder):
-    alone = write(folder, "alone.yaml", "programmes:\n  only: {holder: nhs, recipient: dfe}\n")
+def test_a_file_without_extends_keeps_only_the_programmes_it_writes(scenario_dir, write_file):
+    alone = write_file("alone.yaml", "programmes:\n  only: {holder: nhs, recipient: dfe}\n",
+                       scenario_dir)
     s = sc.load(alone)
     assert list(s.programmes) == ["only"] and s.programmes["only"].name == "only"
     assert len(s.agencies) == 7  # the built-in agencies
 
 
-def test_extends_cycles_and_bad_extends_are_refused(folder):
-    write(folder, "a.yaml", "extends: b.yaml\n")
-    write(folder, "b.yaml", "extends: c.yaml\n")
-    write(folder, "c.yaml", "extends: a.yaml\n")
+def test_extends_cycles_and_bad_extends_are_refused(scenario_dir, write_file):
+    write_file("a.yaml", "extends: b.yaml\n", scenario_dir)
+    write_file("b.yaml", "extends: c.yaml\n", scenario_dir)
+    write_file("c.yaml", "extends: a.yaml\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
-        sc.load(folder / "a.yaml")
+        sc.load(scenario_dir / "a.yaml")
     (problem,) = err.value.problems
     assert problem.path == "extends" and "a.yaml -> " in problem.message
     assert problem.message.count("a.yaml") == 2 and "b.yaml" in problem.message
-    write(folder, "d.yaml", "name: d\nextends: 3\n")
+    write_file("d.yaml", "name: d\nextends: 3\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
-        sc.load(folder / "d.yaml")
+        sc.load(scenario_dir / "d.yaml")
     assert (err.value.problems[0].path, err.value.problems[0].line) == ("extends", 2)
 
 
@@ -460,8 +450,9 @@ def test_set_path_and_get_path_on_mappings_and_lists():
         sc.get_path(data, "events.7.x")
 
 
-def test_overrides_fill_in_default_sections_the_file_leaves_out(folder):
-    bare = write(folder, "bare.yaml", "name: bare\n")  # no extends: every section a default
+def test_overrides_fill_in_default_sections_the_file_leaves_out(scenario_dir, write_file):
+    # no extends: every section a default
+    bare = write_file("bare.yaml", "name: bare\n", scenario_dir)
     data, _ = sc.resolve(bare)
     assert "params" not in data and "network" not in data
     sc.apply_overrides(data, ["params.drift=0.1", "network.local_ties=5"], "bare.yaml")
@@ -479,8 +470,8 @@ def test_overrides_fill_in_default_sections_the_file_leaves_out(folder):
     assert gp.sensitivity == sc.Scenario().programmes["gp_records"].sensitivity
 
 
-def test_overrides_apply_in_order_and_are_validated(folder):
-    path = write(folder, "s.yaml", "extends: baseline.yaml\n")
+def test_overrides_apply_in_order_and_are_validated(scenario_dir, write_file):
+    path = write_file("s.yaml", "extends: baseline.yaml\n", scenario_dir)
     assert sc.load(path, ["steps=10", "steps=20"]).steps == 20
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path, ["programmes.gp_records.publicity=3"])
@@ -497,8 +488,8 @@ def test_overrides_apply_in_order_and_are_validated(folder):
     ("=0.5", "=0.5", "path=value"),
     ("steps=[1", "steps", "not valid YAML"),
 ])
-def test_bad_overrides_name_the_path(folder, override, path, says):
-    bare = write(folder, "bare.yaml", "extends: baseline.yaml\n")
+def test_bad_overrides_name_the_path(scenario_dir, write_file, override, path, says):
+    bare = write_file("bare.yaml", "extends: baseline.yaml\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(bare, [override])
     (problem,) = err.value.problems
@@ -506,10 +497,12 @@ def test_bad_overrides_name_the_path(folder, override, path, says):
     assert says in problem.message
 
 
-def test_problems_are_located_by_file_line_and_column(folder):
-    write(folder, "parent.yaml", "extends: baseline.yaml\nsteps: 10\nparams:\n  drift: 0.9\n")
-    child = write(folder, "child.yaml", "extends: parent.yaml\nname: c\nprogrammes:\n"
-                                        "  gp_records:\n    consent: maybe\n    secrity: 1\n")
+def test_problems_are_located_by_file_line_and_column(scenario_dir, write_file):
+    write_file("parent.yaml", "extends: baseline.yaml\nsteps: 10\nparams:\n  drift: 0.9\n",
+               scenario_dir)
+    child = write_file("child.yaml", "extends: parent.yaml\nname: c\nprogrammes:\n"
+                                     "  gp_records:\n    consent: maybe\n    secrity: 1\n",
+                       scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(child)
     by_path = {p.path: p for p in err.value.problems}
@@ -525,14 +518,15 @@ def test_problems_are_located_by_file_line_and_column(folder):
     assert "did you mean 'security'" in by_path["programmes.gp_records.secrity"].message
     assert str(err.value).count("\n") == 2  # one line per problem
     # the child overriding the bad value moves the problem to the child
-    write(folder, "fix.yaml", "extends: parent.yaml\nparams: {drift: 0.7}\n")
+    write_file("fix.yaml", "extends: parent.yaml\nparams: {drift: 0.7}\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
-        sc.load(folder / "fix.yaml")
+        sc.load(scenario_dir / "fix.yaml")
     assert (Path(err.value.problems[0].file).name, err.value.problems[0].line) == ("fix.yaml", 2)
 
 
-def test_malformed_yaml_is_located(folder):
-    path = write(folder, "bad.yaml", "name: x\nprogrammes:\n  gp_records: {publicity: 0.5,,}\n")
+def test_malformed_yaml_is_located(scenario_dir, write_file):
+    path = write_file("bad.yaml", "name: x\nprogrammes:\n  gp_records: {publicity: 0.5,,}\n",
+                      scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     (problem,) = err.value.problems
@@ -547,32 +541,33 @@ def test_malformed_yaml_is_located(folder):
     ("extends: baseline.yaml\nprogrammes:\n  gp_records: {}\n  gp_records: {}\n", 4,
      "gp_records"),
 ])
-def test_duplicate_keys_are_refused(folder, text, line, key):
-    path = write(folder, "dup.yaml", text)
+def test_duplicate_keys_are_refused(scenario_dir, write_file, text, line, key):
+    path = write_file("dup.yaml", text, scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     (problem,) = err.value.problems
     assert problem.line == line and f"duplicate key {key!r}" in problem.message
 
 
-def test_yaml_tags_that_build_objects_are_refused_and_not_run(folder):
-    marker = folder / "ran"
-    path = write(folder, "tag.yaml", f'name: !!python/object/apply:os.system ["touch {marker}"]\n')
+def test_yaml_tags_that_build_objects_are_refused_and_not_run(scenario_dir, write_file):
+    marker = scenario_dir / "ran"
+    path = write_file("tag.yaml", f'name: !!python/object/apply:os.system ["touch {marker}"]\n',
+                      scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     assert "not allowed" in err.value.problems[0].message and err.value.problems[0].line == 1
     assert not marker.exists()
 
 
-def test_the_dry_run_of_changes_refuses_an_invalid_policy(folder):
-    path = write(folder, "policy.yaml", """
+def test_the_dry_run_of_changes_refuses_an_invalid_policy(scenario_dir, write_file):
+    path = write_file("policy.yaml", """
 extends: baseline.yaml
 programmes:
   gp_records: {legal_basis: consent, consent: opt_in}
 policies:
   - {step: 3, dashboard: true}
   - {step: 4, consent: opt_out, programmes: [gp_records]}
-""")
+""", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     (problem,) = err.value.problems
@@ -580,28 +575,28 @@ policies:
     assert "'opt_in' or 'dynamic'" in problem.message
 
 
-def test_the_dry_run_applies_changes_in_step_order(folder):
+def test_the_dry_run_applies_changes_in_step_order(scenario_dir, write_file):
     ok = """
 extends: baseline.yaml
 timeline:
   - {type: policy_change, step: %d, programme: care_record, changes: {consent: dynamic}}
   - {type: policy_change, step: %d, programme: care_record, changes: {legal_basis: consent}}
 """
-    assert sc.load(write(folder, "ok.yaml", ok % (2, 3))).timeline[1].step == 3
+    assert sc.load(write_file("ok.yaml", ok % (2, 3), scenario_dir)).timeline[1].step == 3
     with pytest.raises(sc.ScenarioError) as err:  # the legal basis first: invalid then
-        sc.load(write(folder, "bad.yaml", ok % (3, 2)))
+        sc.load(write_file("bad.yaml", ok % (3, 2), scenario_dir))
     (problem,) = err.value.problems
     assert problem.path == "timeline.1.changes" and problem.line == 5
-    typo = write(folder, "typo.yaml", "extends: baseline.yaml\ntimeline:\n"
-                 "  - {type: policy_change, step: 2, programme: gp_records, "
-                 "changes: {secrity: 0.5}}\n")
+    typo = write_file("typo.yaml", "extends: baseline.yaml\ntimeline:\n"
+                      "  - {type: policy_change, step: 2, programme: gp_records, "
+                      "changes: {secrity: 0.5}}\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(typo)
     assert "did you mean 'security'" in err.value.problems[0].message
 
 
-def test_events_expand_each_policy_into_a_change_per_programme(folder):
-    path = write(folder, "p.yaml", """
+def test_events_expand_each_policy_into_a_change_per_programme(scenario_dir, write_file):
+    path = write_file("p.yaml", """
 extends: baseline.yaml
 steps: 30
 policies:
@@ -610,7 +605,7 @@ policies:
 timeline:
   - {type: scandal, step: 10, programme: gp_records}
   - {type: breach, step: 20, programme: care_record}
-""")
+""", scenario_dir)
     s = sc.load(path)
     events = s.events()
     assert [e.step for e in events] == sorted(e.step for e in events)
@@ -627,9 +622,10 @@ timeline:
     assert len(s.timeline) == 2  # events() does not change the scenario
 
 
-def test_programme_and_agency_names_come_from_their_keys(folder):
-    path = write(folder, "n.yaml", "extends: baseline.yaml\nagencies:\n  tech: {kind: academic}\n"
-                                   "programmes:\n  new_flow: {holder: tech, recipient: nhs}\n")
+def test_programme_and_agency_names_come_from_their_keys(scenario_dir, write_file):
+    path = write_file("n.yaml", "extends: baseline.yaml\nagencies:\n  tech: {kind: academic}\n"
+                                "programmes:\n  new_flow: {holder: tech, recipient: nhs}\n",
+                      scenario_dir)
     s = sc.load(path)
     assert s.agencies["tech"].name == "tech" and s.programmes["new_flow"].name == "new_flow"
 
@@ -677,17 +673,18 @@ def test_schema_has_every_scenario_field_and_extends():
 
 
 # ================================================================== one source per list
-def test_network_fields_are_written_under_network_only(folder):
-    path = write(folder, "n.yaml", "extends: baseline.yaml\nparams:\n  local_ties: 5\n")
+def test_network_fields_are_written_under_network_only(scenario_dir, write_file):
+    path = write_file("n.yaml", "extends: baseline.yaml\nparams:\n  local_ties: 5\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     (problem,) = err.value.problems
     assert (problem.path, problem.line) == ("params.local_ties", 3)
     assert problem.message == "unknown field 'local_ties'; set network.local_ties instead"
     with pytest.raises(sc.ScenarioError) as err:
-        sc.load(write(folder, "s.yaml", "extends: baseline.yaml\n"), ["params.long_range_ties=2"])
+        sc.load(write_file("s.yaml", "extends: baseline.yaml\n", scenario_dir),
+                ["params.long_range_ties=2"])
     assert "set network.long_range_ties instead" in err.value.problems[0].message
-    s = sc.load(folder / "s.yaml", ["network.long_range_ties=2"])
+    s = sc.load(scenario_dir / "s.yaml", ["network.long_range_ties=2"])
     assert s.network == NetworkParams(long_range_ties=2)
     assert s.model_kwargs()["network"] is s.network and s.model_kwargs()["params"] is s.params
     schema = sc.schema()
@@ -696,15 +693,16 @@ def test_network_fields_are_written_under_network_only(folder):
     assert not network & schema["$defs"]["TrustParams"]["properties"].keys()
 
 
-def test_a_field_written_one_level_off_is_pointed_to(folder):
-    path = write(folder, "m.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
-                                   "    oversight: 0.9\n")
+def test_a_field_written_one_level_off_is_pointed_to(scenario_dir, write_file):
+    path = write_file("m.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
+                                "    oversight: 0.9\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     assert err.value.problems[0].message == ("unknown field 'oversight'; set "
                                              "programmes.gp_records.mandate.oversight instead")
     with pytest.raises(sc.ScenarioError) as err:  # far from any field: what is allowed
-        sc.load(write(folder, "p.yaml", "extends: baseline.yaml\npopulation: {xyz: 1}\n"))
+        sc.load(write_file("p.yaml", "extends: baseline.yaml\npopulation: {xyz: 1}\n",
+                           scenario_dir))
     assert err.value.problems[0].message == "unknown field 'xyz'; allowed here: segments, size"
 
 
@@ -723,11 +721,11 @@ def test_event_types_have_one_registry():
         assert sc.model_at(["timeline", i], data) is events.event_class(tag)
 
 
-def test_an_unknown_event_field_is_named_with_the_events_fields(folder):
-    path = write(folder, "e.yaml", "extends: baseline.yaml\nprogrammes:\n  pause: "
-                 "{holder: nhs, recipient: nhs, secrity: 0.5}\ntimeline:\n"
-                 "  - {type: opt_out_deadline, step: 2, programme: pause, deadline: 5, "
-                 "salince: 1}\n")
+def test_an_unknown_event_field_is_named_with_the_events_fields(scenario_dir, write_file):
+    path = write_file("e.yaml", "extends: baseline.yaml\nprogrammes:\n  pause: "
+                      "{holder: nhs, recipient: nhs, secrity: 0.5}\ntimeline:\n"
+                      "  - {type: opt_out_deadline, step: 2, programme: pause, deadline: 5, "
+                      "salince: 1}\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     by_path = {p.path: p.message for p in err.value.problems}
@@ -756,25 +754,27 @@ class _Recorder:
     events.Pause(step=2, programme="gp_records", duration=3),
     events.Resume(step=2, programme="gp_records"),
 ], ids=lambda e: e.type)
-def test_what_an_event_changes_is_what_it_applies_and_what_the_dry_run_checks(event, folder):
+def test_what_an_event_changes_is_what_it_applies_and_what_the_dry_run_checks(event, scenario_dir,
+                                                                              write_file):
     model = _Recorder()
     event.apply(model)
     assert model.updates == [("gp_records", event.programme_changes())]
     assert event.programme_changes()
     Programme(name="x", holder="nhs", recipient="nhs").changed(**event.programme_changes())
     # a file with the event loads: the dry run applied the same changes to a programme
-    path = write(folder, "d.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
-                 "    legal_basis: consent\n    consent: opt_in\ntimeline:\n  - " +
-                 json.dumps(event.model_dump(mode="json")) + "\n")
+    path = write_file("d.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
+                      "    legal_basis: consent\n    consent: opt_in\ntimeline:\n  - " +
+                      json.dumps(event.model_dump(mode="json")) + "\n", scenario_dir)
     assert sc.load(path).timeline == [event]
     assert not Breach(step=2, programme="gp_records").programme_changes()
 
 
-def test_the_dry_run_refuses_a_deadline_change_on_the_event(folder, monkeypatch):
+def test_the_dry_run_refuses_a_deadline_change_on_the_event(scenario_dir, write_file, monkeypatch):
     monkeypatch.setattr(events.OptOutDeadline, "programme_changes",
                         lambda self: {"deadline_salience": 2.0})
-    path = write(folder, "d.yaml", "extends: baseline.yaml\ntimeline:\n"
-                 "  - {type: opt_out_deadline, step: 2, programme: gp_records, deadline: 6}\n")
+    path = write_file("d.yaml", "extends: baseline.yaml\ntimeline:\n"
+                      "  - {type: opt_out_deadline, step: 2, programme: gp_records, deadline: 6}\n",
+                      scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     (problem,) = err.value.problems
@@ -810,7 +810,7 @@ def test_policy_levers_are_the_programme_fields_made_optional():
     assert sc.Policy(mandate={}).changes() == {}
 
 
-def test_the_world_is_checked_in_one_place(folder):
+def test_the_world_is_checked_in_one_place(scenario_dir, write_file):
     nhs = AgencySpec(name="nhs", kind="health")
     bad = [Programme(name="a", holder="nsh", recipient="nhs"),
            Programme(name="a", holder="nhs", recipient="nhs")]
@@ -824,8 +824,8 @@ def test_the_world_is_checked_in_one_place(folder):
                                 "general, nhs"),
     ]
     assert world.problems([nhs], bad[1:], NHS_SEGMENTS) == []
-    path = write(folder, "w.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
-                 "    recipient: nsh\nagencies:\n  general: {kind: health}\n")
+    path = write_file("w.yaml", "extends: baseline.yaml\nprogrammes:\n  gp_records:\n"
+                      "    recipient: nsh\nagencies:\n  general: {kind: health}\n", scenario_dir)
     with pytest.raises(sc.ScenarioError) as err:
         sc.load(path)
     by_path = {p.path: p for p in err.value.problems}

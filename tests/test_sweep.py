@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +27,9 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 PI = 3.141592653589793
 
 
-def _write(tmp: Path, name: str, text: str) -> Path:
-    path = tmp / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _ishigami_spec(tmp: Path, n: int, model: str = "ishigami", replicates: int = 1,
-                   outputs: str = "[y]") -> Path:
-    return _write(tmp, f"{model}.yaml", f"""
+def _ishigami_spec(write_file: Callable[..., Path], n: int, model: str = "ishigami",
+                   replicates: int = 1, outputs: str = "[y]") -> Path:
+    return write_file(f"{model}.yaml", f"""
 name: {model}
 model: "sim.sweeps.testmodels:{model}"
 parameters:
@@ -53,8 +46,9 @@ seed: 42
 """)
 
 
-def _trustsim_spec(tmp: Path, n: int = 8, citizens: int = 200, steps: int = 8) -> Path:
-    return _write(tmp, "tiny.yaml", f"""
+def _trustsim_spec(write_file: Callable[..., Path], n: int = 8, citizens: int = 200,
+                   steps: int = 8) -> Path:
+    return write_file("tiny.yaml", f"""
 name: tiny
 base: {BASELINE}
 parameters:
@@ -72,8 +66,8 @@ num_resamples: 50
 """)
 
 
-def test_ishigami_indices_within_the_reported_confidence_intervals(tmp_path):
-    loaded = sweeps.load(_ishigami_spec(tmp_path, 1024))
+def test_ishigami_indices_within_the_reported_confidence_intervals(tmp_path, write_file):
+    loaded = sweeps.load(_ishigami_spec(write_file, 1024))
     result = sweeps.run_sweep(loaded, tmp_path / "out")
     assert result["runs"] == 1024 * (4 + 2)  # x1..x3 and the dummy, no second order
     idx = pd.read_csv(tmp_path / "out" / "indices.csv")
@@ -104,9 +98,9 @@ def test_design_sizes_follow_the_methods():
     assert [s[1] for s in seeds] == [(0,), (1,), (2,)]
 
 
-def test_serial_processes_and_dask_give_identical_indices(tmp_path):
+def test_serial_processes_and_dask_give_identical_indices(tmp_path, write_file):
     pytest.importorskip("dask.distributed")
-    loaded = sweeps.load(_trustsim_spec(tmp_path))
+    loaded = sweeps.load(_trustsim_spec(write_file))
     texts = {}
     for kind in ("serial", "processes", "dask"):
         out = tmp_path / kind
@@ -129,24 +123,22 @@ def test_serial_processes_and_dask_give_identical_indices(tmp_path):
     assert len(share) and ((share >= 0) & (share <= 1 + 1e-9)).all()
 
 
-def test_a_sweep_killed_with_sigkill_resumes_to_the_same_indices(tmp_path):
-    spec = _trustsim_spec(tmp_path, n=16, citizens=500, steps=26)
+def test_a_sweep_killed_with_sigkill_resumes_to_the_same_indices(tmp_path, write_file,
+                                                                 trustsim_env, wait_for):
+    spec = _trustsim_spec(write_file, n=16, citizens=500, steps=26)
     reference = tmp_path / "reference"
     sweeps.run_sweep(sweeps.load(spec), reference)
     out = tmp_path / "killed"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "sim.cli", "sweep", str(spec), "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(list((out / "runs").glob("??/*.parquet"))) >= 3:
-            break
-        time.sleep(0.02)
+    proc = subprocess.Popen(cmd, env=trustsim_env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_for(lambda: len(list((out / "runs").glob("??/*.parquet"))) >= 3, "3 run files",
+             timeout=60, proc=proc, interval=0.02)
     assert proc.poll() is None, "the sweep finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "indices.csv").exists()
-    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    rerun = subprocess.run(cmd, env=trustsim_env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     resumed = json.loads((out / "manifest.json").read_text())["sweep"]["resumed"]
     assert resumed["already_done"] > 0 and resumed["ran_now"] > 0
@@ -156,8 +148,8 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_indices(tmp_path):
     assert again["ran"] == 0 and again["skipped"] == 16 * 6 * 2
 
 
-def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path):
-    loaded = sweeps.load(_ishigami_spec(tmp_path, 16, model="fragile", replicates=2))
+def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, write_file):
+    loaded = sweeps.load(_ishigami_spec(write_file, 16, model="fragile", replicates=2))
     result = sweeps.run_sweep(loaded, tmp_path / "out")
     pts = design.build(loaded.spec).points
     bad = sum(p["x1"] > 2.5 for p in pts)
@@ -171,9 +163,9 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert again["ran"] == 0 and again["failures"] == bad * 2
 
 
-def test_a_dying_worker_is_replaced_and_its_runs_redone(tmp_path, monkeypatch):
+def test_a_dying_worker_is_replaced_and_its_runs_redone(tmp_path, monkeypatch, write_file):
     monkeypatch.setenv("TRUSTSIM_DIES_ONCE", str(tmp_path / "died"))
-    loaded = sweeps.load(_ishigami_spec(tmp_path, 8, model="dies_once"))
+    loaded = sweeps.load(_ishigami_spec(write_file, 8, model="dies_once"))
     result = sweeps.run_sweep(loaded, tmp_path / "out", workers=2, executor="processes")
     assert (tmp_path / "died").exists()
     assert result["failures"] == 0 and result["ran"] == result["runs"] == 8 * 6
@@ -196,8 +188,9 @@ def test_a_dying_worker_is_replaced_and_its_runs_redone(tmp_path, monkeypatch):
      "parameters:\n  - {{path: params.gain_rate, bounds: [0, 0.4]}}\n",
      ":3:", ["outputs.0", "trust_mean"]),
 ])
-def test_bad_specs_exit_2_naming_file_line_and_path(tmp_path, capsys, text, where, words):
-    spec = _write(tmp_path, "spec.yaml", text.format(base=BASELINE))
+def test_bad_specs_exit_2_naming_file_line_and_path(tmp_path, capsys, write_file, text, where,
+                                                    words):
+    spec = write_file("spec.yaml", text.format(base=BASELINE))
     assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -207,18 +200,18 @@ def test_bad_specs_exit_2_naming_file_line_and_path(tmp_path, capsys, text, wher
     assert not (tmp_path / "out").exists()
 
 
-def test_a_folder_of_another_spec_is_refused_without_force(tmp_path, capsys):
-    first = sweeps.load(_ishigami_spec(tmp_path, 4))
+def test_a_folder_of_another_spec_is_refused_without_force(tmp_path, capsys, write_file):
+    first = sweeps.load(_ishigami_spec(write_file, 4))
     sweeps.run_sweep(first, tmp_path / "out")
-    other = _ishigami_spec(tmp_path, 8, model="fragile")
+    other = _ishigami_spec(write_file, 8, model="fragile")
     assert cli.main(["sweep", str(other), "--out", str(tmp_path / "out")]) == 2
     assert "different sweep spec" in capsys.readouterr().err
     assert cli.main(["sweep", str(other), "--out", str(tmp_path / "out"), "--force",
                      "--quiet"]) == 0
 
 
-def test_ema_export_has_one_experiment_per_run_and_arrays_of_runs_by_steps(tmp_path):
-    loaded = sweeps.load(_ishigami_spec(tmp_path, 4, replicates=2,
+def test_ema_export_has_one_experiment_per_run_and_arrays_of_runs_by_steps(tmp_path, write_file):
+    loaded = sweeps.load(_ishigami_spec(write_file, 4, replicates=2,
                                         outputs="[y, noisy_y]"))
     sweeps.run_sweep(loaded, tmp_path / "out")
     runs = sweeps.read_runs(tmp_path / "out")
@@ -252,8 +245,8 @@ def test_the_sweeps_never_import_the_command_line():
         assert "sim.cli" not in report.imported_files([name]), name
 
 
-def test_a_sweep_replicate_is_a_runner_replicate(tmp_path):
-    loaded = sweeps.load(_trustsim_spec(tmp_path, n=2, citizens=150, steps=4))
+def test_a_sweep_replicate_is_a_runner_replicate(tmp_path, write_file):
+    loaded = sweeps.load(_trustsim_spec(write_file, n=2, citizens=150, steps=4))
     sweeps.run_sweep(loaded, tmp_path / "out")
     runs = sweeps.read_runs(tmp_path / "out")
     first = runs[(runs.point == 0) & (runs.replicate == 1)].reset_index(drop=True)
@@ -269,13 +262,13 @@ def test_a_sweep_replicate_is_a_runner_replicate(tmp_path):
         assert np.array_equal(first[column].to_numpy(), alone[column].to_numpy()), column
 
 
-def test_an_experiment_script_is_trustsim_sweep(tmp_path, capsys):
-    spec = _ishigami_spec(tmp_path, 4)
+def test_an_experiment_script_is_trustsim_sweep(tmp_path, capsys, write_file):
+    spec = _ishigami_spec(write_file, 4)
     assert sweeps.script(spec, "ishigami", ["--out", str(tmp_path / "out"), "--quiet"]) == 0
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["command"][:2] == ["trustsim", "sweep"]
     assert manifest["command"][-1] == "--quiet"
-    other = _ishigami_spec(tmp_path, 8, model="fragile")
+    other = _ishigami_spec(write_file, 8, model="fragile")
     assert sweeps.script(other, "fragile", ["--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "trustsim sweep: error:" in err and "different sweep spec" in err
