@@ -214,7 +214,7 @@ def measure(sizes: list[int], steps: int, mesa_citizens: int, mesa_steps: int, b
         "reference_check": check,
         "reference_matches": bool(mesa["trust_mean_diff"] < 0.01
                                   and check["max_abs_trust_diff"] < 1e-4
-                                  and check["choice_mismatch_share"] < 1e-3),
+                                  and check["choice_mismatch_share"] < 1e-4),
         "versions": runs[basis]["versions"],
     }
     if big:

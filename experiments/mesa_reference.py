@@ -8,9 +8,12 @@ Python (the per-citizen loops are the point); it is not used by the model itself
 It runs the computation of ``TrustModel.step`` for a world without scheduled events and without
 hidden programmes (the default world): sharing and benefit, stochastic breaches, trust (impulse,
 asymmetric gain and loss, drift, bounded-confidence pull toward one random neighbour, all
-synchronous), consent decisions with the rules of ``sim.control.decide``, salience fade, and the
-outputs. Every number it uses (programme table, spill matrices, attitude offsets, rates, network,
-initial citizen state) is taken from a constructed ``TrustModel``, so both run the same equations.
+synchronous), consent decisions with the rules of ``sim.control.decide`` (a logit choice over the
+utility of sharing, by aware citizens who attend and get round to acting), salience and attention
+fade, and the outputs. Every number it uses (programme table, spill matrices, attitude offsets,
+the consent plan with its fitted utility constants, network, initial citizen state with its
+awareness and starting choices) is taken from a constructed ``TrustModel``, so both run the same
+equations.
 
 Random draws: by default each citizen draws from Mesa's ``model.random`` as a plain Mesa model
 would. With ``common_random_numbers=True`` each citizen takes instead the element of the array
@@ -21,6 +24,7 @@ this reference is the same computation.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import Any
 
@@ -40,12 +44,20 @@ DEFAULT, OUT, IN = (int(c) for c in Choice)
 
 
 def consents(regime: int, choice: int) -> bool:
-    """Whether the choice lets data flow under this regime (as ``sim.control.consents``)."""
+    """Whether the choice lets data flow under this regime (as ``sim.programmes.consents``)."""
     if regime == NONE:
         return True
     if regime == OPT_IN:
         return choice == IN
     return choice != OUT
+
+
+def logistic(x: float) -> float:
+    """The logistic function (as ``sim.control.logistic``, in float64), without overflow."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
 
 
 class RefAgency(mesa.Agent):
@@ -71,10 +83,13 @@ class RefCitizen(mesa.Agent):
         self.segment: int = state["segment"]
         self.concern: float = state["concern"]
         self.need: float = state["need"]
+        self.propensity: float = state["propensity"]
         self.trust: list[float] = state["trust"]
         self.disposition: list[float] = state["disposition"]
         self.choice: list[int] = state["choice"]
+        self.aware: list[int] = state["aware"]
         self.salience: list[float] = state["salience"]
+        self.attention: list[float] = state["attention"]
         self.benefit: float = state["benefit"]
         self.expectation: float = state["expectation"]
         self.gap = 0.0
@@ -150,43 +165,55 @@ class RefCitizen(mesa.Agent):
         for k, y in enumerate(self.trust):
             col_sum[k] += y
 
-    # 5. consent decisions (the rules of sim.control.decide), then salience fades
+    # 5. consent decisions (the rules of sim.control.decide), then salience and attention fade
+    def utility(self, p: int) -> float:
+        """The utility of sharing programme p's records now (as ``sim.control.utility``)."""
+        m, trust = self.model, self.trust
+        tau = (m.w_holder * trust[m.holder[p]] + m.w_recipient * trust[m.recipient[p]]
+               + m.w_general * trust[-1])
+        gain = self.need * m.benefit_direct[p] + m.benefit_public[p]
+        return (m.constant[p] + m.trust_weight * tau - m.risk_weight * self.concern * m.exposure[p]
+                + m.benefit_weight * gain + m.legitimacy_weight * m.legitimacy[p]
+                + self.propensity)
+
     def decide(self) -> None:
         m = self.model
-        theta = m.theta0 + m.theta_concern * (self.concern - 0.5)
         bits = (self.random.getrandbits(32) if m.choice_draw is None
                 else m.choice_draw[self.row])
-        trust, general = self.trust, self.trust[-1]
+        n_prog = len(m.regime)
         choice = list(self.choice)
         opted_out = False
         for p, regime in enumerate(m.regime):
+            utility = self.utility(p)
+            if utility > 0.0:
+                m.willing[p] += 1
             if regime != NONE:
                 c = choice[p]
                 u = spread_py(bits, p)
-                if c == OUT:
-                    if u < m.rejoin[p]:
-                        tau = (m.w_holder * trust[m.holder[p]]
-                               + m.w_recipient * trust[m.recipient[p]] + m.w_general * general)
-                        if tau > theta + m.hysteresis:
-                            c = IN if regime == OPT_IN else DEFAULT
-                elif u < m.act[p]:
-                    partner_out = (self.partner is not None
-                                   and self.partner.previous_choice[p] == OUT)
-                    alert = self.salience[p] + m.prompt[p] + (m.word_of_mouth if partner_out
-                                                              else 0.0)
-                    if u < m.act[p] * min(alert, 1.0):
-                        tau = (m.w_holder * trust[m.holder[p]]
-                               + m.w_recipient * trust[m.recipient[p]] + m.w_general * general)
-                        if regime == OPT_IN and c == DEFAULT:
-                            if tau > theta + m.hysteresis:
-                                c = IN
-                        elif tau < theta:
+                act = m.act[p]
+                if u < act and self.aware[p]:  # only a citizen aware of the choice attends
+                    if consents(regime, c):  # sharing: news, a deadline or a partner prompt exit
+                        alert = min(m.background + self.salience[p] + self.attention[p]
+                                    + m.prompt[p], 1.0)
+                        go = u < act * alert
+                        if not go and u < act * min(alert + m.word_of_mouth, 1.0):
+                            go = (self.partner is not None
+                                  and self.partner.previous_choice[p] == OUT)
+                        if go and (spread_py(bits, n_prog + p)
+                                   < logistic(-utility - m.switching_cost)):
                             c = OUT
+                    elif (u < act * min(m.background + self.attention[p], 1.0)  # not sharing:
+                          and spread_py(bits, n_prog + p)  # only attention prompts joining
+                          < logistic(utility - m.switching_cost)):
+                        c = IN if regime == OPT_IN else DEFAULT
                 choice[p] = c
                 opted_out = opted_out or c == OUT
             s = self.salience[p]
             if s != 0.0:
                 self.salience[p] = s * m.keep if s > SALIENCE_FLOOR else 0.0
+            a = self.attention[p]
+            if a != 0.0:
+                self.attention[p] = a * m.keep if a > SALIENCE_FLOOR else 0.0
         self.choice = choice
         if opted_out:
             m.out_by_segment[self.segment] += 1
@@ -212,14 +239,14 @@ class MesaReference(mesa.Model):
         self.programmes = list(source.programmes)
         self.crn = common_random_numbers
         # the numbers the array model derived, as Python values
-        self.regime = table.regime.tolist()
-        self.holder, self.recipient = table.holder.tolist(), table.recipient.tolist()
         plans = source.plans
+        self.regime = plans.control.regime.tolist()
+        self.holder = plans.control.holder.tolist()
+        self.recipient = plans.control.recipient.tolist()
         self.sharing_plan = plans.sharing
         self.flow_consent = plans.sharing.flow_consent.tolist()
         self.flow_refused = plans.sharing.flow_refused.tolist()
         self.service_weight = plans.sharing.service_weight.tolist()
-        self.act, self.rejoin = plans.control.act.tolist(), plans.control.rejoin.tolist()
         self.spill = plans.trust.spill.tolist()
         self.experience_route = plans.trust.experience_route.tolist()
         self.attitude_base = plans.trust.base.tolist()
@@ -227,18 +254,30 @@ class MesaReference(mesa.Model):
         self.gain, self.loss_aversion, self.drift = prm.gain_rate, prm.loss_aversion, prm.drift
         self.bound, self.rate = prm.confidence_bound, prm.influence_rate
         self.expectation_rate = prm.expectation_rate
-        self.w_holder, self.w_recipient = prm.weight_holder, prm.weight_recipient
-        self.w_general = prm.weight_general
-        self.theta0, self.theta_concern = prm.opt_out_threshold, prm.threshold_concern
-        self.hysteresis, self.word_of_mouth = prm.hysteresis, prm.word_of_mouth
-        self.keep = 1.0 - prm.salience_fade
+        # the consent step's plan (float32 values, held as Python floats), with the utility
+        # constants the array model fitted to the observed starting shares
+        ctl = plans.control
+        self.act, self.constant = ctl.act.tolist(), ctl.constant.tolist()
+        self.exposure = ctl.exposure.tolist()
+        self.benefit_direct = ctl.benefit_direct.tolist()
+        self.benefit_public = ctl.benefit_public.tolist()
+        self.legitimacy = ctl.legitimacy.tolist()
+        self.legitimacy_weight = float(ctl.legitimacy_weight)
+        self.w_holder, self.w_recipient = float(ctl.w_holder), float(ctl.w_recipient)
+        self.w_general = float(ctl.w_general)
+        self.trust_weight, self.risk_weight = float(ctl.trust_weight), float(ctl.risk_weight)
+        self.benefit_weight = float(ctl.benefit_weight)
+        self.switching_cost, self.background = float(ctl.switching_cost), float(ctl.background)
+        self.word_of_mouth = float(ctl.word_of_mouth)
+        self.keep = float(np.float32(1) - ctl.fade)  # as the kernel computes it
+        self.deadline_lead = ctl.deadline_lead
         self.segment_count = source.segment_count
         self.n_segments, self.n_cols = len(source.segments), len(source.column)
 
         c = source.citizens
         state = {name: getattr(c, name).tolist() for name in (
-            "segment", "concern", "need", "trust", "disposition", "choice", "salience",
-            "benefit", "expectation")}
+            "segment", "concern", "need", "propensity", "trust", "disposition", "choice",
+            "aware", "salience", "attention", "benefit", "expectation")}
         people = [RefCitizen(self, i, **{name: v[i] for name, v in state.items()})
                   for i in range(n)]
         indptr, indices = source.network.indptr.tolist(), source.network.indices.tolist()
@@ -274,9 +313,10 @@ class MesaReference(mesa.Model):
         self.col_sum = [0.0] * self.n_cols
         self.citizens.do("update_trust")
         self.citizens.do("commit")
-        self.prompt = control.deadline_prompt(self.programmes, t,
-                                              self.params.deadline_lead).tolist()
+        self.prompt = control.deadline_prompt(self.programmes, t, self.deadline_lead
+                                              ).astype(np.float32).tolist()
         self.out_by_segment = [0] * self.n_segments
+        self.willing = [0] * len(self.regime)
         self.citizens.do("decide")
         for agency in self.agencies:
             agency.observe()
@@ -287,6 +327,8 @@ class MesaReference(mesa.Model):
             "service_benefit": self.benefit_sum / n,
             "public_benefit": sharing.public_benefit(self.sharing_plan, cover, represent),
             "breaches": self.breaches_now,
+            **{f"willing_{prog.name}": w / n
+               for prog, w in zip(self.programmes, self.willing, strict=True)},
         }
         self.datacollector.collect(self)
 
@@ -300,8 +342,9 @@ class MesaReference(mesa.Model):
         if self.crn:
             victim_draw = self.streams.uniform("victims", t, self.n, p, serial).tolist()
             reach_draw = self.streams.uniform("publicity", t, self.n, p, serial).tolist()
-        self.citizens.do("hit", p, prm.victim_share * sev, prm.victim_weight * sev,
-                         prm.media_amplification * sev, victim_draw, reach_draw, prog.publicity)
+        felt = sev * breaches.surprise(prog.transparency, False, prm)  # no hidden programmes
+        self.citizens.do("hit", p, prm.victim_share * sev, prm.victim_weight * felt,
+                         prm.media_amplification * felt, victim_draw, reach_draw, prog.publicity)
         self.breaches_now += 1
 
     def state(self) -> dict[str, np.ndarray]:
@@ -318,7 +361,7 @@ def _latest(model: MesaReference, name: str) -> float:
 def stress_world() -> list[Programme]:
     """The default programmes made eventful, so a short check runs every branch of the step:
     frequent breaches (salience, losses), an opt-out deadline (prompts), and one programme
-    each under opt-in and dynamic consent (joining, rejoining)."""
+    each under opt-in and dynamic consent (joining, leaving again)."""
     progs = [p.changed(breach_rate=20.0) for p in baseline.PROGRAMMES]
     progs[0] = progs[0].changed(deadline=3, deadline_salience=0.5)
     progs[1] = progs[1].changed(consent=Consent.OPT_IN)
@@ -326,29 +369,49 @@ def stress_world() -> list[Programme]:
     return progs
 
 
+#: Campaigns run on the array model before the reference copies it (a week of campaigning
+#: just before the start): they make citizens aware and attentive, so that joining, which only
+#: attention prompts, happens often enough in a short check. (programme index, strength, reach)
+STRESS_CAMPAIGNS = ((1, 0.5, 0.5), (2, 0.5, 0.5))
+
+
 def crn_check(n: int, steps: int, seed: int) -> dict[str, float]:
     """Step the array model and this reference side by side on common random numbers.
 
-    Uses :func:`stress_world`, so that breaches, deadlines and all consent regimes take part.
-    Returns the largest per-citizen trust difference, the share of (citizen, programme) choices
-    that differ and the largest difference of mean trust in any column after ``steps`` weeks.
-    Only float rounding separates the two models, so all three should be about zero.
+    Uses :func:`stress_world` and :data:`STRESS_CAMPAIGNS`, so that breaches, deadlines,
+    campaigns (awareness, attention), every consent regime and both directions of the choice
+    take part. Returns the largest per-citizen trust difference, the share of (citizen,
+    programme) choices that differ, the largest difference of mean trust in any column and of
+    the share willing to share any programme, and the difference of the opt-out rate after
+    ``steps`` weeks. Only float rounding separates the two models (float64 here, float32
+    there), so all of them should be about zero; a choice whose uniform falls between the two
+    models' logit probabilities can differ. ``choice_change_share`` is the share of (citizen,
+    programme) choices the array model changed, week by week, over the run: what the mismatch
+    share is to be read against.
     """
     array = TrustModel(n, programmes=stress_world(), rng=seed, citizen_agents=False,
                        n_steps=steps)
+    for p, strength, reach in STRESS_CAMPAIGNS:
+        array.campaign(array.programmes[p].name, strength, reach)
     ref = MesaReference(array, common_random_numbers=True)
+    changes = 0
     for _ in range(steps):
+        before = array.citizens.choice.copy()
         array.step()
         ref.step()
+        changes += int((array.citizens.choice != before).sum())
     got = ref.state()
     trust = array.citizens.trust.astype(np.float64)
+    willing = [f"willing_{p.name}" for p in array.programmes]
     return {
         "citizens": n,
         "steps": steps,
         "incidents": len(array.incidents),
         "max_abs_trust_diff": float(np.abs(got["trust"] - trust).max()),
         "choice_mismatch_share": float((got["choice"] != array.citizens.choice).mean()),
+        "choice_change_share": changes / array.citizens.choice.size,
         "max_mean_trust_diff": float(np.abs(got["trust"].mean(axis=0) - trust.mean(axis=0)).max()),
+        "max_willing_diff": max(abs(ref.latest[k] - array.results.latest(k)) for k in willing),
         "opt_out_rate_diff": abs(ref.latest["opt_out_rate"]
                                  - array.results.latest("opt_out_rate")),
     }

@@ -23,13 +23,14 @@ AGENCIES: tuple[AgencySpec, ...] = (
 
 PROGRAMMES: tuple[Programme, ...] = (
     # GP records for planning and research, national data opt-out: 2.77% opted out before the
-    # 2021 episode (bjgpopen.org BJGPO.2024.0020); sensitivity 0.9, benefit 1.0 (domain.md 5).
+    # 2021 episode (bjgpopen.org BJGPO.2024.0020), 31.8% aware of the opt-out (medRxiv
+    # 10.1101/2020.09.12.20193276); sensitivity 0.9, benefit 1.0, transparency 0.2 (domain.md 5).
     Programme(
         name="gp_records", holder="nhs", recipient="university",
         purpose=Purpose.PLANNING_RESEARCH, legal_basis=LegalBasis.STATUTE, consent=Consent.OPT_OUT,
-        mandate=Mandate(strength=0.0, public_interest_test=0.6, oversight=0.6), transparency=0.5,
+        mandate=Mandate(strength=0.0, public_interest_test=0.6, oversight=0.6), transparency=0.2,
         security=0.8, sensitivity=0.9, n_recipients=10, breach_rate=0.05, severity=0.3,
-        publicity=0.9, benefit=1.0, initial_opt_out=0.0277,
+        publicity=0.9, benefit=1.0, initial_opt_out=0.0277, awareness=0.318,
     ),
     # Shared care record between the NHS and social care: direct care, the personal benefit.
     Programme(

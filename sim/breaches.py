@@ -71,15 +71,23 @@ def reached(publicity: float, draw: np.ndarray) -> np.ndarray:
     return draw < publicity
 
 
+def surprise(transparency: float, hidden: bool, params: TrustParams) -> float:
+    """How much news of an incident is felt beyond its severity, by what people had been told:
+    ``hidden_multiplier`` for hidden sharing, ``1 + (H - 1)(1 - transparency)`` for announced
+    sharing, so fully explained sharing surprises no one (expectancy violation; domain.md 2.2
+    and SF6)."""
+    told = 0.0 if hidden else transparency
+    return 1.0 + (params.hidden_multiplier - 1.0) * (1.0 - told)
+
+
 def hit(salience: np.ndarray, victim: np.ndarray | None, reach: np.ndarray, sev: float,
-        params: TrustParams, hidden: bool) -> None:
+        params: TrustParams, surprise: float) -> None:
     """Raise one programme's salience column for victims and for those the news reached.
 
-    Victims gain ``victim_weight * s`` and the reached ``media_amplification * s`` (the larger of
-    the two for a victim who also read the news), times ``hidden_multiplier`` if the sharing had
-    been hidden.
+    Victims gain ``victim_weight * s * surprise`` and the reached ``media_amplification * s *
+    surprise`` (the larger of the two for a victim who also read the news).
     """
-    scale = sev * (params.hidden_multiplier if hidden else 1.0)
+    scale = sev * surprise
     add = np.where(reach, np.float32(params.media_amplification * scale), np.float32(0))
     if victim is not None:
         np.maximum(add, np.where(victim, np.float32(params.victim_weight * scale), 0), out=add)
@@ -139,7 +147,10 @@ def _incident(model: TrustModel, p: int, kind: str, sev: float, publicity: float
         flow = sharing.flow_of(model.plans.sharing, c.choice, p)
         victim = victims_of(flow, sev, model.params, draw)
     reach = reached(publicity, model.streams.uniform("publicity", t, n, p, serial))
-    hit(c.salience[:, p], victim, reach, sev, model.params, hidden)
+    felt = surprise(model.programmes[p].transparency, hidden, model.params)
+    hit(c.salience[:, p], victim, reach, sev, model.params, felt)
+    if kind == "revelation":  # a story about the sharing itself tells of any choice about it
+        c.aware[reach, p] = 1
     model.incidents.append(Incident(
         step=t, programme=model.programmes[p].name, kind=kind, severity=sev,
         publicity=publicity, victims=0 if victim is None else int(victim.sum()),

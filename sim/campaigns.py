@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import trust
+from sim.citizens import Citizens
 
 if TYPE_CHECKING:
     from sim.model import TrustModel
@@ -25,7 +26,17 @@ def run_week(model: TrustModel, programme: str, strength: float, reach: float) -
     draw = model.streams.uniform("campaign", model.steps, model.n_citizens, p,
                                  model.serials.next("campaign", p))
     route = trust.routing(model.table, len(model.column), 1.0, model.params)[p]
-    uplift(model.citizens.trust, draw < reach, route, model.params.gain_rate, strength)
+    reached = draw < reach
+    uplift(model.citizens.trust, reached, route, model.params.gain_rate, strength)
+    prompt(model.citizens, reached, p, strength)
+
+
+def prompt(citizens: Citizens, reached: np.ndarray, p: int, strength: float) -> None:
+    """A campaign tells reached citizens of their choice and prompts them to make it: they
+    become aware, and their attention to programme p rises by the campaign's strength."""
+    rows = np.flatnonzero(reached)
+    citizens.aware[rows, p] = 1
+    citizens.attention[rows, p] += np.float32(strength)
 
 
 def uplift(trust: np.ndarray, reached: np.ndarray, route: np.ndarray, gain: float,

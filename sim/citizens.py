@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from sim.agencies import GENERAL_TRUST, AgencySpec
+from sim.network import place_like_with_like
 from sim.params import TrustParams
 from sim.segments import Segment, shares, trust_factors
 from sim.streams import Streams
@@ -37,12 +38,19 @@ STATE: tuple[StateVar, ...] = (
     StateVar("segment", np.int8, "citizen", 0, "attitude segment (index into the segments)"),
     StateVar("concern", np.float32, "citizen", 0.5, "privacy concern: importance of control, 0-1"),
     StateVar("need", np.float32, "citizen", 0.4, "need for public services, 0-1"),
+    StateVar("propensity", np.float32, "citizen", 0.0,
+             "the citizen's own taste for sharing, in utility units (fixed)"),
     StateVar("trust", np.float32, "trust", 0.5, "trust in each agency, then general trust, 0-1"),
     StateVar("disposition", np.float32, "trust", 0.5,
              "trust the citizen drifts back to, before the programmes' attitude effects"),
     StateVar("choice", np.int8, "programme", 0, "consent choice: 0 default, 1 out, 2 in"),
+    StateVar("aware", np.int8, "programme", 0,
+             "knows that it can opt out of (or into) the programme: 1 yes, 0 no"),
     StateVar("salience", np.float32, "programme", 0.0,
              "severity-weighted awareness of recent events about each programme (fades)"),
+    StateVar("attention", np.float32, "programme", 0.0,
+             "prompts to make a consent choice that are not bad news: campaigns, requests "
+             "(fades)"),
     StateVar("benefit", np.float32, "citizen", 0.0, "service benefit received this step"),
     StateVar("expectation", np.float32, "citizen", 0.0, "benefit the citizen expects"),
     StateVar("gap", np.float32, "citizen", 0.0,
@@ -89,21 +97,27 @@ def initialise(
     agencies: Sequence[AgencySpec],
     params: TrustParams,
     streams: Streams,
+    homophily: float = 0.0,
 ) -> None:
-    """Draw segments, concern, need and initial trust (= disposition) for every citizen.
+    """Draw segments (like beside like, to the degree ``homophily``), concern, need,
+    propensity and initial trust (= disposition) for every citizen.
 
     Initial trust in agency a for a citizen of segment s is ``mu_a * f_s + noise``: the kind's mean
     (domain.md section 5) scaled by the segment's trust relative to the mean (SF8).
     """
     n = citizens.n
-    seg = streams.generator("segment", 0).choice(len(segments), size=n, p=shares(segments))
-    citizens.segment[:] = seg
+    fresh = streams.generator("segment", 0).choice(len(segments), size=n, p=shares(segments))
+    repeat = streams.generator("homophily", 0).random(n) < homophily
+    place_like_with_like(fresh.astype(np.int8), repeat, citizens.segment)
+    seg = citizens.segment
     control = np.array([s.control for s in segments])
     noise = streams.generator("concern", 0).normal(0.0, params.concern_sd, n)
     citizens.concern[:] = np.clip(control[seg] + noise, 0.0, 1.0)
     need_mean = np.array([s.need for s in segments])[seg]
     k = params.need_concentration
     citizens.need[:] = streams.generator("need", 0).beta(k * need_mean, k * (1 - need_mean))
+    citizens.propensity[:] = streams.generator("propensity", 0).normal(0.0, params.propensity_sd,
+                                                                       n)
     means = np.array([a.mean_initial_trust for a in agencies] + [GENERAL_TRUST])
     factor = trust_factors(segments)[seg].astype(np.float32)
     trust = citizens.trust

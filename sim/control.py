@@ -1,95 +1,134 @@
-"""Citizen control: consent regimes, opting out and back in, and the trust that control buys.
+"""Citizen control: consent regimes and every citizen's consent choice.
 
 The central feedback loop of the model: low trust turns into opt-outs, which lower coverage and
-so benefit. A citizen acts only when trust is below a personal threshold (higher for the privacy
-concerned, SF8) *and* something makes the choice salient (news, a deadline, a friend who opted
-out), and even then only with the weekly chance that friction allows. Opting back in needs trust
-above the threshold plus a margin (hysteresis): exit is sticky (domain.md 2.2).
+so benefit. Each citizen's choice for each programme is a random-utility (logit) decision over the
+privacy calculus (Dinev & Hart 2006, domain.md SF2): the utility of sharing rises with decision
+trust and perceived benefit and falls with perceived risk, more for the privacy concerned, plus a
+taste of the citizen's own. Every citizen responds to trust, with a strength set by its
+attitudes; none waits below a threshold.
+
+Acting needs attention (news, a deadline, a campaign, a partner who opted out, or rarely nothing
+at all) and effort (friction), and changing a recorded choice costs a switching cost (status-quo
+bias), which makes exit sticky. The starting state is the behavioural equilibrium of this choice
+process: each citizen starts out with the stationary probability of its own two-state chain, so
+a calm world stays where it starts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba as nb
 import numpy as np
+from scipy.optimize import brentq
 
+from sim import sharing
 from sim.citizens import Citizens
 from sim.params import TrustParams
-from sim.programmes import Choice, Programme, ProgrammeTable, Regime
+from sim.programmes import Choice, Programme, ProgrammeTable, Purpose, Regime, consents
 from sim.streams import Streams, spread
+
+if TYPE_CHECKING:
+    from sim.model import TrustModel
 
 #: Perceived control by regime, before a dashboard is added: a proposal [P] ordering the regimes
 #: by how much say they give (domain.md SF4, control paradox).
 CONTROL_LEVEL = {Regime.NONE: 0.0, Regime.OPT_OUT: 0.4, Regime.OPT_IN: 0.7, Regime.DYNAMIC: 1.0}
 
-#: Salience below this is set to zero, so kernels can skip citizens with nothing on their mind.
+#: Salience and attention below this are set to zero, so kernels can skip citizens with nothing
+#: on their mind.
 SALIENCE_FLOOR = 1e-4
 
 _NONE, _OPT_OUT, _OPT_IN, _DYNAMIC = (int(r) for r in Regime)
 _DEFAULT, _OUT, _IN = (int(c) for c in Choice)
 
 
-@nb.njit(cache=True, inline="always")
-def consents(regime: int, choice: int) -> bool:
-    """Whether the citizen's choice lets data flow under this regime."""
-    if regime == _NONE:
-        return True
-    if regime == _OPT_IN:
-        return choice == _IN
-    return choice != _OUT
-
-
 @dataclass(frozen=True)
 class ControlPlan:
-    """What the consent step reads, derived from the programmes and parameters (rebuilt after a
-    policy change). Scalars are float32, as the kernel computes in float32."""
+    """What the consent step reads, derived from the programmes, the parameters and each
+    programme's utility constant (rebuilt after a policy change). Scalars are float32, as the
+    kernel computes in float32."""
 
     programmes: tuple[Programme, ...]  # for the deadlines
     holder: np.ndarray
     recipient: np.ndarray
     regime: np.ndarray
-    act: np.ndarray  # float32 weekly chance an alerted, willing citizen acts
-    rejoin: np.ndarray  # float32 weekly chance a citizen who trusts again opts back in
+    act: np.ndarray  # float32 weekly chance an attentive citizen gets round to acting
+    constant: np.ndarray  # float32 utility constant per programme (fitted at the start)
+    exposure: np.ndarray  # float32 what sharing exposes, as citizens see it
+    benefit_direct: np.ndarray  # float32 personal benefit per unit of need (direct services)
+    benefit_public: np.ndarray  # float32 public benefit (planning and research)
+    legitimacy: np.ndarray  # float32 procedural legitimacy above 0.5
     w_holder: np.float32
     w_recipient: np.float32
     w_general: np.float32
-    theta0: np.float32
-    theta_concern: np.float32
-    hysteresis: np.float32
+    trust_weight: np.float32
+    risk_weight: np.float32
+    benefit_weight: np.float32
+    legitimacy_weight: np.float32
+    switching_cost: np.float32
+    background: np.float32
     word_of_mouth: np.float32
     fade: np.float32
     deadline_lead: float
 
     @classmethod
     def build(cls, table: ProgrammeTable, params: TrustParams,
-              programmes: Sequence[Programme]) -> ControlPlan:
+              programmes: Sequence[Programme], constant: np.ndarray) -> ControlPlan:
         f32 = np.float32
+        value = table.benefit * table.data_quality
+        public = np.array([p.purpose is Purpose.PLANNING_RESEARCH for p in programmes], bool)
         return cls(
             programmes=tuple(programmes), holder=table.holder, recipient=table.recipient,
             regime=table.regime, act=act_rate(table, params).astype(f32),
-            rejoin=rejoin_rate(table, params).astype(f32), w_holder=f32(params.weight_holder),
-            w_recipient=f32(params.weight_recipient), w_general=f32(params.weight_general),
-            theta0=f32(params.opt_out_threshold), theta_concern=f32(params.threshold_concern),
-            hysteresis=f32(params.hysteresis), word_of_mouth=f32(params.word_of_mouth),
+            constant=np.asarray(constant, f32),
+            exposure=sharing.exposure(table, params).astype(f32),
+            benefit_direct=(value * table.direct).astype(f32),
+            benefit_public=(value * public).astype(f32),
+            legitimacy=(table.legitimacy - 0.5).astype(f32),
+            w_holder=f32(params.weight_holder), w_recipient=f32(params.weight_recipient),
+            w_general=f32(params.weight_general), trust_weight=f32(params.trust_weight),
+            risk_weight=f32(params.risk_weight), benefit_weight=f32(params.benefit_weight),
+            legitimacy_weight=f32(params.legitimacy_weight),
+            switching_cost=f32(params.switching_cost),
+            background=f32(params.background_attention), word_of_mouth=f32(params.word_of_mouth),
             fade=f32(params.salience_fade), deadline_lead=params.deadline_lead)
+
+    def utilities(self, citizens: Citizens, p: int) -> np.ndarray:
+        """Every citizen's utility of sharing programme ``p``'s records now (float32)."""
+        out = np.empty(citizens.n, np.float32)
+        _utilities(*self._utility_args(citizens), p, out)
+        return out
+
+    def _utility_args(self, c: Citizens) -> tuple:
+        return (c.trust, c.concern, c.propensity, c.need, self.holder, self.recipient,
+                self.constant, self.exposure, self.benefit_direct, self.benefit_public,
+                self.legitimacy, self.w_holder, self.w_recipient, self.w_general,
+                self.trust_weight, self.risk_weight, self.benefit_weight,
+                self.legitimacy_weight)
 
 
 def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segments: int
-         ) -> np.ndarray:
-    """One week of consent choices, then salience fades; returns the number of citizens opted
-    out of at least one programme, by segment."""
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """One week of consent choices, then salience and attention fade.
+
+    Returns the number of citizens opted out of at least one programme, by segment, and the
+    number of citizens whose utility favours sharing, by programme (their stated willingness).
+    """
     c = citizens
     out_by_segment = np.zeros(n_segments, dtype=np.int64)
+    willing = np.zeros(len(plan.regime), dtype=np.int64)
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
-    decide(c.choice, c.choice.copy(), c.salience, c.trust, c.concern, c.segment, c.partner,
-           streams.bits("choice", t, c.n), plan.holder, plan.recipient, plan.regime, plan.act,
-           plan.rejoin, prompt, plan.w_holder, plan.w_recipient, plan.w_general, plan.theta0,
-           plan.theta_concern, plan.hysteresis, plan.word_of_mouth, plan.fade, out_by_segment)
-    return out_by_segment
+    _willing(*plan._utility_args(c), willing)
+    decide(c.choice, c.choice.copy(), c.aware, c.salience, c.attention, c.segment, c.partner,
+           streams.bits("choice", t, c.n), *plan._utility_args(c), plan.regime, plan.act, prompt,
+           plan.switching_cost, plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
+    return out_by_segment, willing
 
 
+# ------------------------------------------------------------------ the choice
 @nb.njit(cache=True, inline="always")
 def decision_trust(trust, i, holder, recipient, w_holder, w_recipient, w_general):
     """The trust a consent choice weighs: holder, recipient and general trust (float32)."""
@@ -98,19 +137,222 @@ def decision_trust(trust, i, holder, recipient, w_holder, w_recipient, w_general
 
 
 @nb.njit(cache=True, inline="always")
-def threshold_of(concern, theta0, theta_concern):
-    """Decision trust below which a citizen will opt out: higher for the privacy concerned."""
-    return theta0 + theta_concern * (concern - np.float32(0.5))
+def utility(trust, concern, propensity, need, holder, recipient, constant, exposure,
+            benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
+            trust_weight, risk_weight, benefit_weight, legitimacy_weight, i, p):
+    """Citizen i's utility of sharing programme p's records (float32): the privacy calculus
+    and the programme's procedural legitimacy,
+
+    ``U = constant_p + beta_T tau_ip - beta_R c_i x_p + beta_B (n_i b_direct_p + b_public_p)
+    + beta_L (L_p - 0.5) + eta_i``, with ``x_p`` the programme's exposure.
+    """
+    tau = decision_trust(trust, i, holder[p], recipient[p], w_holder, w_recipient, w_general)
+    gain = need[i] * benefit_direct[p] + benefit_public[p]
+    return (constant[p] + trust_weight * tau - risk_weight * concern[i] * exposure[p]
+            + benefit_weight * gain + legitimacy_weight * legitimacy[p] + propensity[i])
 
 
-def threshold(concern: np.ndarray | float, params: TrustParams) -> np.ndarray | float:
-    """:func:`threshold_of` with the parameters' values, in float32 as the kernels compute."""
-    c = np.asarray(concern, np.float32)
-    out = threshold_of(c.reshape(-1), np.float32(params.opt_out_threshold),
-                       np.float32(params.threshold_concern))
-    return out.reshape(c.shape) if c.ndim else float(out[0])
+@nb.njit(cache=True, inline="always")
+def logistic(x):
+    """The logistic function in float32 (the probability of a logit choice)."""
+    return np.float32(1) / (np.float32(1) + np.exp(-x))
 
 
+@nb.njit(cache=True)
+def _utilities(trust, concern, propensity, need, holder, recipient, constant, exposure,
+               benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
+               trust_weight, risk_weight, benefit_weight, legitimacy_weight, p, out):
+    for i in range(trust.shape[0]):
+        out[i] = utility(trust, concern, propensity, need, holder, recipient, constant, exposure,
+                         benefit_direct, benefit_public, legitimacy, w_holder, w_recipient,
+                         w_general, trust_weight, risk_weight, benefit_weight,
+                         legitimacy_weight, i, p)
+
+
+@nb.njit(cache=True)
+def _willing(trust, concern, propensity, need, holder, recipient, constant, exposure,
+             benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
+             trust_weight, risk_weight, benefit_weight, legitimacy_weight, out):
+    """How many citizens' utility of sharing each programme is positive: their stated
+    willingness (a branch-free pass, so it vectorises)."""
+    for p in range(out.shape[0]):
+        count = 0
+        for i in range(trust.shape[0]):
+            count += utility(trust, concern, propensity, need, holder, recipient, constant,
+                             exposure, benefit_direct, benefit_public, legitimacy, w_holder,
+                             w_recipient, w_general, trust_weight, risk_weight, benefit_weight,
+                             legitimacy_weight, i, p) > 0
+        out[p] = count
+
+
+@nb.njit(cache=True)
+def decide(choice, previous, aware, salience, attention, segment, partner, draw, trust, concern,
+           propensity, need, holder, recipient, constant, exposure, benefit_direct,
+           benefit_public, legitimacy, w_holder, w_recipient, w_general, trust_weight,
+           risk_weight, benefit_weight, legitimacy_weight, regime, act, prompt, switching_cost,
+           background, word_of_mouth, fade, out_by_segment):
+    """One week of consent choices for every citizen and programme; then salience and attention
+    fade.
+
+    Only a citizen aware of the choice attends to it. One whose data flows attends with
+    ``a = min(1, background + salience + attention + deadline prompt)``, plus ``word_of_mouth``
+    if the partner has opted out (again capped at 1): bad news, a deadline and a partner who left
+    prompt exit. One whose data does not flow attends with ``min(1, background + attention)``:
+    campaigns and consent requests prompt joining, bad news does not. A citizen acts when its
+    first uniform ``u < act * a``; one who acts and shares leaves with probability
+    ``logistic(-U - k)``, one who does not share joins with ``logistic(U - k)``, decided by a
+    second uniform (``k`` the switching cost). With no news, prompt or campaign both directions
+    see only the background attention, so the starting equilibrium holds, but for word of mouth,
+    which prompts only exit (a creep of about 0.05 points over three years). Draw ``draw[i]``
+    gives programme p the uniforms ``spread(draw[i], p)`` and ``spread(draw[i], P + p)``.
+    ``previous`` is the choice array at the start of the step, read for the partner so the
+    update is synchronous. Counts, by segment, the citizens opted out of at least one programme
+    with a choice. A utility is computed only for a citizen who acts. Pass float32 scalars and
+    arrays (see sim.trust.update).
+    """
+    n, n_prog = choice.shape
+    keep = np.float32(1) - fade
+    for i in range(n):
+        j = partner[i]
+        opted_out = False
+        for p in range(n_prog):
+            r = regime[p]
+            if r != _NONE:
+                c = choice[i, p]
+                u = spread(draw[i], p)
+                if u < act[p] and aware[i, p]:  # cheap tests first: most do nothing
+                    if consents(r, c):  # sharing: bad news, a deadline or a partner prompt exit
+                        alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
+                        go = u < act[p] * alert
+                        if not go and u < act[p] * min(alert + word_of_mouth, 1):
+                            go = j >= 0 and previous[j, p] == _OUT  # only now ask the partner
+                        if go:
+                            u_sh = utility(trust, concern, propensity, need, holder, recipient,
+                                           constant, exposure, benefit_direct, benefit_public,
+                                           legitimacy, w_holder, w_recipient, w_general,
+                                           trust_weight, risk_weight, benefit_weight,
+                                           legitimacy_weight, i, p)
+                            if spread(draw[i], n_prog + p) < logistic(-u_sh - switching_cost):
+                                c = _OUT
+                    elif u < act[p] * min(background + attention[i, p], 1):  # not sharing
+                        u_sh = utility(trust, concern, propensity, need, holder, recipient,
+                                       constant, exposure, benefit_direct, benefit_public,
+                                       legitimacy, w_holder, w_recipient, w_general,
+                                       trust_weight, risk_weight, benefit_weight,
+                                       legitimacy_weight, i, p)
+                        if spread(draw[i], n_prog + p) < logistic(u_sh - switching_cost):
+                            c = _IN if r == _OPT_IN else _DEFAULT
+                if c != choice[i, p]:
+                    choice[i, p] = c
+                opted_out |= c == _OUT
+            s = salience[i, p]
+            if s != 0:  # fade; flush what is too faint to matter to exactly zero
+                salience[i, p] = s * keep if s > SALIENCE_FLOOR else 0
+            a = attention[i, p]
+            if a != 0:
+                attention[i, p] = a * keep if a > SALIENCE_FLOOR else 0
+        if opted_out:
+            out_by_segment[segment[i]] += 1
+
+
+# ------------------------------------------------------------------ the starting state
+@nb.njit(cache=True)
+def _stationary(base, aware, constant, switching_cost, out_share):
+    """Each aware citizen's stationary probability of not sharing (float64), for utilities
+    ``base + constant``: the share of time its two-state chain spends out,
+    ``logistic(-U - k) / (logistic(-U - k) + logistic(U - k))``; returns the population mean
+    (the unaware never chose)."""
+    total = 0.0
+    for i in range(base.shape[0]):
+        if aware[i]:
+            x = np.float64(base[i]) + constant
+            leave = 1.0 / (1.0 + np.exp(x + switching_cost))
+            join = 1.0 / (1.0 + np.exp(-x + switching_cost))
+            out_share[i] = leave / (leave + join)
+            total += out_share[i]
+        else:
+            out_share[i] = 0.0
+    return total / base.shape[0]
+
+
+def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Programme],
+                  params: TrustParams) -> np.ndarray:
+    """Each programme's utility constant: fitted so the equilibrium matches the observed
+    starting share (``initial_opt_out``, or ``initial_opt_in`` under opt-in) where one is given
+    and the programme has a choice; ``share_intercept`` otherwise."""
+    constant = np.full(len(programmes), params.share_intercept)
+    scratch = np.empty(citizens.n)
+    zero = _with_constant(plan, 0.0)
+    k = float(params.switching_cost)
+    for p, prog in enumerate(programmes):
+        regime = Regime(int(plan.regime[p]))
+        target = prog.initial_opt_in if regime is Regime.OPT_IN else prog.initial_opt_out
+        if regime is Regime.NONE or target is None:
+            continue
+        base, aware = zero.utilities(citizens, p), citizens.aware[:, p]
+        known = float(aware.mean())
+        out = known - target if regime is Regime.OPT_IN else target
+        if not 0 < out < known:
+            raise ValueError(f"programme {prog.name!r}: a starting share of {target} cannot "
+                             f"come from the {known:.1%} of citizens aware of the choice "
+                             "(raise its awareness)")
+        constant[p] = brentq(lambda a, b=base, w=aware, o=out: _stationary(b, w, a, k, scratch)
+                             - o, -60.0, 60.0, xtol=1e-10)
+    return constant
+
+
+def _with_constant(plan: ControlPlan, value: float) -> ControlPlan:
+    from dataclasses import replace
+
+    return replace(plan, constant=np.full(len(plan.regime), value, np.float32))
+
+
+def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
+                    rng: np.random.Generator) -> None:
+    """Draw programme ``p``'s choices of the start from each citizen's stationary probability.
+
+    Under opt-out and dynamic consent, not sharing means having opted out; under opt-in,
+    sharing means having opted in. A calm world then stays where it starts.
+    """
+    regime = int(plan.regime[p])
+    if regime == _NONE:
+        return
+    aware = citizens.aware[:, p]
+    out_share = np.empty(citizens.n)
+    _stationary(plan.utilities(citizens, p), aware, 0.0, float(params.switching_cost),
+                out_share)
+    draw = rng.random(citizens.n)
+    if regime == _OPT_IN:
+        citizens.choice[(draw >= out_share) & (aware == 1), p] = Choice.IN
+    else:
+        citizens.choice[draw < out_share, p] = Choice.OUT
+
+
+def initial_awareness(citizens: Citizens, table: ProgrammeTable, rng: np.random.Generator
+                      ) -> None:
+    """Who knows at the start that they have a choice: each programme's ``awareness`` share,
+    drawn independently of attitudes [P]."""
+    draw = rng.random(citizens.aware.shape, dtype=np.float32)
+    citizens.aware[:] = draw < table.awareness.astype(np.float32)
+
+
+def announce(model: TrustModel, programme: str, reach: float) -> None:
+    """An announcement of a choice (a deadline's notice): a ``reach`` share of citizens, drawn
+    from stream ``announcement``, learn that they can opt out (or in)."""
+    p = model.programme_index(programme)
+    draw = model.streams.uniform("announcement", model.steps, model.n_citizens, p,
+                                 model.serials.next("announcement", p))
+    model.citizens.aware[draw < reach, p] = 1
+
+
+def request_consent(citizens: Citizens, p: int) -> None:
+    """A change of consent regime asks every citizen to choose: all become aware of the
+    choice, with full attention that week."""
+    citizens.aware[:, p] = 1
+    np.maximum(citizens.attention[:, p], np.float32(1), out=citizens.attention[:, p])
+
+
+# ------------------------------------------------------------------ per programme
 def control_level(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
     """Perceived control each programme gives, in [0, 1]."""
     base = np.array([CONTROL_LEVEL[Regime(r)] for r in table.regime])
@@ -118,15 +360,10 @@ def control_level(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
 
 
 def act_rate(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
-    """Weekly chance that a citizen who wants to act, and is alerted, does act."""
+    """Weekly chance that an attentive citizen gets round to acting: a dashboard or dynamic
+    consent makes acting easier (lower friction)."""
     eased = table.dashboard | (table.regime == Regime.DYNAMIC)
     return 1.0 - table.friction * np.where(eased, params.dashboard_friction, 1.0)
-
-
-def rejoin_rate(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
-    """Weekly chance that an opted-out citizen whose trust has recovered opts back in."""
-    eased = table.dashboard | (table.regime == Regime.DYNAMIC)
-    return np.where(eased, params.dashboard_rejoin_rate, params.rejoin_rate)
 
 
 def attitude_terms(table: ProgrammeTable, params: TrustParams) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +375,7 @@ def attitude_terms(table: ProgrammeTable, params: TrustParams) -> tuple[np.ndarr
     return np.zeros(len(table)), per_concern
 
 
-def deadline_prompt(programmes: list[Programme], step: int, lead: float) -> np.ndarray:
+def deadline_prompt(programmes: Sequence[Programme], step: int, lead: float) -> np.ndarray:
     """How strongly each programme's opt-out deadline prompts citizens this step.
 
     It builds up as ``exp(-(deadline - step) / lead)`` and stops once the deadline has passed,
@@ -152,102 +389,9 @@ def deadline_prompt(programmes: list[Programme], step: int, lead: float) -> np.n
 
 
 @nb.njit(cache=True)
-def decide(choice, previous, salience, trust, concern, segment, partner, draw, holder,
-           recipient, regime, act, rejoin, prompt, w_holder, w_recipient, w_general,
-           theta0, theta_concern, hysteresis, word_of_mouth, fade, out_by_segment):
-    """One week of consent choices for every citizen and programme; then salience fades.
-
-    A citizen whose data flows leaves when decision trust is below the threshold and a draw
-    ``u < act * alert``, the alert being ``min(salience + deadline prompt (+ word_of_mouth if the
-    partner has opted out), 1)``; one not yet in (opt-in) joins when trust is above threshold
-    plus hysteresis, on the same condition; one who opted out comes back when trust is above
-    threshold plus hysteresis and ``u < rejoin``. ``draw`` holds one 32-bit word per citizen;
-    programme p's uniform is ``u = spread(draw[i], p)``. ``previous`` is the choice array at the
-    start of the step, read for the partner so the update is synchronous. ``out_by_segment``
-    receives the number of citizens opted out of at least one programme, by segment. Pass
-    float32 scalars and arrays (see sim.trust.update).
-    """
-    n, n_prog = choice.shape
-    keep = np.float32(1) - fade
-    for i in range(n):
-        theta = threshold_of(concern[i], theta0, theta_concern)
-        j = partner[i]
-        opted_out = False
-        for p in range(n_prog):
-            r = regime[p]
-            if r != _NONE:
-                c = choice[i, p]
-                u = spread(draw[i], p)  # this programme's own uniform draw
-                if c == _OUT:
-                    if u < rejoin[p]:
-                        tau = decision_trust(trust, i, holder[p], recipient[p], w_holder,
-                                             w_recipient, w_general)
-                        if tau > theta + hysteresis:
-                            c = _IN if r == _OPT_IN else _DEFAULT
-                elif u < act[p]:  # cheap test first: most citizens do nothing this week
-                    alert = min(salience[i, p] + prompt[p], 1)
-                    go = u < act[p] * alert
-                    if not go and u < act[p] * min(alert + word_of_mouth, 1):
-                        go = j >= 0 and previous[j, p] == _OUT  # only now ask the partner
-                    if go:
-                        tau = decision_trust(trust, i, holder[p], recipient[p], w_holder,
-                                             w_recipient, w_general)
-                        if r == _OPT_IN and c == _DEFAULT:
-                            if tau > theta + hysteresis:
-                                c = _IN
-                        elif tau < theta:
-                            c = _OUT
-                if c != choice[i, p]:
-                    choice[i, p] = c
-                opted_out |= c == _OUT
-            s = salience[i, p]
-            if s != 0:  # fade; flush what is too faint to matter to exactly zero
-                salience[i, p] = s * keep if s > SALIENCE_FLOOR else 0
-        if opted_out:
-            out_by_segment[segment[i]] += 1
-
-
-@nb.njit(cache=True)
 def consent_mask(regime, choices):
     """Whether each citizen's choice lets data flow under this regime (one programme)."""
     out = np.empty(choices.shape[0], dtype=np.bool_)
     for i in range(choices.shape[0]):
         out[i] = consents(regime, choices[i])
     return out
-
-
-@nb.njit(cache=True)
-def _margins(trust, concern, holder, recipient, w_holder, w_recipient, w_general, theta0,
-             theta_concern, out):
-    """Each citizen's decision trust minus threshold for one programme (float32)."""
-    for i in range(trust.shape[0]):
-        out[i] = (decision_trust(trust, i, holder, recipient, w_holder, w_recipient, w_general)
-                  - threshold_of(concern[i], theta0, theta_concern))
-
-
-def initial_choices(
-    citizens: Citizens, table: ProgrammeTable, p: int, programme: Programme,
-    params: TrustParams, rng: np.random.Generator,
-) -> None:
-    """Set the opt-outs (or opt-ins) of programme ``p`` that exist before the run starts.
-
-    The ``initial_opt_out`` share with the lowest margin of decision trust over threshold (plus
-    noise) have opted out; under opt-in, the ``initial_opt_in`` share with the highest margin
-    have opted in. So the initial stock, a fact from data (e.g. 2.77% national opt-out), sits
-    with those most inclined to it.
-    """
-    regime = table.regime[p]
-    share = programme.initial_opt_in if regime == Regime.OPT_IN else programme.initial_opt_out
-    k = round(share * citizens.n)
-    if regime == Regime.NONE or k == 0:
-        return
-    f32 = np.float32
-    margin = np.empty(citizens.n, f32)
-    _margins(citizens.trust, citizens.concern, table.holder[p], table.recipient[p],
-             f32(params.weight_holder), f32(params.weight_recipient), f32(params.weight_general),
-             f32(params.opt_out_threshold), f32(params.threshold_concern), margin)
-    margin += rng.normal(0.0, params.initial_choice_noise, citizens.n)
-    if regime == Regime.OPT_IN:
-        citizens.choice[np.argpartition(-margin, k - 1)[:k], p] = Choice.IN
-    else:
-        citizens.choice[np.argpartition(margin, k - 1)[:k], p] = Choice.OUT

@@ -96,15 +96,22 @@ class Campaign(_Event):
 
 
 class OptOutDeadline(_ProgrammeUpdate):
-    """Announce (or move) an opt-out deadline: choices bunch as it nears. Extend it with a later
+    """Announce (or move) an opt-out deadline: choices bunch as it nears, and the announcement
+    tells a ``salience`` share of citizens that they have a choice. Extend it with a later
     ``OptOutDeadline`` for the same programme."""
 
     type: Literal["opt_out_deadline"] = "opt_out_deadline"
     deadline: int = Field(ge=1, description="step of the deadline")
-    salience: float = Field(default=0.5, ge=0, le=1, description="how hard the deadline prompts")
+    salience: float = Field(default=0.5, ge=0, le=1,
+                            description="how hard the deadline prompts, and the share of "
+                            "citizens its announcement tells of their choice")
 
     def programme_changes(self) -> dict[str, Any]:
         return {"deadline": self.deadline, "deadline_salience": self.salience}
+
+    def apply(self, model: TrustModel) -> None:
+        super().apply(model)
+        model.announce_choice(self.programme, reach=self.salience)
 
 
 class Pause(_ProgrammeUpdate):

@@ -38,7 +38,7 @@ from sim.citizens import STATE, Citizens, aligned_full, initialise
 from sim.events import Event
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
-from sim.programmes import Choice, Programme, ProgrammeTable, Regime
+from sim.programmes import Choice, Consent, Programme, ProgrammeTable, Regime
 from sim.results import Results, output_names
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
@@ -58,11 +58,12 @@ class Plans:
 
     @classmethod
     def build(cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec],
-              params: TrustParams) -> Plans:
+              params: TrustParams, consent_constant: np.ndarray) -> Plans:
         table = ProgrammeTable.build(programmes, agencies)
         return cls(table=table, sharing=sharing.SharingPlan.build(table, params),
                    trust=trust.TrustPlan.build(table, params, len(agencies) + 1),
-                   control=control.ControlPlan.build(table, params, programmes))
+                   control=control.ControlPlan.build(table, params, programmes,
+                                                     consent_constant))
 
 
 class TrustModel(mesa.Model):
@@ -118,16 +119,25 @@ class TrustModel(mesa.Model):
         shape = network if isinstance(network, NetworkParams) else NetworkParams(**network or {})
         self.network = build_network(n, self.streams.generator("network", 0), shape)
         self.citizens = Citizens(n, n_cols, n_prog)
-        initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams)
+        initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
+                   shape.homophily)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
+        self.consent_constant = np.full(n_prog, self.params.share_intercept)
         self._refresh()
         # Survey trust already reflects today's programmes: it is the equilibrium, so the
         # disposition is what trust would be without their attitude effects.
         self.citizens.disposition -= self.plans.trust.equilibrium_shift(self.citizens.concern)
+        # Observed starting shares fix each programme's utility constant; the starting choices
+        # are then the equilibrium of the choice process.
+        control.initial_awareness(self.citizens, self.table,
+                                  self.streams.generator("awareness", 0))
+        self.consent_constant = control.fit_constants(self.plans.control, self.citizens,
+                                                      self.programmes, self.params)
+        self._refresh()
         for p in range(n_prog):
-            control.initial_choices(self.citizens, self.table, p, self.programmes[p],
-                                    self.params, self.streams.generator("initial_choice", 0, p))
+            control.initial_choices(self.plans.control, self.citizens, p, self.params,
+                                    self.streams.generator("initial_choice", 0, p))
 
         self.agencies = [Agency(self, spec, k) for k, spec in enumerate(self.agency_specs)]
         if citizen_agents is None:
@@ -171,12 +181,14 @@ class TrustModel(mesa.Model):
         plans = self.plans  # events and breaches may have changed the programmes
         trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
                                             self._neighbour)
-        out_by_segment = control.step(plans.control, c, self.streams, t, len(self.segments))
-        self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment)
+        out_by_segment, willing = control.step(plans.control, c, self.streams, t,
+                                               len(self.segments))
+        self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ outputs
-    def _record(self, t, cover, represent, trust_sum, trust_sumsq, out_by_segment) -> None:
+    def _record(self, t, cover, represent, trust_sum, trust_sumsq, out_by_segment,
+                willing) -> None:
         n = self.n_citizens
         mean = trust_sum / n
         general_var = max(trust_sumsq[-1] / n - mean[-1] ** 2, 0.0)
@@ -194,6 +206,8 @@ class TrustModel(mesa.Model):
         values.update({f"opt_out_{s.key}": r for s, r in zip(self.segments, rate, strict=True)})
         values.update({f"coverage_{p.name}": v for p, v in zip(self.programmes, cover,
                                                                strict=True)})
+        values.update({f"willing_{p.name}": w / n for p, w in zip(self.programmes, willing,
+                                                                  strict=True)})
         self.results.record(t, values)
 
     def _measure_initial_state(self) -> None:
@@ -206,8 +220,10 @@ class TrustModel(mesa.Model):
         has_choice = self.table.regime != Regime.NONE
         out = ((c.choice == Choice.OUT) & has_choice).any(axis=1)
         out_by_segment = np.bincount(c.segment, weights=out, minlength=len(self.segments))
+        willing = [int((self.plans.control.utilities(c, p) > 0).sum())
+                   for p in range(len(self.programmes))]
         self._record(0, cover, represent, trust64.sum(axis=0), (trust64**2).sum(axis=0),
-                     out_by_segment)
+                     out_by_segment, willing)
 
     def timeseries(self) -> pd.DataFrame:
         """All outputs, one row per step from 0 (the initial state) to now."""
@@ -221,7 +237,8 @@ class TrustModel(mesa.Model):
 
     def _refresh(self) -> None:
         """Rebuild the mechanisms' plans from the programmes (after any policy change)."""
-        self.plans = Plans.build(self.programmes, self.agency_specs, self.params)
+        self.plans = Plans.build(self.programmes, self.agency_specs, self.params,
+                                 self.consent_constant)
 
     @property
     def table(self) -> ProgrammeTable:
@@ -238,9 +255,12 @@ class TrustModel(mesa.Model):
     def update_programme(self, name: str, **changes: Any) -> None:
         """Change a programme's fields (validated) and everything derived from them."""
         p = self.programme_index(name)
-        self.programmes[p] = self.programmes[p].changed(**changes)
+        before = self.programmes[p]
+        self.programmes[p] = before.changed(**changes)
         self._check_world()
         self._refresh()
+        if self.programmes[p].consent not in (before.consent, Consent.NONE):
+            control.request_consent(self.citizens, p)
 
     def schedule(self, event: Event) -> None:
         """Add an event to the timeline (it applies at the start of its step)."""
@@ -263,6 +283,11 @@ class TrustModel(mesa.Model):
     def reveal(self, programme: str, severity: float, publicity: float) -> None:
         """A revelation about ``programme`` now (:func:`sim.breaches.reveal`)."""
         breaches.reveal(self, programme, severity, publicity)
+
+    def announce_choice(self, programme: str, reach: float) -> None:
+        """Tell a ``reach`` share of citizens of their choice about ``programme``
+        (:func:`sim.control.announce`)."""
+        control.announce(self, programme, reach)
 
     def campaign(self, programme: str, strength: float, reach: float) -> None:
         """One week of a public information campaign (:func:`sim.campaigns.run_week`)."""

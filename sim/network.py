@@ -26,6 +26,11 @@ class NetworkParams(BaseModel):
                             json_schema_extra={"source": "[P]"})
     long_range_ties: int = Field(default=1, ge=0, le=20, description="random long-range ties per "
                                  "citizen (small world)", json_schema_extra={"source": "[P]"})
+    homophily: float = Field(default=0.5, ge=0, le=1, description="chance that a citizen has "
+                             "the attitude segment of the citizen before it in household and "
+                             "neighbourhood order, so that like lives beside like",
+                             json_schema_extra={"source": "McPherson, Smith-Lovin & Cook 2001 "
+                                                "(homophily); [P] value"})
 
 
 #: Household sizes 1..5 (5 = five or more): roughly the UK distribution, mean about 2.4 people
@@ -103,3 +108,24 @@ def build_network(n: int, rng: np.random.Generator, shape: NetworkParams | None 
         indptr = indptr.astype(np.int32)
     data = np.ones(indices.shape[0], dtype=np.int8)
     return sp.csr_array((data, indices, indptr), shape=(n, n))
+
+
+@nb.njit(cache=True)
+def place_like_with_like(fresh, repeat, out):
+    """Segments along the citizen order: citizen i repeats citizen i-1's segment where
+    ``repeat[i]``, else takes its own draw ``fresh[i]``. A Markov chain whose stationary
+    distribution is that of ``fresh``, so the segment shares are unchanged in expectation."""
+    for i in range(fresh.shape[0]):
+        out[i] = out[i - 1] if i > 0 and repeat[i] else fresh[i]
+
+
+def assortativity(network: sp.csr_array, labels: np.ndarray) -> float:
+    """Newman's (2003) assortativity coefficient of categorical labels over the network's ties:
+    1 when every tie joins like with like, 0 when ties ignore the labels."""
+    k = int(labels.max()) + 1
+    rows = np.repeat(np.arange(network.shape[0]), np.diff(network.indptr))
+    mix = np.zeros((k, k))
+    np.add.at(mix, (labels[rows], labels[network.indices]), 1.0)
+    mix /= mix.sum()
+    a = mix.sum(axis=1)
+    return float((np.trace(mix) - a @ a) / (1.0 - a @ a))

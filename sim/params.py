@@ -72,25 +72,38 @@ class TrustParams(BaseModel):
                                  "mandate x (1 - legitimacy)", "[P] brief mechanism 3")
     dashboard_control: float = _p(0.3, 0.0, 1.0, "perceived control a dashboard adds",
                                   "Estonia data tracker (domain.md 2.1)")
-    # citizen control and opt-out
-    weight_holder: float = _p(0.5, 0.0, 1.0, "weight of trust in the holder in a consent choice")
+    # consent choice (random utility over the privacy calculus)
+    weight_holder: float = _p(0.5, 0.0, 1.0, "weight of trust in the holder in decision trust")
     weight_recipient: float = _p(0.3, 0.0, 1.0, "weight of trust in the recipient")
     weight_general: float = _p(0.2, 0.0, 1.0, "weight of general trust")
-    opt_out_threshold: float = _p(0.22, 0.0, 1.0, "decision trust below which a citizen of "
-                                  "average concern (0.5) will opt out", "calibrated to the 2021 "
-                                  "GP data episode (domain.md 2.1)")
-    threshold_concern: float = _p(0.3, 0.0, 2.0, "rise of the opt-out threshold per unit of "
-                                  "concern above 0.5", "domain.md SF8")
-    hysteresis: float = _p(0.15, 0.0, 1.0, "extra trust above the threshold needed to opt back "
-                           "in", "domain.md 2.2 (little recovery in the short run)")
-    rejoin_rate: float = _p(0.002, 0.0, 1.0, "weekly chance an opted-out citizen who trusts "
-                            "again opts back in")
-    dashboard_rejoin_rate: float = _p(0.02, 0.0, 1.0, "the same with a dashboard or dynamic "
-                                      "consent")
+    trust_weight: float = _p(8.0, 0.0, 30.0, "utility of sharing per unit of decision trust",
+                             "Dinev & Hart 2006 (domain.md SF2); [P] value")
+    risk_weight: float = _p(10.0, 0.0, 50.0, "disutility of sharing per unit of concern x "
+                            "exposure (what sharing exposes, to whom, for what)",
+                            "Dinev & Hart 2006 (domain.md SF2, SF3); [P] value")
+    benefit_weight: float = _p(1.0, 0.0, 10.0, "utility of sharing per unit of perceived "
+                               "benefit (personal for direct services, public for planning and "
+                               "research)", "Dinev & Hart 2006; CDEI tracker W1 (domain.md "
+                               "SF2); [P] value")
+    legitimacy_weight: float = _p(2.0, 0.0, 10.0, "utility of sharing per unit of procedural "
+                                  "legitimacy above 0.5 (public-interest test, oversight, "
+                                  "transparency, legal basis)", "Tyler 2006, procedural justice "
+                                  "and acceptance; [P] value")
+    switching_cost: float = _p(2.0, 0.0, 10.0, "utility a citizen must gain to change a "
+                               "recorded choice (status-quo bias; sets hysteresis)",
+                               "Samuelson & Zeckhauser 1988; Johnson & Goldstein 2003; [P] value")
+    propensity_sd: float = _p(1.0, 0.0, 5.0, "sd of each citizen's own taste for sharing "
+                              "(utility units)", "[P] individual heterogeneity of the logit")
+    share_intercept: float = _p(-1.1, -10.0, 10.0, "utility constant of a programme whose "
+                                "starting opt-out (or opt-in) share is not given",
+                                "[fit] the constant fitted to the GP records' starting opt-out "
+                                "(-1.08 in the baseline), rounded")
+    background_attention: float = _p(0.01, 0.0, 1.0, "weekly attention to a consent choice with "
+                                     "no news, deadline or campaign")
     dashboard_friction: float = _p(0.5, 0.0, 1.0, "friction multiplier with a dashboard or "
                                    "dynamic consent")
-    word_of_mouth: float = _p(0.1, 0.0, 1.0, "alert added for the week when the conversation "
-                              "partner has opted out", "domain.md SF7")
+    word_of_mouth: float = _p(0.1, 0.0, 1.0, "attention added for the week when the "
+                              "conversation partner has opted out", "domain.md SF7")
     deadline_lead: float = _p(2.0, 0.1, 52.0, "weeks over which a deadline's prompt builds up")
     # initial population
     initial_trust_sd: float = _p(0.1, 0.0, 0.5, "sd of a citizen's initial trust around the "
@@ -98,8 +111,6 @@ class TrustParams(BaseModel):
     concern_sd: float = _p(0.1, 0.0, 0.5, "sd of privacy concern around the segment's value")
     need_concentration: float = _p(4.0, 0.5, 100.0, "concentration of the beta distribution "
                                    "of need")
-    initial_choice_noise: float = _p(0.1, 0.0, 1.0, "noise in ranking who had already opted "
-                                     "out or in at the start")
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> TrustParams:
         total = self.weight_holder + self.weight_recipient + self.weight_general

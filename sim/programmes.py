@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
+import numba as nb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,6 +30,18 @@ class LegalBasis(StrEnum):
     PUBLIC_TASK = "public_task"  # the holder's public task
     CONSENT = "consent"  # the citizen's consent: needs an opt-in or dynamic regime
     IMPLIED_CONSENT = "implied_consent"  # e.g. direct care (claimed, and rejected, at Royal Free)
+
+
+#: How sound each legal basis is as a ground for sharing, for procedural legitimacy: a proposal
+#: [P]. A statute or the citizen's own consent is a clear gateway; a public task is one the
+#: holder must argue; implied consent for anything beyond direct care was rejected by the
+#: National Data Guardian and the ICO at Royal Free (domain.md 1.2).
+LAWFULNESS: dict[LegalBasis, float] = {
+    LegalBasis.STATUTE: 1.0,
+    LegalBasis.PUBLIC_TASK: 0.8,
+    LegalBasis.CONSENT: 1.0,
+    LegalBasis.IMPLIED_CONSENT: 0.3,
+}
 
 
 class Consent(StrEnum):
@@ -53,6 +66,20 @@ class Choice(IntEnum):
     DEFAULT = 0  # no choice made: the regime's default applies
     OUT = 1  # opted out (or withdrew consent)
     IN = 2  # opted in
+
+
+_NONE, _OPT_IN = int(Regime.NONE), int(Regime.OPT_IN)
+_OUT, _IN = int(Choice.OUT), int(Choice.IN)
+
+
+@nb.njit(cache=True, inline="always")
+def consents(regime: int, choice: int) -> bool:
+    """Whether a citizen's recorded choice lets data flow under this regime."""
+    if regime == _NONE:
+        return True
+    if regime == _OPT_IN:
+        return choice == _IN
+    return choice != _OUT
 
 
 class Mandate(BaseModel):
@@ -129,14 +156,24 @@ class Programme(BaseModel):
     benefit: float = Field(default=0.5, ge=0, le=1, description="benefit per shared record")
     barriers: Barriers = Field(default_factory=Barriers, description="technical/legal/cultural")
     friction: float = Field(
-        default=0.92, ge=0, le=1,
-        description="weekly chance a willing, alerted citizen does not get round to acting",
+        default=0.72, ge=0, le=1,
+        description="weekly chance an attentive citizen does not get round to acting (the "
+        "default is fitted to the 2021 GP opt-out surge)",
     )
-    initial_opt_out: float = Field(
-        default=0.0, ge=0, lt=1, description="share opted out at the start (opt-out regimes)"
+    awareness: float = Field(
+        default=0.3, ge=0, le=1,
+        description="share of citizens who know at the start that they can opt out (or in); "
+        "revelations, deadline announcements, campaigns and consent requests make more aware",
     )
-    initial_opt_in: float = Field(
-        default=0.5, ge=0, le=1, description="share opted in at the start (opt-in regime)"
+    initial_opt_out: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="observed share opted out at the start (opt-out and dynamic regimes): the "
+        "programme's utility constant is fitted to it; unset: the constant share_intercept",
+    )
+    initial_opt_in: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="observed share opted in at the start (opt-in regime): the programme's "
+        "utility constant is fitted to it; unset: the constant share_intercept",
     )
     active: bool = Field(default=True, description="false while the programme is paused")
     deadline: int | None = Field(
@@ -159,8 +196,10 @@ class Programme(BaseModel):
 
     @property
     def legitimacy(self) -> float:
-        """Legitimacy of sharing: mean of public-interest test, oversight and transparency."""
-        return (self.mandate.public_interest_test + self.mandate.oversight + self.transparency) / 3
+        """Procedural legitimacy of the sharing: the mean of its public-interest test, oversight,
+        transparency and the soundness of its legal basis (``LAWFULNESS``)."""
+        return (self.mandate.public_interest_test + self.mandate.oversight + self.transparency
+                + LAWFULNESS[self.legal_basis]) / 4
 
     def changed(self, **changes: object) -> Programme:
         """A validated copy with some fields changed (nested fields as dicts)."""
@@ -185,7 +224,8 @@ class ProgrammeTable:
     commercial: np.ndarray  # bool, purpose is commercial
     mandate: np.ndarray  # float64 mandate strength m
     legitimacy: np.ndarray  # float64 L
-    visible: np.ndarray  # bool: announced and active
+    transparency: np.ndarray  # float64 what people were told
+    visible: np.ndarray  # bool: announced (a pause stops flows, not what people know)
     active: np.ndarray  # bool
     security: np.ndarray
     sensitivity: np.ndarray
@@ -196,6 +236,7 @@ class ProgrammeTable:
     data_quality: np.ndarray
     realisation: np.ndarray  # interoperability * legal clarity * willingness
     friction: np.ndarray
+    awareness: np.ndarray
     recipient_penalty: np.ndarray  # risk weight of the recipient's kind
 
     @classmethod
@@ -217,7 +258,8 @@ class ProgrammeTable:
             commercial=arr(lambda p: p.purpose is Purpose.COMMERCIAL, bool),
             mandate=arr(lambda p: p.mandate.strength),
             legitimacy=arr(lambda p: p.legitimacy),
-            visible=arr(lambda p: p.announced and p.active, bool),
+            transparency=arr(lambda p: p.transparency),
+            visible=arr(lambda p: p.announced, bool),
             active=arr(lambda p: p.active, bool),
             security=arr(lambda p: p.security),
             sensitivity=arr(lambda p: p.sensitivity),
@@ -231,6 +273,7 @@ class ProgrammeTable:
                 * p.barriers.willingness * p.active
             ),
             friction=arr(lambda p: p.friction),
+            awareness=arr(lambda p: p.awareness),
             recipient_penalty=arr(lambda p: RECIPIENT_PENALTY[kind[p.recipient]]),
         )
 

@@ -25,6 +25,7 @@ def output_names(agencies: Sequence[str], segments: Sequence[str],
         *(f"trust_{a}" for a in agencies),
         *(f"opt_out_{s}" for s in segments),
         *(f"coverage_{p}" for p in programmes),
+        *(f"willing_{p}" for p in programmes),
     ]
 
 

@@ -15,9 +15,8 @@ import numba as nb
 import numpy as np
 
 from sim.citizens import Citizens
-from sim.control import consents
 from sim.params import TrustParams
-from sim.programmes import ProgrammeTable
+from sim.programmes import ProgrammeTable, consents
 
 
 @dataclass(frozen=True)
@@ -130,10 +129,19 @@ def public_benefit(plan: SharingPlan, cover: np.ndarray, represent: np.ndarray) 
     return float(np.sum(plan.public_weight * cover * represent))
 
 
-def risk(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
-    """Perceived risk of each programme: sensitivity x recipient penalty x insecurity."""
+def exposure(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
+    """What sharing exposes, as citizens see it: sensitivity x recipient penalty x purpose.
+
+    The security of a flow is invisible to citizens, and who receives the data weighs more than
+    the safeguards (CDEI tracker wave 4, domain.md SF3), so a consent choice weighs exposure.
+    """
     purpose = np.where(table.commercial, params.commercial_risk, 1.0)
-    return table.sensitivity * table.recipient_penalty * (1.0 - table.security) * purpose
+    return table.sensitivity * table.recipient_penalty * purpose
+
+
+def risk(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
+    """Perceived risk of each programme: its exposure x insecurity."""
+    return exposure(table, params) * (1.0 - table.security)
 
 
 def attitude_terms(table: ProgrammeTable, params: TrustParams) -> tuple[np.ndarray, np.ndarray]:

@@ -72,10 +72,11 @@ def sf2_low_trust(seed: int = 1, n: int = N_CITIZENS, steps: int = 104) -> dict[
             "repeated breaches": run(steps, shocks, n=n, seed=seed)}
 
 
-# 3. a publicised controversy with an opt-out deadline: a bunched surge, still single digits
+# 3. a publicised controversy with an opt-out deadline, as strong as the 2021 GP story: a
+# bunched surge, still single digits
 def sf3_opt_out_surge(seed: int = 1, n: int = N_CITIZENS, steps: int = 52, notice: int = 5,
                       deadline: int = 11) -> pd.DataFrame:
-    events = [Scandal(step=notice, programme="gp_records", severity=0.6, publicity=0.9),
+    events = [Scandal(step=notice, programme="gp_records", severity=0.4, publicity=0.9),
               OptOutDeadline(step=notice, programme="gp_records", deadline=deadline,
                              salience=0.6)]
     return run(steps, events, n=n, seed=seed)
@@ -119,8 +120,9 @@ def sf7_recipients(seed: int = 1, n: int = N_CITIZENS, steps: int = 104,
     for recipient in recipients:
         new = Programme(name="new_sharing", holder="council", recipient=recipient,
                         consent="none", sensitivity=0.7, security=0.5, transparency=0.5,
-                        benefit=0.5, breach_rate=0.0, discovery_rate=0.0, active=False)
+                        benefit=0.5, breach_rate=0.0, discovery_rate=0.0, active=False,
+                        announced=False)  # not yet started, so not yet known
         out[recipient] = run(steps, [PolicyChange(step=start, programme="new_sharing",
-                                                  changes={"active": True})],
+                                                  changes={"active": True, "announced": True})],
                              programmes=[*calm_programmes(), new], n=n, seed=seed)
     return out

@@ -39,11 +39,18 @@ def test_hits_victims_hardest_and_hidden_sharing_hardest_of_all():
     sal = np.zeros(3, np.float32)
     victim = np.array([True, False, False])
     reach = np.array([True, True, False])
-    breaches.hit(sal, victim, reach, 0.5, P, hidden=False)
+    breaches.hit(sal, victim, reach, 0.5, P, surprise=1.0)
     assert sal[0] > sal[1] > sal[2] == 0
     hidden = np.zeros(3, np.float32)
-    breaches.hit(hidden, victim, reach, 0.5, P, hidden=True)
+    breaches.hit(hidden, victim, reach, 0.5, P, breaches.surprise(0.9, True, P))
     np.testing.assert_allclose(hidden, sal * P.hidden_multiplier)
+
+
+def test_news_surprises_more_the_less_people_were_told():
+    H = P.hidden_multiplier
+    assert breaches.surprise(1.0, False, P) == 1.0  # fully explained: severity alone
+    assert breaches.surprise(0.5, False, P) == pytest.approx(1 + (H - 1) / 2)
+    assert breaches.surprise(0.0, False, P) == breaches.surprise(0.8, True, P) == H
 
 
 def test_a_breach_in_a_model_hits_only_flowing_citizens_and_reveals_hidden_sharing(prog):

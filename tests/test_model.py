@@ -143,9 +143,9 @@ def test_opt_outs_lower_coverage(run_model):
 
 
 def test_hidden_sharing_discovered_costs_more_than_announced(run_model):
-    def loss(announced: bool) -> float:
-        progs = [p.changed(announced=announced) if p.name == "gp_records" else p
-                 for p in calm_programmes()]
+    def loss(announced: bool) -> float:  # announced and explained (transparency 0.8)
+        progs = [p.changed(announced=announced, transparency=0.8) if p.name == "gp_records"
+                 else p for p in calm_programmes()]
         df = run_model(TrustModel(3_000, rng=4, programmes=progs, events=[
             Scandal(step=3, programme="gp_records", severity=0.4, publicity=0.8)]), 15)
         return df.trust_nhs.iloc[2] - df.trust_nhs.iloc[-1]
@@ -216,3 +216,14 @@ def test_citizen_opted_out_lists_only_programmes_with_a_choice(small_model):
     citizen.choice[:] = 1  # recorded "out" everywhere, even where there is no choice
     with_choice = {p.name for p in m.programmes if p.consent != "none"}
     assert set(citizen.opted_out) == with_choice
+
+
+def test_a_pause_stops_flows_without_moving_the_trust_target(run_model):
+    """A pause stops the records, not what people know of the programme: its attitude terms
+    stay, so trust neither jumps nor drifts because of the pause itself."""
+    calm = run_model(TrustModel(3_000, rng=4, programmes=calm_programmes()), 60)
+    paused = run_model(TrustModel(3_000, rng=4, programmes=calm_programmes(), events=[
+        Pause(step=10, programme="gp_records")]), 60)
+    assert (paused.coverage_gp_records.iloc[10:] == 0).all()
+    for col in ("trust_nhs", "trust_university", "trust_mean"):
+        np.testing.assert_allclose(paused[col], calm[col], atol=1e-4, err_msg=col)

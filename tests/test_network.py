@@ -62,3 +62,27 @@ def test_serials_count_per_kind_and_programme_within_a_step():
             s.next("campaign", 0)] == [0, 1, 0, 0]
     s.clear()
     assert s.next("incident", 0) == 0
+
+
+def test_homophily_places_like_beside_like_without_changing_the_shares():
+    from sim import TrustModel
+    from sim.network import assortativity
+
+    found = {}
+    for h in (0.0, 0.5, 0.9):
+        m = TrustModel(20_000, rng=1, citizen_agents=False, network={"homophily": h})
+        seg = m.citizens.segment.astype(np.int64)
+        found[h] = assortativity(m.network, seg), np.bincount(seg, minlength=6) / 20_000
+    assert abs(found[0.0][0]) < 0.02 < found[0.5][0] < found[0.9][0] - 0.2
+    for h in (0.5, 0.9):
+        np.testing.assert_allclose(found[h][1], found[0.0][1], atol=0.03)
+
+
+def test_assortativity_is_one_for_like_ties_and_minus_for_unlike():
+    import scipy.sparse as sp
+
+    from sim.network import assortativity
+
+    pairs = sp.csr_array(np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]]))
+    assert assortativity(pairs, np.array([0, 0, 1, 1])) == pytest.approx(1.0)
+    assert assortativity(pairs, np.array([0, 1, 0, 1])) == pytest.approx(-1.0)

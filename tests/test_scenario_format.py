@@ -459,7 +459,7 @@ def test_overrides_fill_in_default_sections_the_file_leaves_out(scenario_dir, wr
     assert data["params"]["drift"] == 0.1
     assert data["params"]["gain_rate"] == sc.Scenario().params.gain_rate
     assert not set(NetworkParams.model_fields) & set(data["params"])  # these live under network
-    assert data["network"] == {"local_ties": 5, "long_range_ties": 1}
+    assert data["network"] == {"local_ties": 5, "long_range_ties": 1, "homophily": 0.5}
     s = sc.load(bare, ["params.drift=0.1", "network.local_ties=5",
                        "programmes.gp_records.dashboard=true", "steps=12",
                        "programmes.gp_records.consent=opt_in", "timeline=[]"])
@@ -740,12 +740,16 @@ class _Recorder:
     def __init__(self):
         self.updates: list[tuple[str, dict]] = []
         self.scheduled: list[events.Event] = []
+        self.announced: list[tuple[str, float]] = []
 
     def update_programme(self, name: str, **changes) -> None:
         self.updates.append((name, changes))
 
     def schedule(self, event) -> None:
         self.scheduled.append(event)
+
+    def announce_choice(self, name: str, reach: float) -> None:
+        self.announced.append((name, reach))
 
 
 @pytest.mark.parametrize("event", [
