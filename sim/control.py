@@ -413,7 +413,7 @@ def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Pr
                              "(raise its awareness)")
         uses = _uses_of(plan, p)
         if regime is Regime.DYNAMIC and len(uses) > 1:
-            bases = [(w, zero.purpose_utilities(citizens, p, j)) for j, w in uses]
+            bases = [(w, zero.purpose_utilities(citizens, p, j)) for w, j in uses]
 
             def gap(a, bases=bases, w=aware, o=out):
                 return sum(share * _stationary(b, w, a, k, scratch) for share, b in bases) - o

@@ -139,7 +139,7 @@ class TrustModel(mesa.Model):
             control.initial_choices(
                 self.plans.control, self.citizens, p, self.params,
                 self.streams.generator("initial_choice", 0, p),
-                partial(self.streams.generator, "initial_refusal", 0, p))
+                lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k))
 
         self.agencies = [Agency(self, spec, k) for k, spec in enumerate(self.agency_specs)]
         if citizen_agents is None:

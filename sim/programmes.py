@@ -227,10 +227,11 @@ class Programme(BaseModel):
                 + LAWFULNESS[self.legal_basis]) / 4
 
     def changed(self, **changes: object) -> Programme:
-        """A validated copy with some fields changed (nested fields as dicts)."""
+        """A validated copy with some fields changed (nested models as dicts, merged; ``uses``
+        is replaced whole)."""
         data = self.model_dump()
         for key, value in changes.items():
-            if isinstance(value, dict) and isinstance(data.get(key), dict):
+            if isinstance(value, dict) and isinstance(getattr(self, key, None), BaseModel):
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
