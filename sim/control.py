@@ -149,12 +149,22 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     willing = np.zeros(len(plan.regime), dtype=np.int64)
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
     _willing(*plan._utility_args(c), willing)
-    dynamic = bool((plan.regime == _DYNAMIC).any())
-    decide(c.choice, c.choice.copy(), c.refused, c.refused.copy() if dynamic else c.refused,
-           plan.used, plan.main, plan.exposure_k, plan.benefit_direct_k, plan.benefit_public_k,
-           c.aware, c.salience, c.attention, c.segment, c.partner,
-           streams.bits("choice", t, c.n), *plan._utility_args(c), plan.regime, plan.act, prompt,
-           plan.switching_cost, plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
+    previous = c.choice.copy()
+    draw = streams.bits("choice", t, c.n)
+    act = plan.act
+    if (plan.regime == _DYNAMIC).any():  # by purpose; decide then only fades and counts them
+        decide_dynamic(c.choice, previous, c.refused, c.refused.copy(), plan.used, plan.main,
+                       c.aware, c.salience, c.attention, c.partner, draw, c.trust, c.concern,
+                       c.propensity, c.need, plan.holder, plan.recipient, plan.constant,
+                       plan.exposure_k, plan.benefit_direct_k, plan.benefit_public_k,
+                       plan.legitimacy, plan.w_holder, plan.w_recipient, plan.w_general,
+                       plan.trust_weight, plan.risk_weight, plan.benefit_weight,
+                       plan.legitimacy_weight, plan.regime, plan.act, prompt,
+                       plan.switching_cost, plan.background, plan.word_of_mouth)
+        act = np.where(plan.regime == _DYNAMIC, np.float32(0), plan.act)
+    decide(c.choice, previous, c.aware, c.salience, c.attention, c.segment, c.partner, draw,
+           *plan._utility_args(c), plan.regime, act, prompt, plan.switching_cost,
+           plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
     return out_by_segment, willing
 
 
@@ -240,12 +250,11 @@ def _willing(trust, concern, propensity, need, holder, recipient, constant, expo
 
 
 @nb.njit(cache=True)
-def decide(choice, previous, refused, previous_refused, used, main, exposure_k,
-           benefit_direct_k, benefit_public_k, aware, salience, attention, segment, partner,
-           draw, trust, concern, propensity, need, holder, recipient, constant, exposure,
-           benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
-           trust_weight, risk_weight, benefit_weight, legitimacy_weight, regime, act, prompt,
-           switching_cost, background, word_of_mouth, fade, out_by_segment):
+def decide(choice, previous, aware, salience, attention, segment, partner, draw, trust, concern,
+           propensity, need, holder, recipient, constant, exposure, benefit_direct,
+           benefit_public, legitimacy, w_holder, w_recipient, w_general, trust_weight,
+           risk_weight, benefit_weight, legitimacy_weight, regime, act, prompt, switching_cost,
+           background, word_of_mouth, fade, out_by_segment):
     """One week of consent choices for every citizen and programme; then salience and attention
     fade.
 
@@ -261,17 +270,10 @@ def decide(choice, previous, refused, previous_refused, used, main, exposure_k,
     which prompts only exit (a creep of about 0.05 points over three years). Draw ``draw[i]``
     gives programme p the uniforms ``spread(draw[i], p)`` and ``spread(draw[i], P + p)``.
     ``previous`` is the choice array at the start of the step, read for the partner so the
-    update is synchronous.
-
-    Under dynamic consent the citizen decides for each purpose k the programme uses its records
-    for, with the same attention and act test, the utility ``U_ipk`` of that use, and its own
-    uniforms: the programme's own purpose keeps ``spread(draw[i], p)`` and
-    ``spread(draw[i], P + p)``, any other use gets ``spread(draw[i], 2P + 3p + k)`` and
-    ``spread(draw[i], 5P + 3p + k)``. Leaving sets bit k of ``refused[i, p]``, joining clears
-    it; a partner prompts exit from a use it refused (``previous_refused``). The choice becomes
-    OUT when every use is refused, DEFAULT otherwise. Counts, by segment, the citizens opted out
-    of at least one programme with a choice. A utility is computed only for a citizen who acts.
-    Pass float32 scalars and arrays (see sim.trust.update).
+    update is synchronous. Counts, by segment, the citizens opted out of at least one programme
+    with a choice. A utility is computed only for a citizen who acts. Programmes under dynamic
+    consent are decided by :func:`decide_dynamic` first and passed here with ``act`` 0. Pass
+    float32 scalars and arrays (see sim.trust.update).
     """
     n, n_prog = choice.shape
     keep = np.float32(1) - fade
@@ -280,58 +282,7 @@ def decide(choice, previous, refused, previous_refused, used, main, exposure_k,
         opted_out = False
         for p in range(n_prog):
             r = regime[p]
-            if r == _DYNAMIC:
-                c = choice[i, p]
-                mask = used[p]
-                bits = refused[i, p]
-                if c == _OUT:  # out means every use refused
-                    bits |= mask
-                before = bits
-                if aware[i, p]:
-                    for k in range(3):
-                        if not (mask >> k) & 1:
-                            continue
-                        if k == main[p]:
-                            u = spread(draw[i], p)
-                            key = n_prog + p
-                        else:
-                            u = spread(draw[i], 2 * n_prog + 3 * p + k)
-                            key = 5 * n_prog + 3 * p + k
-                        if u >= act[p]:
-                            continue
-                        if not (bits >> k) & 1:  # this use shares: bad news prompts exit
-                            alert = min(background + salience[i, p] + attention[i, p]
-                                        + prompt[p], 1)
-                            go = u < act[p] * alert
-                            if not go and u < act[p] * min(alert + word_of_mouth, 1):
-                                go = j >= 0 and (previous_refused[j, p] >> k) & 1 == 1
-                            if go:
-                                u_sh = utility_of(trust, concern, propensity, need, holder,
-                                                  recipient, constant, exposure_k[p, k],
-                                                  benefit_direct_k[p, k],
-                                                  benefit_public_k[p, k], legitimacy, w_holder,
-                                                  w_recipient, w_general, trust_weight,
-                                                  risk_weight, benefit_weight,
-                                                  legitimacy_weight, i, p)
-                                if spread(draw[i], key) < logistic(-u_sh - switching_cost):
-                                    bits |= 1 << k
-                        elif u < act[p] * min(background + attention[i, p], 1):
-                            u_sh = utility_of(trust, concern, propensity, need, holder,
-                                              recipient, constant, exposure_k[p, k],
-                                              benefit_direct_k[p, k], benefit_public_k[p, k],
-                                              legitimacy, w_holder, w_recipient, w_general,
-                                              trust_weight, risk_weight, benefit_weight,
-                                              legitimacy_weight, i, p)
-                            if spread(draw[i], key) < logistic(u_sh - switching_cost):
-                                bits &= ~(1 << k)
-                if bits != refused[i, p]:
-                    refused[i, p] = bits
-                if bits != before or c == _OUT:
-                    c = _OUT if bits & mask == mask else _DEFAULT
-                if c != choice[i, p]:
-                    choice[i, p] = c
-                opted_out |= c == _OUT
-            elif r != _NONE:
+            if r != _NONE:
                 c = choice[i, p]
                 u = spread(draw[i], p)
                 if u < act[p] and aware[i, p]:  # cheap tests first: most do nothing
@@ -367,6 +318,80 @@ def decide(choice, previous, refused, previous_refused, used, main, exposure_k,
                 attention[i, p] = a * keep if a > SALIENCE_FLOOR else 0
         if opted_out:
             out_by_segment[segment[i]] += 1
+
+
+@nb.njit(cache=True)
+def decide_dynamic(choice, previous, refused, previous_refused, used, main, aware, salience,
+                   attention, partner, draw, trust, concern, propensity, need, holder, recipient,
+                   constant, exposure_k, benefit_direct_k, benefit_public_k, legitimacy,
+                   w_holder, w_recipient, w_general, trust_weight, risk_weight, benefit_weight,
+                   legitimacy_weight, regime, act, prompt, switching_cost, background,
+                   word_of_mouth):
+    """One week of consent choices by purpose for the programmes under dynamic consent (run
+    before :func:`decide`, which then leaves those programmes alone and fades salience).
+
+    The citizen decides for each purpose k the programme uses its records for (bit k of
+    ``used``), with the same awareness, attention and act test as :func:`decide`, the utility
+    ``U_ipk`` of that use, and its own uniforms: the programme's own purpose keeps
+    ``spread(draw[i], p)`` and ``spread(draw[i], P + p)``, any other use gets
+    ``spread(draw[i], 2P + 3p + k)`` and ``spread(draw[i], 5P + 3p + k)``, so a programme with
+    one use draws as before. "Sharing" use k means bit k of ``refused[i, p]`` clear; leaving
+    sets it, joining clears it; a partner prompts exit from a use it refused
+    (``previous_refused``, read as at the start of the step). A citizen recorded as out refuses
+    every use. The choice becomes OUT when every use is refused, DEFAULT otherwise.
+    """
+    n, n_prog = choice.shape
+    for p in range(n_prog):
+        if regime[p] != _DYNAMIC:
+            continue
+        mask = used[p]
+        for i in range(n):
+            if not aware[i, p]:
+                continue
+            c = choice[i, p]
+            bits = refused[i, p]
+            if c == _OUT:  # out means every use refused
+                bits |= mask
+            before = bits
+            j = partner[i]
+            for k in range(3):
+                if not (mask >> k) & 1:
+                    continue
+                if k == main[p]:
+                    u = spread(draw[i], p)
+                    key = n_prog + p
+                else:
+                    u = spread(draw[i], 2 * n_prog + 3 * p + k)
+                    key = 5 * n_prog + 3 * p + k
+                if u >= act[p]:
+                    continue
+                if not (bits >> k) & 1:  # this use shares: bad news prompts exit
+                    alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
+                    go = u < act[p] * alert
+                    if not go and u < act[p] * min(alert + word_of_mouth, 1):
+                        go = j >= 0 and (previous_refused[j, p] >> k) & 1 == 1
+                    if go:
+                        u_sh = utility_of(trust, concern, propensity, need, holder, recipient,
+                                          constant, exposure_k[p, k], benefit_direct_k[p, k],
+                                          benefit_public_k[p, k], legitimacy, w_holder,
+                                          w_recipient, w_general, trust_weight, risk_weight,
+                                          benefit_weight, legitimacy_weight, i, p)
+                        if spread(draw[i], key) < logistic(-u_sh - switching_cost):
+                            bits |= 1 << k
+                elif u < act[p] * min(background + attention[i, p], 1):
+                    u_sh = utility_of(trust, concern, propensity, need, holder, recipient,
+                                      constant, exposure_k[p, k], benefit_direct_k[p, k],
+                                      benefit_public_k[p, k], legitimacy, w_holder, w_recipient,
+                                      w_general, trust_weight, risk_weight, benefit_weight,
+                                      legitimacy_weight, i, p)
+                    if spread(draw[i], key) < logistic(u_sh - switching_cost):
+                        bits &= ~(1 << k)
+            if bits != refused[i, p]:
+                refused[i, p] = bits
+            if bits != before or c == _OUT:
+                c = _OUT if bits & mask == mask else _DEFAULT
+                if c != choice[i, p]:
+                    choice[i, p] = c
 
 
 # ------------------------------------------------------------------ the starting state

@@ -51,7 +51,8 @@ def step(plan: SharingPlan, citizens: Citizens, segment_count: np.ndarray
     ``citizens``); returns coverage and representativeness per programme."""
     c = citizens
     segment_flow = np.zeros((len(segment_count), len(plan.regime)))
-    flows(c.choice, c.refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
+    refused = c.refused if (plan.regime == _DYNAMIC).any() else None
+    flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
           plan.flow_consent, plan.flow_refused, plan.service_weight, plan.expectation_rate,
           c.benefit, c.gap, segment_flow)
     return coverage(segment_flow, c.n), representativeness(segment_flow, segment_count)
@@ -62,31 +63,39 @@ def flow_of(plan: SharingPlan, choice: np.ndarray, p: int,
     """Each citizen's flowing share of programme ``p``'s records, given their choices (and,
     under dynamic consent, the purposes they refused)."""
     out = np.empty(choice.shape[0])
-    bits = np.zeros(choice.shape[0], np.int8) if refused is None else refused[:, p]
-    _flow_column(choice[:, p], bits, plan.regime[p], plan.uses[p], plan.flow_consent[p],
+    bits = np.zeros((choice.shape[0], 1), np.int8) if refused is None else refused[:, p:p + 1]
+    _flow_column(choice[:, p], bits, plan.regime[p], plan.uses[p:p + 1], plan.flow_consent[p],
                  plan.flow_refused[p], out)
     return out
 
 
 @nb.njit(cache=True, inline="always")
-def flow(regime, choice, refused, uses, flow_consent, flow_refused):
-    """The share of one citizen's records that flows: ``rho * (m + (1 - m) * consent)``; under
-    dynamic consent ``rho * sum_k uses_k * (m + (1 - m) * [purpose k not refused])``."""
+def flow(regime, choice, refused, uses, flow_consent, flow_refused, i, p):
+    """The share of citizen i's records of programme p that flows (``choice`` its choice):
+    ``rho * (m + (1 - m) * consent)``; under dynamic consent
+    ``rho * sum_k uses_pk * (m + (1 - m) * [purpose k not refused])``. The refusals
+    ``refused[i, p]`` are read only under dynamic consent; ``refused`` None (no programme
+    under dynamic consent) compiles the kernel without them."""
+    if refused is None:
+        return flow_consent if consents(regime, choice) else flow_refused
     if not consents(regime, choice):
         return flow_refused
-    if regime != _DYNAMIC or refused == 0:
+    if regime != _DYNAMIC:
+        return flow_consent
+    bits = refused[i, p]
+    if bits == 0:
         return flow_consent
     kept = 0.0
-    for k in range(uses.shape[0]):
-        if not (refused >> k) & 1:
-            kept += uses[k]
+    for k in range(uses.shape[1]):
+        if not (bits >> k) & 1:
+            kept += uses[p, k]
     return flow_refused + (flow_consent - flow_refused) * kept
 
 
 @nb.njit(cache=True)
 def _flow_column(choices, refused, regime, uses, flow_consent, flow_refused, out):
     for i in range(choices.shape[0]):
-        out[i] = flow(regime, choices[i], refused[i], uses, flow_consent, flow_refused)
+        out[i] = flow(regime, choices[i], refused, uses, flow_consent, flow_refused, i, 0)
 
 
 def flow_weight(table: ProgrammeTable) -> tuple[np.ndarray, np.ndarray]:
@@ -119,8 +128,8 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
         s = segment[i]
         b = 0.0
         for p in range(n_prog):
-            f = flow(regime[p], choice[i, p], refused[i, p], uses[p], flow_consent[p],
-                     flow_refused[p])
+            f = flow(regime[p], choice[i, p], refused, uses, flow_consent[p], flow_refused[p],
+                     i, p)
             segment_flow[s, p] += f
             b += weight[p] * f
         b *= need[i]

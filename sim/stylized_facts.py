@@ -20,7 +20,7 @@ import pandas as pd
 from sim import baseline, sharing
 from sim.events import Breach, Event, OptOutDeadline, PolicyChange, Scandal
 from sim.model import TrustModel
-from sim.programmes import Programme, Purpose
+from sim.programmes import Choice, Programme, Purpose
 
 N_CITIZENS = 5_000
 
@@ -138,9 +138,10 @@ def sf4_granular_consent(seed: int = 1, n: int = N_CITIZENS, steps: int = 104,
     all-or-nothing opt-out and under dynamic consent by purpose (both with a dashboard, so
     acting is as easy), from the same observed starting share and through the same scandal.
 
-    Each arm's time series gains ``research_coverage`` and ``commercial_coverage``: the share
+    Each arm's time series gains ``research_coverage`` and ``commercial_coverage``, the share
     of the records used for that purpose that flow (under opt-out, a citizen who opted out
-    withdraws both).
+    withdraws both), and ``gp_opted_out``, the share opted out of GP records altogether; all
+    three at the end of each week, like ``refusing_<purpose>``.
     """
     out = {}
     for regime in ("opt_out", "dynamic"):
@@ -150,15 +151,17 @@ def sf4_granular_consent(seed: int = 1, n: int = N_CITIZENS, steps: int = 104,
                            events=[Scandal(step=scandal, programme="gp_records", severity=0.5,
                                            publicity=0.9)])
         p = model.programme_index("gp_records")
-        cover = {"planning_research": [], "commercial": []}
+        cover: dict[str, list[float]] = {"planning_research": [], "commercial": [], "out": []}
         for t in range(steps + 1):
             if t:
                 model.step()
-            for purpose in cover:
-                cover[purpose].append(use_coverage(model, p, purpose))
+            cover["planning_research"].append(use_coverage(model, p, "planning_research"))
+            cover["commercial"].append(use_coverage(model, p, "commercial"))
+            cover["out"].append(float((model.citizens.choice[:, p] == Choice.OUT).mean()))
         frame = model.timeseries()
         frame["research_coverage"] = cover["planning_research"]
         frame["commercial_coverage"] = cover["commercial"]
+        frame["gp_opted_out"] = cover["out"]
         out[regime] = frame
     return out
 
@@ -168,9 +171,9 @@ def use_coverage(model: TrustModel, p: int, purpose: str) -> float:
     sim.sharing.flow with that use alone."""
     plan, c = model.plans.sharing, model.citizens
     k = [q.value for q in Purpose].index(purpose)
-    one_use = np.zeros_like(plan.uses[p])
-    one_use[k] = 1.0
-    refused = (c.refused[:, p] & (1 << k)).astype(np.int8)
+    one_use = np.zeros((1, plan.uses.shape[1]))
+    one_use[0, k] = 1.0
+    refused = (c.refused[:, p:p + 1] & (1 << k)).astype(np.int8)
     flow = np.empty(c.n)
     sharing._flow_column(c.choice[:, p], refused, plan.regime[p], one_use,
                          plan.flow_consent[p], plan.flow_refused[p], flow)
