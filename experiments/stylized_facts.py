@@ -1,11 +1,13 @@
 """One figure per stylized fact of the model, drawn from the experiments the tests assert.
 
-Runs each experiment of ``sim.stylized_facts`` over several seeds and writes seven PNGs,
-sf1_breach_recovery.png ... sf7_recipients.png, each showing the quantities that
-tests/test_stylized_facts.py checks: the seed mean as a line, the min-max across seeds as a band,
+Runs each experiment of ``sim.stylized_facts`` over several seeds and writes one PNG per fact,
+sf1_breach_recovery.png ... sf7_recipients.png, plus sf4_granular_consent.png (SF4 by purpose),
+each showing the quantities that tests/test_stylized_facts.py (and, for granular consent,
+tests/test_control.py) check: the seed mean as a line, the min-max across seeds as a band,
 scheduled events as dashed lines. One step is one week.
 
     python experiments/stylized_facts.py --out docs/figures [--seeds 5] [--citizens 5000]
+        [--only sf4_granular_consent.png]
 
 Figures are drawn with matplotlib's Agg canvas (no pyplot, no display) and written atomically,
 so a reader never sees a half-written PNG.
@@ -373,6 +375,45 @@ def fig_sf4(seeds: Sequence[int], caption: str) -> Figure:
     return fig
 
 
+def fig_sf4_granular(seeds: Sequence[int], caption: str) -> Figure:
+    """SF4, granular consent: refusing the commercial use only keeps the research use."""
+    scandal = 10
+    runs: dict[str, Runs] = over_seeds(partial(sf.sf4_granular_consent, scandal=scandal), seeds)
+    steps = len(runs["dynamic"][0]) - 1
+    fig = new_figure("4b. With consent by purpose, citizens uneasy about commercial re-use refuse "
+                     "only that use and keep sharing for research", 4.6, caption)
+    ax_refuse, ax_cover = fig.subplots(1, 2, sharex=True)
+    band(ax_refuse, runs["opt_out"], "gp_opted_out", GREY,
+         "opt-out: opted out of GP records (both uses)")
+    band(ax_refuse, runs["dynamic"], "refusing_commercial", VERMILLION,
+         "dynamic consent: refusing the commercial use")
+    band(ax_refuse, runs["dynamic"], "refusing_planning_research", BLUE,
+         "dynamic consent: refusing the research use")
+    ax_refuse.set_ylabel(f"refusing\n({SHARE})")
+    ax_refuse.set_title("Refusals by purpose (GP records: 80% research, 20% commercial)")
+    percent(ax_refuse)
+    band(ax_cover, runs["opt_out"], "research_coverage", GREY, "opt-out (all or nothing)")
+    gain = (stack(runs["dynamic"], "research_coverage")[:, -1]
+            - stack(runs["opt_out"], "research_coverage")[:, -1])
+    band(ax_cover, runs["dynamic"], "research_coverage", GREEN, "dynamic consent by purpose")
+    ax_cover.text(0.98, 0.04, f"research coverage kept at week {steps}:\n"
+                  f"+{span(gain * 100, '{:.1f}')} percentage points",
+                  transform=ax_cover.transAxes, ha="right", va="bottom", fontsize=8)
+    ax_cover.set_ylabel(f"GP records flowing for research\n({SHARE})")
+    ax_cover.set_title("Coverage of the research use")
+    percent(ax_cover)
+    lo, hi = ax_cover.get_ylim()
+    ax_cover.set_ylim(lo - 0.25 * (hi - lo), hi)
+    for ax in (ax_refuse, ax_cover):
+        weeks_axis(ax, steps)
+        headroom(ax, 0.3)
+        events(ax, [(scandal, "scandal")])
+    ax_refuse.legend(loc="upper left", bbox_to_anchor=(0.12, 1.0), fontsize=7.5)
+    ax_cover.legend(loc="upper right", fontsize=7.5)
+    finish(fig)
+    return fig
+
+
 def fig_sf5(seeds: Sequence[int], caption: str) -> Figure:
     """SF5: every mandate raises coverage and benefit; the trust it costs falls with legitimacy."""
     levels = (0.1, 0.5, 0.9)
@@ -529,14 +570,16 @@ FIGURES: dict[str, Callable[[Sequence[int], str], Figure]] = {
     "sf2_low_trust.png": fig_sf2,
     "sf3_opt_out_surge.png": fig_sf3,
     "sf4_citizen_control.png": fig_sf4,
+    "sf4_granular_consent.png": fig_sf4_granular,
     "sf5_mandates.png": fig_sf5,
     "sf6_segments.png": fig_sf6,
     "sf7_recipients.png": fig_sf7,
 }
 
 
-def make_figures(out: Path, seeds: Sequence[int], citizens: int) -> list[Path]:
-    """Draw and write every figure; returns the paths written."""
+def make_figures(out: Path, seeds: Sequence[int], citizens: int,
+                 only: Sequence[str] = ()) -> list[Path]:
+    """Draw and write every figure (or only those named); returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     caption = (f"Lines: mean over {len(seeds)} seeds; bands: min-max across seeds. "
                f"{citizens:,} citizens; one step = one week. Dashed lines: scheduled events. "
@@ -545,6 +588,8 @@ def make_figures(out: Path, seeds: Sequence[int], citizens: int) -> list[Path]:
     plan = Seeds(tuple(seeds), citizens)
     with mpl.rc_context(STYLE):
         for name, draw in FIGURES.items():
+            if only and name not in only:
+                continue
             path = out / name
             save(draw(plan, caption), path)
             written.append(path)
@@ -559,11 +604,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=integer(1), default=5, help="seeds 1..N per experiment")
     parser.add_argument("--citizens", type=integer(2), default=sf.N_CITIZENS,
                         help=f"population size (default: {sf.N_CITIZENS})")
+    parser.add_argument("--only", action="append", default=[], choices=list(FIGURES),
+                        metavar="NAME", help="draw only this figure (repeatable; default: all)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    for path in make_figures(args.out, range(1, args.seeds + 1), args.citizens):
+    written = make_figures(args.out, range(1, args.seeds + 1), args.citizens, args.only)
+    for path in written:
         print(path)
-    print(f"{len(FIGURES)} figures in {time.perf_counter() - t0:.1f} s")
+    print(f"{len(written)} figures in {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

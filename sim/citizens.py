@@ -44,6 +44,9 @@ STATE: tuple[StateVar, ...] = (
     StateVar("disposition", np.float32, "trust", 0.5,
              "trust the citizen drifts back to, before the programmes' attitude effects"),
     StateVar("choice", np.int8, "programme", 0, "consent choice: 0 default, 1 out, 2 in"),
+    StateVar("refused", np.int8, "programme", 0,
+             "purposes refused under dynamic consent: bit k set for purpose k (direct "
+             "service, planning and research, commercial)"),
     StateVar("aware", np.int8, "programme", 0,
              "knows that it can opt out of (or into) the programme: 1 yes, 0 no"),
     StateVar("salience", np.float32, "programme", 0.0,

@@ -16,7 +16,7 @@ a calm world stays where it starts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,15 @@ from scipy.optimize import brentq
 from sim import sharing
 from sim.citizens import Citizens
 from sim.params import TrustParams
-from sim.programmes import Choice, Programme, ProgrammeTable, Purpose, Regime, consents
+from sim.programmes import (
+    PURPOSES,
+    Choice,
+    Programme,
+    ProgrammeTable,
+    Purpose,
+    Regime,
+    consents,
+)
 from sim.streams import Streams, spread
 
 if TYPE_CHECKING:
@@ -60,6 +68,12 @@ class ControlPlan:
     exposure: np.ndarray  # float32 what sharing exposes, as citizens see it
     benefit_direct: np.ndarray  # float32 personal benefit per unit of need (direct services)
     benefit_public: np.ndarray  # float32 public benefit (planning and research)
+    used: np.ndarray  # int8 bitmask of the purposes each programme uses its records for
+    main: np.ndarray  # int64 index of each programme's own purpose (keeps today's uniforms)
+    uses: np.ndarray  # float64 P x 3 share of the records used per purpose
+    exposure_k: np.ndarray  # float32 P x 3 exposure of each use
+    benefit_direct_k: np.ndarray  # float32 P x 3 personal benefit per unit of need, per use
+    benefit_public_k: np.ndarray  # float32 P x 3 public benefit, per use
     legitimacy: np.ndarray  # float32 procedural legitimacy above 0.5
     w_holder: np.float32
     w_recipient: np.float32
@@ -79,14 +93,20 @@ class ControlPlan:
               programmes: Sequence[Programme], constant: np.ndarray) -> ControlPlan:
         f32 = np.float32
         value = table.benefit * table.data_quality
-        public = np.array([p.purpose is Purpose.PLANNING_RESEARCH for p in programmes], bool)
+        direct_k = np.array([k is Purpose.DIRECT_SERVICE for k in PURPOSES], float)
+        public_k = np.array([k is Purpose.PLANNING_RESEARCH for k in PURPOSES], float)
+        used = ((table.uses > 0) * (1 << np.arange(len(PURPOSES)))).sum(axis=1)
         return cls(
             programmes=tuple(programmes), holder=table.holder, recipient=table.recipient,
             regime=table.regime, act=act_rate(table, params).astype(f32),
             constant=np.asarray(constant, f32),
             exposure=sharing.exposure(table, params).astype(f32),
-            benefit_direct=(value * table.direct).astype(f32),
-            benefit_public=(value * public).astype(f32),
+            benefit_direct=(value * (table.uses @ direct_k)).astype(f32),
+            benefit_public=(value * (table.uses @ public_k)).astype(f32),
+            used=used.astype(np.int8), main=table.main, uses=table.uses,
+            exposure_k=sharing.exposure_by_purpose(table, params).astype(f32),
+            benefit_direct_k=(value[:, None] * direct_k[None, :]).astype(f32),
+            benefit_public_k=(value[:, None] * public_k[None, :]).astype(f32),
             legitimacy=(table.legitimacy - 0.5).astype(f32),
             w_holder=f32(params.weight_holder), w_recipient=f32(params.weight_recipient),
             w_general=f32(params.weight_general), trust_weight=f32(params.trust_weight),
@@ -100,6 +120,13 @@ class ControlPlan:
         """Every citizen's utility of sharing programme ``p``'s records now (float32)."""
         out = np.empty(citizens.n, np.float32)
         _utilities(*self._utility_args(citizens), p, out)
+        return out
+
+    def purpose_utilities(self, citizens: Citizens, p: int, k: int) -> np.ndarray:
+        """Every citizen's utility of sharing programme ``p``'s records for purpose ``k``."""
+        out = np.empty(citizens.n, np.float32)
+        _purpose_utilities(*self._utility_args(citizens), self.exposure_k, self.benefit_direct_k,
+                           self.benefit_public_k, p, k, out)
         return out
 
     def _utility_args(self, c: Citizens) -> tuple:
@@ -122,9 +149,22 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     willing = np.zeros(len(plan.regime), dtype=np.int64)
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
     _willing(*plan._utility_args(c), willing)
-    decide(c.choice, c.choice.copy(), c.aware, c.salience, c.attention, c.segment, c.partner,
-           streams.bits("choice", t, c.n), *plan._utility_args(c), plan.regime, plan.act, prompt,
-           plan.switching_cost, plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
+    previous = c.choice.copy()
+    draw = streams.bits("choice", t, c.n)
+    act = plan.act
+    if (plan.regime == _DYNAMIC).any():  # by purpose; decide then only fades and counts them
+        decide_dynamic(c.choice, previous, c.refused, c.refused.copy(), plan.used, plan.main,
+                       c.aware, c.salience, c.attention, c.partner, draw, c.trust, c.concern,
+                       c.propensity, c.need, plan.holder, plan.recipient, plan.constant,
+                       plan.exposure_k, plan.benefit_direct_k, plan.benefit_public_k,
+                       plan.legitimacy, plan.w_holder, plan.w_recipient, plan.w_general,
+                       plan.trust_weight, plan.risk_weight, plan.benefit_weight,
+                       plan.legitimacy_weight, plan.regime, plan.act, prompt,
+                       plan.switching_cost, plan.background, plan.word_of_mouth)
+        act = np.where(plan.regime == _DYNAMIC, np.float32(0), plan.act)
+    decide(c.choice, previous, c.aware, c.salience, c.attention, c.segment, c.partner, draw,
+           *plan._utility_args(c), plan.regime, act, prompt, plan.switching_cost,
+           plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
     return out_by_segment, willing
 
 
@@ -146,9 +186,21 @@ def utility(trust, concern, propensity, need, holder, recipient, constant, expos
     ``U = constant_p + beta_T tau_ip - beta_R c_i x_p + beta_B (n_i b_direct_p + b_public_p)
     + beta_L (L_p - 0.5) + eta_i``, with ``x_p`` the programme's exposure.
     """
+    return utility_of(trust, concern, propensity, need, holder, recipient, constant,
+                      exposure[p], benefit_direct[p], benefit_public[p], legitimacy, w_holder,
+                      w_recipient, w_general, trust_weight, risk_weight, benefit_weight,
+                      legitimacy_weight, i, p)
+
+
+@nb.njit(cache=True, inline="always")
+def utility_of(trust, concern, propensity, need, holder, recipient, constant, x, b_direct,
+               b_public, legitimacy, w_holder, w_recipient, w_general, trust_weight,
+               risk_weight, benefit_weight, legitimacy_weight, i, p):
+    """The utility of :func:`utility` for a given exposure ``x`` and benefits: those of the
+    programme (use-weighted) or of one of its uses (dynamic consent, ``U_ipk``)."""
     tau = decision_trust(trust, i, holder[p], recipient[p], w_holder, w_recipient, w_general)
-    gain = need[i] * benefit_direct[p] + benefit_public[p]
-    return (constant[p] + trust_weight * tau - risk_weight * concern[i] * exposure[p]
+    gain = need[i] * b_direct + b_public
+    return (constant[p] + trust_weight * tau - risk_weight * concern[i] * x
             + benefit_weight * gain + legitimacy_weight * legitimacy[p] + propensity[i])
 
 
@@ -167,6 +219,18 @@ def _utilities(trust, concern, propensity, need, holder, recipient, constant, ex
                          benefit_direct, benefit_public, legitimacy, w_holder, w_recipient,
                          w_general, trust_weight, risk_weight, benefit_weight,
                          legitimacy_weight, i, p)
+
+
+@nb.njit(cache=True)
+def _purpose_utilities(trust, concern, propensity, need, holder, recipient, constant, exposure,
+                       benefit_direct, benefit_public, legitimacy, w_holder, w_recipient,
+                       w_general, trust_weight, risk_weight, benefit_weight, legitimacy_weight,
+                       exposure_k, benefit_direct_k, benefit_public_k, p, k, out):
+    for i in range(trust.shape[0]):
+        out[i] = utility_of(trust, concern, propensity, need, holder, recipient, constant,
+                            exposure_k[p, k], benefit_direct_k[p, k], benefit_public_k[p, k],
+                            legitimacy, w_holder, w_recipient, w_general, trust_weight,
+                            risk_weight, benefit_weight, legitimacy_weight, i, p)
 
 
 @nb.njit(cache=True)
@@ -207,8 +271,9 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
     gives programme p the uniforms ``spread(draw[i], p)`` and ``spread(draw[i], P + p)``.
     ``previous`` is the choice array at the start of the step, read for the partner so the
     update is synchronous. Counts, by segment, the citizens opted out of at least one programme
-    with a choice. A utility is computed only for a citizen who acts. Pass float32 scalars and
-    arrays (see sim.trust.update).
+    with a choice. A utility is computed only for a citizen who acts. Programmes under dynamic
+    consent are decided by :func:`decide_dynamic` first and passed here with ``act`` 0. Pass
+    float32 scalars and arrays (see sim.trust.update).
     """
     n, n_prog = choice.shape
     keep = np.float32(1) - fade
@@ -255,6 +320,80 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
             out_by_segment[segment[i]] += 1
 
 
+@nb.njit(cache=True)
+def decide_dynamic(choice, previous, refused, previous_refused, used, main, aware, salience,
+                   attention, partner, draw, trust, concern, propensity, need, holder, recipient,
+                   constant, exposure_k, benefit_direct_k, benefit_public_k, legitimacy,
+                   w_holder, w_recipient, w_general, trust_weight, risk_weight, benefit_weight,
+                   legitimacy_weight, regime, act, prompt, switching_cost, background,
+                   word_of_mouth):
+    """One week of consent choices by purpose for the programmes under dynamic consent (run
+    before :func:`decide`, which then leaves those programmes alone and fades salience).
+
+    The citizen decides for each purpose k the programme uses its records for (bit k of
+    ``used``), with the same awareness, attention and act test as :func:`decide`, the utility
+    ``U_ipk`` of that use, and its own uniforms: the programme's own purpose keeps
+    ``spread(draw[i], p)`` and ``spread(draw[i], P + p)``, any other use gets
+    ``spread(draw[i], 2P + 3p + k)`` and ``spread(draw[i], 5P + 3p + k)``, so a programme with
+    one use draws as before. "Sharing" use k means bit k of ``refused[i, p]`` clear; leaving
+    sets it, joining clears it; a partner prompts exit from a use it refused
+    (``previous_refused``, read as at the start of the step). A citizen recorded as out refuses
+    every use. The choice becomes OUT when every use is refused, DEFAULT otherwise.
+    """
+    n, n_prog = choice.shape
+    for p in range(n_prog):
+        if regime[p] != _DYNAMIC:
+            continue
+        mask = used[p]
+        for i in range(n):
+            if not aware[i, p]:
+                continue
+            c = choice[i, p]
+            bits = refused[i, p]
+            if c == _OUT:  # out means every use refused
+                bits |= mask
+            before = bits
+            j = partner[i]
+            for k in range(3):
+                if not (mask >> k) & 1:
+                    continue
+                if k == main[p]:
+                    u = spread(draw[i], p)
+                    key = n_prog + p
+                else:
+                    u = spread(draw[i], 2 * n_prog + 3 * p + k)
+                    key = 5 * n_prog + 3 * p + k
+                if u >= act[p]:
+                    continue
+                if not (bits >> k) & 1:  # this use shares: bad news prompts exit
+                    alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
+                    go = u < act[p] * alert
+                    if not go and u < act[p] * min(alert + word_of_mouth, 1):
+                        go = j >= 0 and (previous_refused[j, p] >> k) & 1 == 1
+                    if go:
+                        u_sh = utility_of(trust, concern, propensity, need, holder, recipient,
+                                          constant, exposure_k[p, k], benefit_direct_k[p, k],
+                                          benefit_public_k[p, k], legitimacy, w_holder,
+                                          w_recipient, w_general, trust_weight, risk_weight,
+                                          benefit_weight, legitimacy_weight, i, p)
+                        if spread(draw[i], key) < logistic(-u_sh - switching_cost):
+                            bits |= 1 << k
+                elif u < act[p] * min(background + attention[i, p], 1):
+                    u_sh = utility_of(trust, concern, propensity, need, holder, recipient,
+                                      constant, exposure_k[p, k], benefit_direct_k[p, k],
+                                      benefit_public_k[p, k], legitimacy, w_holder, w_recipient,
+                                      w_general, trust_weight, risk_weight, benefit_weight,
+                                      legitimacy_weight, i, p)
+                    if spread(draw[i], key) < logistic(u_sh - switching_cost):
+                        bits &= ~(1 << k)
+            if bits != refused[i, p]:
+                refused[i, p] = bits
+            if bits != before or c == _OUT:
+                c = _OUT if bits & mask == mask else _DEFAULT
+                if c != choice[i, p]:
+                    choice[i, p] = c
+
+
 # ------------------------------------------------------------------ the starting state
 @nb.njit(cache=True)
 def _stationary(base, aware, constant, switching_cost, out_share):
@@ -279,7 +418,8 @@ def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Pr
                   params: TrustParams) -> np.ndarray:
     """Each programme's utility constant: fitted so the equilibrium matches the observed
     starting share (``initial_opt_out``, or ``initial_opt_in`` under opt-in) where one is given
-    and the programme has a choice; ``share_intercept`` otherwise."""
+    and the programme has a choice; ``share_intercept`` otherwise. Under dynamic consent with
+    several uses, the use-weighted mean of the stationary refusal shares is matched."""
     constant = np.full(len(programmes), params.share_intercept)
     scratch = np.empty(citizens.n)
     zero = _with_constant(plan, 0.0)
@@ -296,8 +436,16 @@ def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Pr
             raise ValueError(f"programme {prog.name!r}: a starting share of {target} cannot "
                              f"come from the {known:.1%} of citizens aware of the choice "
                              "(raise its awareness)")
-        constant[p] = brentq(lambda a, b=base, w=aware, o=out: _stationary(b, w, a, k, scratch)
-                             - o, -60.0, 60.0, xtol=1e-10)
+        uses = _uses_of(plan, p)
+        if regime is Regime.DYNAMIC and len(uses) > 1:
+            bases = [(w, zero.purpose_utilities(citizens, p, j)) for w, j in uses]
+
+            def gap(a, bases=bases, w=aware, o=out):
+                return sum(share * _stationary(b, w, a, k, scratch) for share, b in bases) - o
+        else:
+            def gap(a, b=base, w=aware, o=out):
+                return _stationary(b, w, a, k, scratch) - o
+        constant[p] = brentq(gap, -60.0, 60.0, xtol=1e-10)
     return constant
 
 
@@ -307,15 +455,27 @@ def _with_constant(plan: ControlPlan, value: float) -> ControlPlan:
     return replace(plan, constant=np.full(len(plan.regime), value, np.float32))
 
 
+def _uses_of(plan: ControlPlan, p: int) -> list[tuple[float, int]]:
+    """(share, purpose index) of each purpose programme ``p`` uses its records for."""
+    return [(float(plan.uses[p, k]), k) for k in range(len(PURPOSES)) if plan.uses[p, k] > 0]
+
+
 def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
-                    rng: np.random.Generator) -> None:
+                    rng: np.random.Generator,
+                    purpose_rng: Callable[[int], np.random.Generator] | None = None) -> None:
     """Draw programme ``p``'s choices of the start from each citizen's stationary probability.
 
     Under opt-out and dynamic consent, not sharing means having opted out; under opt-in,
-    sharing means having opted in. A calm world then stays where it starts.
+    sharing means having opted in. A calm world then stays where it starts. Under dynamic
+    consent each use is refused with its own stationary probability (the programme's own
+    purpose draws from ``rng``, any other use ``k`` from ``purpose_rng(k)``); a citizen who
+    refuses every use has opted out.
     """
     regime = int(plan.regime[p])
     if regime == _NONE:
+        return
+    if regime == _DYNAMIC:
+        _initial_refusals(plan, citizens, p, params, rng, purpose_rng)
         return
     aware = citizens.aware[:, p]
     out_share = np.empty(citizens.n)
@@ -326,6 +486,38 @@ def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: Trust
         citizens.choice[(draw >= out_share) & (aware == 1), p] = Choice.IN
     else:
         citizens.choice[draw < out_share, p] = Choice.OUT
+
+
+def _initial_refusals(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
+                      rng: np.random.Generator,
+                      purpose_rng: Callable[[int], np.random.Generator] | None) -> None:
+    aware = citizens.aware[:, p]
+    bits = np.zeros(citizens.n, np.int8)
+    out_share = np.empty(citizens.n)
+    for _, k in _uses_of(plan, p):
+        _stationary(plan.purpose_utilities(citizens, p, k), aware, 0.0,
+                    float(params.switching_cost), out_share)
+        if k == plan.main[p]:
+            draw = rng.random(citizens.n)
+        elif purpose_rng is None:
+            raise ValueError("a dynamic programme with several uses needs purpose_rng")
+        else:
+            draw = purpose_rng(k).random(citizens.n)
+        bits |= np.where(draw < out_share, np.int8(1 << k), np.int8(0))
+    citizens.refused[:, p] = bits
+    mask = plan.used[p]
+    citizens.choice[bits & mask == mask, p] = Choice.OUT
+
+
+def start_dynamic(plan: ControlPlan, citizens: Citizens, p: int) -> None:
+    """Programme ``p`` has just switched to dynamic consent (or changed its uses): a citizen
+    who had opted out refuses every use, any other refuses the uses it refused before that the
+    programme still has."""
+    mask = plan.used[p]
+    column = citizens.refused[:, p]
+    column &= mask
+    column[citizens.choice[:, p] == Choice.OUT] = mask
+    citizens.choice[(column == mask) & (mask != 0), p] = Choice.OUT
 
 
 def initial_awareness(citizens: Citizens, table: ProgrammeTable, rng: np.random.Generator

@@ -38,8 +38,8 @@ from sim.citizens import STATE, Citizens, aligned_full, initialise
 from sim.events import Event
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
-from sim.programmes import Choice, Consent, Programme, ProgrammeTable, Regime
-from sim.results import Results, output_names
+from sim.programmes import PURPOSES, Choice, Consent, Programme, ProgrammeTable, Regime
+from sim.results import PURPOSE_NAMES, Results, output_names
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
 
@@ -136,8 +136,10 @@ class TrustModel(mesa.Model):
                                                       self.programmes, self.params)
         self._refresh()
         for p in range(n_prog):
-            control.initial_choices(self.plans.control, self.citizens, p, self.params,
-                                    self.streams.generator("initial_choice", 0, p))
+            control.initial_choices(
+                self.plans.control, self.citizens, p, self.params,
+                self.streams.generator("initial_choice", 0, p),
+                lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k))
 
         self.agencies = [Agency(self, spec, k) for k, spec in enumerate(self.agency_specs)]
         if citizen_agents is None:
@@ -208,7 +210,17 @@ class TrustModel(mesa.Model):
                                                                strict=True)})
         values.update({f"willing_{p.name}": w / n for p, w in zip(self.programmes, willing,
                                                                   strict=True)})
+        values.update(zip((f"refusing_{k}" for k in PURPOSE_NAMES), self._refusing(),
+                          strict=True))
         self.results.record(t, values)
+
+    def _refusing(self) -> list[float]:
+        """Share of citizens refusing each purpose in at least one dynamic programme."""
+        dynamic = np.flatnonzero(self.table.regime == Regime.DYNAMIC)
+        if not len(dynamic):
+            return [0.0] * len(PURPOSES)
+        bits = np.bitwise_or.reduce(self.citizens.refused[:, dynamic], axis=1)
+        return [float(((bits >> k) & 1).mean()) for k in range(len(PURPOSES))]
 
     def _measure_initial_state(self) -> None:
         """Record step 0; set expectations to the benefit the citizens already get."""
@@ -259,7 +271,14 @@ class TrustModel(mesa.Model):
         self.programmes[p] = before.changed(**changes)
         self._check_world()
         self._refresh()
-        if self.programmes[p].consent not in (before.consent, Consent.NONE):
+        after = self.programmes[p]
+        if after.consent is Consent.DYNAMIC and (before.consent is not Consent.DYNAMIC
+                                                 or after.uses != before.uses
+                                                 or after.purpose is not before.purpose):
+            if before.consent is not Consent.DYNAMIC:
+                self.citizens.refused[:, p] = 0  # bits of an earlier dynamic spell are stale
+            control.start_dynamic(self.plans.control, self.citizens, p)
+        if after.consent not in (before.consent, Consent.NONE):
             control.request_consent(self.citizens, p)
 
     def schedule(self, event: Event) -> None:

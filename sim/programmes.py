@@ -25,6 +25,10 @@ class Purpose(StrEnum):
     COMMERCIAL = "commercial"  # re-use by a business: little public benefit
 
 
+#: The purposes in the order of the ``uses`` column and of the ``refused`` bits (bit k: purpose k).
+PURPOSES: tuple[Purpose, ...] = tuple(Purpose)
+
+
 class LegalBasis(StrEnum):
     STATUTE = "statute"  # a statutory gateway (e.g. the census, SBEE Act 2015 s.8)
     PUBLIC_TASK = "public_task"  # the holder's public task
@@ -127,6 +131,11 @@ class Programme(BaseModel):
     holder: str = Field(description="agency that holds the records")
     recipient: str = Field(description="agency the records are shared with")
     purpose: Purpose = Field(default=Purpose.PLANNING_RESEARCH, description="why data is shared")
+    uses: dict[Purpose, float] | None = Field(
+        default=None,
+        description="share of the programme's records used for each purpose (sums to 1); "
+        "unset: all for `purpose`. Under dynamic consent citizens choose per used purpose",
+    )
     legal_basis: LegalBasis = Field(default=LegalBasis.PUBLIC_TASK, description="legal gateway")
     consent: Consent = Field(default=Consent.OPT_OUT, description="citizen consent regime")
     dashboard: bool = Field(
@@ -194,6 +203,22 @@ class Programme(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _uses_are_shares(self) -> Programme:
+        if self.uses is not None:
+            if not self.uses:
+                raise ValueError("uses: give at least one purpose")
+            if any(not 0 <= v <= 1 for v in self.uses.values()):
+                raise ValueError("uses: each share must lie in [0, 1]")
+            if abs(sum(self.uses.values()) - 1) > 1e-9:
+                raise ValueError(f"uses: the shares must sum to 1, not {sum(self.uses.values())}")
+        return self
+
+    def use_shares(self) -> list[float]:
+        """The shares of the records used for each purpose, in ``PURPOSES`` order."""
+        uses = self.uses if self.uses is not None else {self.purpose: 1.0}
+        return [float(uses.get(k, 0.0)) for k in PURPOSES]
+
     @property
     def legitimacy(self) -> float:
         """Procedural legitimacy of the sharing: the mean of its public-interest test, oversight,
@@ -202,10 +227,11 @@ class Programme(BaseModel):
                 + LAWFULNESS[self.legal_basis]) / 4
 
     def changed(self, **changes: object) -> Programme:
-        """A validated copy with some fields changed (nested fields as dicts)."""
+        """A validated copy with some fields changed (nested models as dicts, merged; ``uses``
+        is replaced whole)."""
         data = self.model_dump()
         for key, value in changes.items():
-            if isinstance(value, dict) and isinstance(data.get(key), dict):
+            if isinstance(value, dict) and isinstance(getattr(self, key, None), BaseModel):
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
@@ -222,6 +248,8 @@ class ProgrammeTable:
     dashboard: np.ndarray  # bool
     direct: np.ndarray  # bool, purpose is direct service
     commercial: np.ndarray  # bool, purpose is commercial
+    uses: np.ndarray  # float64 P x 3 share of records used per purpose (PURPOSES order)
+    main: np.ndarray  # int64 index of the programme's own `purpose` in PURPOSES
     mandate: np.ndarray  # float64 mandate strength m
     legitimacy: np.ndarray  # float64 L
     transparency: np.ndarray  # float64 what people were told
@@ -256,6 +284,8 @@ class ProgrammeTable:
             dashboard=arr(lambda p: p.dashboard, bool),
             direct=arr(lambda p: p.purpose is Purpose.DIRECT_SERVICE, bool),
             commercial=arr(lambda p: p.purpose is Purpose.COMMERCIAL, bool),
+            uses=np.array([p.use_shares() for p in programmes], np.float64).reshape(-1, 3),
+            main=arr(lambda p: PURPOSES.index(p.purpose), np.int64),
             mandate=arr(lambda p: p.mandate.strength),
             legitimacy=arr(lambda p: p.legitimacy),
             transparency=arr(lambda p: p.transparency),

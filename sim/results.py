@@ -16,6 +16,9 @@ CORE_OUTPUTS = (
     "public_benefit", "breaches",
 )
 
+#: The purposes, in the order of sim.programmes.PURPOSES (kept here so results import nothing).
+PURPOSE_NAMES = ("direct_service", "planning_research", "commercial")
+
 
 def output_names(agencies: Sequence[str], segments: Sequence[str],
                  programmes: Sequence[str]) -> list[str]:
@@ -26,6 +29,7 @@ def output_names(agencies: Sequence[str], segments: Sequence[str],
         *(f"opt_out_{s}" for s in segments),
         *(f"coverage_{p}" for p in programmes),
         *(f"willing_{p}" for p in programmes),
+        *(f"refusing_{k}" for k in PURPOSE_NAMES),
     ]
 
 

@@ -16,7 +16,10 @@ import numpy as np
 
 from sim.citizens import Citizens
 from sim.params import TrustParams
-from sim.programmes import ProgrammeTable, consents
+from sim.programmes import ProgrammeTable, Purpose, Regime, consents
+
+_DYNAMIC = int(Regime.DYNAMIC)
+_DIRECT, _RESEARCH, _COMMERCIAL = (list(Purpose).index(k) for k in Purpose)
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class SharingPlan:
     regime: np.ndarray  # int8 Regime code per programme
     flow_consent: np.ndarray  # float64 share flowing for a consenting citizen
     flow_refused: np.ndarray  # float64 share flowing for a citizen who refused (mandate)
+    uses: np.ndarray  # float64 P x 3 share of records used per purpose
     service_weight: np.ndarray  # float64 personal benefit per unit of flow and need
     public_weight: np.ndarray  # float64 public benefit per unit of coverage
     expectation_rate: np.float32
@@ -35,8 +39,9 @@ class SharingPlan:
     def build(cls, table: ProgrammeTable, params: TrustParams) -> SharingPlan:
         consent, refused = flow_weight(table)
         return cls(regime=table.regime, flow_consent=consent, flow_refused=refused,
-                   service_weight=service_weight(table),
-                   public_weight=table.benefit * table.data_quality * ~table.direct,
+                   uses=table.uses, service_weight=service_weight(table),
+                   public_weight=table.benefit * table.data_quality
+                   * (1.0 - table.uses[:, _DIRECT]),
                    expectation_rate=np.float32(params.expectation_rate))
 
 
@@ -46,29 +51,51 @@ def step(plan: SharingPlan, citizens: Citizens, segment_count: np.ndarray
     ``citizens``); returns coverage and representativeness per programme."""
     c = citizens
     segment_flow = np.zeros((len(segment_count), len(plan.regime)))
-    flows(c.choice, c.segment, c.need, c.expectation, plan.regime, plan.flow_consent,
-          plan.flow_refused, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
-          segment_flow)
+    refused = c.refused if (plan.regime == _DYNAMIC).any() else None
+    flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
+          plan.flow_consent, plan.flow_refused, plan.service_weight, plan.expectation_rate,
+          c.benefit, c.gap, segment_flow)
     return coverage(segment_flow, c.n), representativeness(segment_flow, segment_count)
 
 
-def flow_of(plan: SharingPlan, choice: np.ndarray, p: int) -> np.ndarray:
-    """Each citizen's flowing share of programme ``p``'s records, given their choices."""
+def flow_of(plan: SharingPlan, choice: np.ndarray, p: int,
+            refused: np.ndarray | None = None) -> np.ndarray:
+    """Each citizen's flowing share of programme ``p``'s records, given their choices (and,
+    under dynamic consent, the purposes they refused)."""
     out = np.empty(choice.shape[0])
-    _flow_column(choice[:, p], plan.regime[p], plan.flow_consent[p], plan.flow_refused[p], out)
+    bits = np.zeros((choice.shape[0], 1), np.int8) if refused is None else refused[:, p:p + 1]
+    _flow_column(choice[:, p], bits, plan.regime[p], plan.uses[p:p + 1], plan.flow_consent[p],
+                 plan.flow_refused[p], out)
     return out
 
 
 @nb.njit(cache=True, inline="always")
-def flow(regime, choice, flow_consent, flow_refused):
-    """The share of one citizen's records that flows: ``rho * (m + (1 - m) * consent)``."""
-    return flow_consent if consents(regime, choice) else flow_refused
+def flow(regime, choice, refused, uses, flow_consent, flow_refused, i, p):
+    """The share of citizen i's records of programme p that flows (``choice`` its choice):
+    ``rho * (m + (1 - m) * consent)``; under dynamic consent
+    ``rho * sum_k uses_pk * (m + (1 - m) * [purpose k not refused])``. The refusals
+    ``refused[i, p]`` are read only under dynamic consent; ``refused`` None (no programme
+    under dynamic consent) compiles the kernel without them."""
+    if refused is None:
+        return flow_consent if consents(regime, choice) else flow_refused
+    if not consents(regime, choice):
+        return flow_refused
+    if regime != _DYNAMIC:
+        return flow_consent
+    bits = refused[i, p]
+    if bits == 0:
+        return flow_consent
+    kept = 0.0
+    for k in range(uses.shape[1]):
+        if not (bits >> k) & 1:
+            kept += uses[p, k]
+    return flow_refused + (flow_consent - flow_refused) * kept
 
 
 @nb.njit(cache=True)
-def _flow_column(choices, regime, flow_consent, flow_refused, out):
+def _flow_column(choices, refused, regime, uses, flow_consent, flow_refused, out):
     for i in range(choices.shape[0]):
-        out[i] = flow(regime, choices[i], flow_consent, flow_refused)
+        out[i] = flow(regime, choices[i], refused, uses, flow_consent, flow_refused, i, 0)
 
 
 def flow_weight(table: ProgrammeTable) -> tuple[np.ndarray, np.ndarray]:
@@ -81,13 +108,14 @@ def flow_weight(table: ProgrammeTable) -> tuple[np.ndarray, np.ndarray]:
 
 
 def service_weight(table: ProgrammeTable) -> np.ndarray:
-    """Personal benefit per unit of flow and need: benefit x data quality, direct service only."""
-    return table.benefit * table.data_quality * table.direct
+    """Personal benefit per unit of flow and need: benefit x data quality x the share of the
+    records used for a direct service."""
+    return table.benefit * table.data_quality * table.uses[:, _DIRECT]
 
 
 @nb.njit(cache=True)
-def flows(choice, segment, need, expectation, regime, flow_consent, flow_refused, weight,
-          expectation_rate, benefit, gap, segment_flow):
+def flows(choice, refused, segment, need, expectation, regime, uses, flow_consent, flow_refused,
+          weight, expectation_rate, benefit, gap, segment_flow):
     """Records flowing and benefit received this step, for every citizen.
 
     Writes each citizen's service benefit ``benefit`` and its gap to expectation ``gap`` (then
@@ -100,7 +128,8 @@ def flows(choice, segment, need, expectation, regime, flow_consent, flow_refused
         s = segment[i]
         b = 0.0
         for p in range(n_prog):
-            f = flow(regime[p], choice[i, p], flow_consent[p], flow_refused[p])
+            f = flow(regime[p], choice[i, p], refused, uses, flow_consent[p], flow_refused[p],
+                     i, p)
             segment_flow[s, p] += f
             b += weight[p] * f
         b *= need[i]
@@ -129,14 +158,22 @@ def public_benefit(plan: SharingPlan, cover: np.ndarray, represent: np.ndarray) 
     return float(np.sum(plan.public_weight * cover * represent))
 
 
+def exposure_by_purpose(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
+    """What sharing for each purpose exposes (P x 3): sensitivity x recipient penalty x
+    (``commercial_risk`` for commercial re-use, else 1)."""
+    purpose = np.ones(3)
+    purpose[_COMMERCIAL] = params.commercial_risk
+    return (table.sensitivity * table.recipient_penalty)[:, None] * purpose[None, :]
+
+
 def exposure(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
-    """What sharing exposes, as citizens see it: sensitivity x recipient penalty x purpose.
+    """What sharing exposes, as citizens see it: sensitivity x recipient penalty x purpose,
+    weighted by the programme's uses of the records.
 
     The security of a flow is invisible to citizens, and who receives the data weighs more than
     the safeguards (CDEI tracker wave 4, domain.md SF3), so a consent choice weighs exposure.
     """
-    purpose = np.where(table.commercial, params.commercial_risk, 1.0)
-    return table.sensitivity * table.recipient_penalty * purpose
+    return (table.uses * exposure_by_purpose(table, params)).sum(axis=1)
 
 
 def risk(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
@@ -151,7 +188,7 @@ def attitude_terms(table: ProgrammeTable, params: TrustParams) -> tuple[np.ndarr
     benefit; its risk lowers trust in proportion to the citizen's concern. Hidden sharing is not
     felt until it is discovered.
     """
-    public_purpose = ~table.commercial
+    public_purpose = 1.0 - table.uses[:, _COMMERCIAL]
     base = params.benefit_attitude * table.benefit * public_purpose * table.visible
     per_concern = -params.risk_attitude * risk(table, params) * table.visible
     return base, per_concern

@@ -236,3 +236,106 @@ def test_procedural_legitimacy_and_a_sound_legal_basis_raise_the_utility(table, 
         mean_utility(transparency=0.1)
     assert mean_utility(mandate={"oversight": 0.9}) > mean_utility(mandate={"oversight": 0.1})
     assert mean_utility(legal_basis="statute") > mean_utility(legal_basis="implied_consent")
+
+
+# ------------------------------------------------------------------ dynamic consent by purpose
+RESEARCH, COMMERCIAL = 1, 2  # bits of sim.programmes.PURPOSES
+TWO_USES = {"planning_research": 0.8, "commercial": 0.2}
+
+
+def two_use_bits(act=(0.0, 0.5), choose=(0.0, 0.5)) -> int:
+    """A draw whose uniforms (one programme, own purpose research) for acting and choosing lie
+    in ``act`` and ``choose`` for both uses: research keeps keys 0 and 1 (P + p), commercial
+    gets 2P + 3p + k = 4 and 5P + 3p + k = 7."""
+    return next(b for b in range(10_000_000)
+                if all(act[0] <= spread.py_func(b, k) < act[1] for k in (0, 4))
+                and all(choose[0] <= spread.py_func(b, k) < choose[1] for k in (1, 7)))
+
+
+def dynamic_plan(table, prog, utility, commercial_exposure):
+    """Dynamic consent over two uses; the commercial use alone exposes (risk weight 1)."""
+    params = FLAT.model_copy(update={"risk_weight": 1.0})
+    plan = plan_for(table, prog, utility, params=params, consent="dynamic", uses=TWO_USES)
+    exposure = np.zeros((1, 3), np.float32)
+    exposure[0, COMMERCIAL] = commercial_exposure
+    return dataclasses.replace(plan, exposure_k=exposure)
+
+
+def test_dynamic_consent_refuses_the_commercial_use_and_keeps_research(table, prog):
+    """Utility 8 for research, 8 - 0.5 x 32 = -8 for commercial re-use: an attentive citizen
+    refuses only the commercial use and has not opted out."""
+    c = population(4, salience=1.0)
+    control.step(dynamic_plan(table, prog, 8.0, 32.0), c, FixedDraws(two_use_bits()), 1, 1)
+    assert (c.refused[:, 0] == 1 << COMMERCIAL).all()
+    assert (c.choice[:, 0] == Choice.DEFAULT).all()
+
+
+def test_refusing_every_use_is_opting_out_and_joining_clears_a_refusal(table, prog):
+    c = population(3, salience=1.0)
+    control.step(dynamic_plan(table, prog, -8.0, 0.0), c, FixedDraws(two_use_bits()), 1, 1)
+    assert (c.refused[:, 0] == (1 << RESEARCH) | (1 << COMMERCIAL)).all()
+    assert (c.choice[:, 0] == Choice.OUT).all()
+    back = population(3, choice=Choice.OUT, attention=1.0)  # a request; sharing is attractive
+    control.step(dynamic_plan(table, prog, 8.0, 0.0), back, FixedDraws(two_use_bits()), 1, 1)
+    assert (back.refused[:, 0] == 0).all() and (back.choice[:, 0] == Choice.DEFAULT).all()
+
+
+def test_one_use_dynamic_consent_draws_as_before(table, prog):
+    """With the programme's own purpose as its only use, dynamic consent reads the same
+    uniforms and makes the same choices as before purposes were told apart."""
+    streams = Streams(seed_sequence(9))
+    plan = plan_for(table, prog, -0.5, consent="dynamic")
+    c = population(20_000, salience=1.0)
+    control.step(plan, c, streams, 1, 1)
+    out = c.choice[:, 0] == Choice.OUT
+    assert 0.1 < out.mean() < 0.9
+    assert ((c.refused[:, 0] == 1 << RESEARCH) == out).all()
+    u = np.array([spread.py_func(b, 0) for b in streams.bits("choice", 1, 20)])
+    assert not out[:20][u >= 1.0].any()  # act is 1 (friction 0): every draw acts
+
+
+def test_dynamic_start_and_fit_match_the_use_weighted_share():
+    """Refusals at the start are drawn per use; the constant is fitted so the use-weighted
+    refusal share is the observed starting share; the commercial use is refused more."""
+    from sim.stylized_facts import calm_programmes
+
+    programmes = [p.changed(consent="dynamic", uses=TWO_USES) if p.name == "gp_records" else p
+                  for p in calm_programmes()]
+    m = TrustModel(20_000, programmes=programmes, rng=3, citizen_agents=False)
+    first = m.timeseries().iloc[0]
+    weighted = 0.8 * first.refusing_planning_research + 0.2 * first.refusing_commercial
+    assert weighted == pytest.approx(0.0277, abs=0.004)
+    assert first.refusing_commercial > 2 * first.refusing_planning_research
+    both = m.citizens.refused[:, 0] == (1 << RESEARCH) | (1 << COMMERCIAL)
+    assert ((m.citizens.choice[:, 0] == Choice.OUT) == both).all()
+
+
+def test_a_switch_to_dynamic_consent_starts_from_the_current_choices():
+    from sim import PolicyChange
+    from sim.stylized_facts import calm_programmes
+
+    programmes = [p.changed(uses=TWO_USES) if p.name == "gp_records" else p
+                  for p in calm_programmes()]
+    m = TrustModel(3_000, programmes=programmes, rng=2, citizen_agents=False,
+                   events=[PolicyChange(step=1, programme="gp_records",
+                                        changes={"consent": "dynamic"})])
+    out = m.citizens.choice[:, 0] == Choice.OUT
+    assert out.any() and not m.citizens.refused.any()
+    m.step()
+    was_out = out & (m.citizens.choice[:, 0] == Choice.OUT)
+    assert (m.citizens.refused[was_out, 0] == (1 << RESEARCH) | (1 << COMMERCIAL)).all()
+
+
+def test_granular_consent_keeps_research_sharing_through_a_scandal():
+    """The acceptance test: GP records used 80% for research and 20% commercially, one scandal,
+    the same history under opt-out and under dynamic consent by purpose (sim.stylized_facts)."""
+    from sim.stylized_facts import sf4_granular_consent
+
+    runs = sf4_granular_consent(n=4_000, steps=40)
+    dyn, opt = runs["dynamic"], runs["opt_out"]
+    rise = dyn.iloc[-1] - dyn.iloc[9]
+    assert rise.refusing_commercial > 0.08
+    assert rise.refusing_commercial > 2 * rise.refusing_planning_research
+    assert dyn.research_coverage.iloc[-1] > opt.research_coverage.iloc[-1] + 0.01
+    assert dyn.opt_out_rate.iloc[-1] < opt.opt_out_rate.iloc[-1] - 0.02
+    assert (opt.refusing_commercial == 0).all()  # no dynamic programme: no refusals counted

@@ -47,6 +47,7 @@ PROGRAMME_CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "holder": ({}, "council"),
     "recipient": ({}, "supplier"),
     "purpose": ({}, "commercial"),
+    "uses": ({}, {"planning_research": 0.5, "commercial": 0.5}),
     "legal_basis": ({}, "statute"),
     "consent": ({}, "none"),
     "dashboard": ({}, True),

@@ -227,3 +227,15 @@ def test_a_pause_stops_flows_without_moving_the_trust_target(run_model):
     assert (paused.coverage_gp_records.iloc[10:] == 0).all()
     for col in ("trust_nhs", "trust_university", "trust_mean"):
         np.testing.assert_allclose(paused[col], calm[col], atol=1e-4, err_msg=col)
+
+
+def test_uses_must_be_shares_of_known_purposes():
+    import pydantic
+
+    from sim.programmes import Programme
+    base = {"name": "p", "holder": "nhs", "recipient": "university"}
+    for bad in ({}, {"planning_research": 0.5}, {"commercial": 1.5, "planning_research": -0.5},
+                {"marketing": 1.0}):
+        with pytest.raises(pydantic.ValidationError):
+            Programme(**base, uses=bad)
+    assert Programme(**base).use_shares() == [0.0, 1.0, 0.0]

@@ -96,3 +96,27 @@ def test_private_and_commercial_sharing_carry_more_risk(table, prog):
 def test_hidden_sharing_has_no_attitude_effect_until_announced(table, prog):
     base, per_concern = sharing.attitude_terms(table(prog(announced=False)), P)
     assert base[0] == 0 and per_concern[0] == 0
+
+
+def test_dynamic_flows_follow_the_refused_uses(table, prog):
+    """Flow under dynamic consent is rho x sum_k uses_k x (m + (1 - m) [use k kept]); other
+    regimes ignore the refusals."""
+    uses = {"planning_research": 0.8, "commercial": 0.2}
+    choice = np.array([[Choice.DEFAULT]] * 3 + [[Choice.OUT]], np.int8)
+    refused = np.array([[0], [4], [2], [6]], np.int8)  # none, commercial, research, both
+    for consent, flowing in (("dynamic", [1, 0.9, 0.6, 0.5]), ("opt_out", [1, 1, 1, 0.5])):
+        tab = table(prog(consent=consent, uses=uses, barriers=OPEN,
+                         mandate=Mandate(strength=0.5)))
+        plan = sharing.SharingPlan.build(tab, P)
+        np.testing.assert_allclose(sharing.flow_of(plan, choice, 0, refused), flowing)
+        c = Citizens(4, 8, 1)
+        c.choice[:], c.refused[:] = choice, refused
+        cover, _ = sharing.step(plan, c, np.array([4]))
+        assert cover[0] == pytest.approx(np.mean(flowing))
+
+
+def test_exposure_and_benefit_are_weighted_by_the_uses(table, prog):
+    mixed = table(prog(uses={"planning_research": 0.5, "commercial": 0.5}))
+    research, commercial = table(prog()), table(prog(purpose="commercial"))
+    assert sharing.exposure(mixed, P)[0] == pytest.approx(
+        (sharing.exposure(research, P)[0] + sharing.exposure(commercial, P)[0]) / 2)
