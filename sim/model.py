@@ -39,7 +39,7 @@ from sim.events import Event
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
 from sim.programmes import PURPOSES, Choice, Consent, Programme, ProgrammeTable, Regime
-from sim.results import PURPOSE_NAMES, Results, output_names
+from sim.results import Results, output_names
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
 
@@ -210,7 +210,7 @@ class TrustModel(mesa.Model):
                                                                strict=True)})
         values.update({f"willing_{p.name}": w / n for p, w in zip(self.programmes, willing,
                                                                   strict=True)})
-        values.update(zip((f"refusing_{k}" for k in PURPOSE_NAMES), self._refusing(),
+        values.update(zip((f"refusing_{k.value}" for k in PURPOSES), self._refusing(),
                           strict=True))
         self.results.record(t, values)
 

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.programmes import PURPOSES
+
 CORE_OUTPUTS = (
     "trust_mean", "trust_sd", "opt_out_rate", "data_coverage", "service_benefit",
     "public_benefit", "breaches",
 )
 
-#: The purposes, in the order of sim.programmes.PURPOSES (kept here so results import nothing).
-PURPOSE_NAMES = ("direct_service", "planning_research", "commercial")
 
 
 def output_names(agencies: Sequence[str], segments: Sequence[str],
@@ -29,7 +29,7 @@ def output_names(agencies: Sequence[str], segments: Sequence[str],
         *(f"opt_out_{s}" for s in segments),
         *(f"coverage_{p}" for p in programmes),
         *(f"willing_{p}" for p in programmes),
-        *(f"refusing_{k}" for k in PURPOSE_NAMES),
+        *(f"refusing_{k.value}" for k in PURPOSES),
     ]
 
 

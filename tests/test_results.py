@@ -68,9 +68,3 @@ def test_committed_result_is_what_the_command_makes_now(folder, tmp_path):
         else:
             pd.testing.assert_frame_equal(pd.read_csv(new), pd.read_csv(old), rtol=1e-9,
                                           obj=hint)
-
-
-def test_purpose_names_follow_the_purposes():
-    from sim.programmes import PURPOSES
-    from sim.results import PURPOSE_NAMES
-    assert tuple(k.value for k in PURPOSES) == PURPOSE_NAMES
