@@ -30,7 +30,7 @@ from sim.world import suggest
 
 #: The programme fields a policy can set (docs/scenarios.md, section 4). Each keeps the
 #: programme field's type, range and meaning; adding a lever is adding its name here.
-POLICY_LEVERS = ("consent", "dashboard", "mandate", "security", "transparency")
+POLICY_LEVERS = ("consent", "dashboard", "uses", "mandate", "security", "transparency")
 
 
 class PopulationSpec(BaseModel):
