@@ -75,9 +75,6 @@ class ControlPlan:
     benefit_direct_k: np.ndarray  # float32 P x 3 personal benefit per unit of need, per use
     benefit_public_k: np.ndarray  # float32 P x 3 public benefit, per use
     legitimacy: np.ndarray  # float32 procedural legitimacy above 0.5
-    illegitimacy: np.ndarray  # float32 1 - procedural legitimacy (weighs a grievance)
-    flow_consent: np.ndarray  # float64 share flowing for a consenting citizen (sim.sharing)
-    flow_refused: np.ndarray  # float64 share flowing for one who refused (a mandate)
     w_holder: np.float32
     w_recipient: np.float32
     w_general: np.float32
@@ -111,8 +108,6 @@ class ControlPlan:
             benefit_direct_k=(value[:, None] * direct_k[None, :]).astype(f32),
             benefit_public_k=(value[:, None] * public_k[None, :]).astype(f32),
             legitimacy=(table.legitimacy - 0.5).astype(f32),
-            illegitimacy=(1.0 - table.legitimacy).astype(f32),
-            flow_consent=sharing.flow_weight(table)[0], flow_refused=sharing.flow_weight(table)[1],
             w_holder=f32(params.weight_holder), w_recipient=f32(params.weight_recipient),
             w_general=f32(params.weight_general), trust_weight=f32(params.trust_weight),
             risk_weight=f32(params.risk_weight), benefit_weight=f32(params.benefit_weight),
@@ -134,15 +129,6 @@ class ControlPlan:
                            self.benefit_public_k, p, k, out)
         return out
 
-    def attitudes(self, citizens: Citizens) -> np.ndarray:
-        """Count the willing per programme and write every citizen's grievances (see
-        :func:`_attitudes`); returns the counts."""
-        willing = np.zeros(len(self.regime), dtype=np.int64)
-        c = citizens
-        _attitudes(*self._utility_args(c), c.choice, c.refused, self.regime, self.uses,
-                   self.flow_consent, self.flow_refused, self.illegitimacy, willing, c.grievance)
-        return willing
-
     def _utility_args(self, c: Citizens) -> tuple:
         return (c.trust, c.concern, c.propensity, c.need, self.holder, self.recipient,
                 self.constant, self.exposure, self.benefit_direct, self.benefit_public,
@@ -153,15 +139,16 @@ class ControlPlan:
 
 def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segments: int
          ) -> tuple[np.ndarray, np.ndarray]:
-    """One week of consent choices, then salience and attention fade; then each citizen's
-    grievances are brought up to date with the choices made (read by next week's trust step).
+    """One week of consent choices, then salience and attention fade.
 
     Returns the number of citizens opted out of at least one programme, by segment, and the
     number of citizens whose utility favours sharing, by programme (their stated willingness).
     """
     c = citizens
     out_by_segment = np.zeros(n_segments, dtype=np.int64)
+    willing = np.zeros(len(plan.regime), dtype=np.int64)
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
+    _willing(*plan._utility_args(c), willing)
     previous = c.choice.copy()
     draw = streams.bits("choice", t, c.n)
     act = plan.act
@@ -178,7 +165,7 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     decide(c.choice, previous, c.aware, c.salience, c.attention, c.segment, c.partner, draw,
            *plan._utility_args(c), plan.regime, act, prompt, plan.switching_cost,
            plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
-    return out_by_segment, plan.attitudes(c)
+    return out_by_segment, willing
 
 
 # ------------------------------------------------------------------ the choice
@@ -247,32 +234,19 @@ def _purpose_utilities(trust, concern, propensity, need, holder, recipient, cons
 
 
 @nb.njit(cache=True)
-def _attitudes(trust, concern, propensity, need, holder, recipient, constant, exposure,
-               benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
-               trust_weight, risk_weight, benefit_weight, legitimacy_weight, choice, refused,
-               regime, uses, flow_consent, flow_refused, illegitimacy, willing, grievance):
-    """Per programme, how many citizens' utility of sharing is positive (their stated
-    willingness); per citizen and programme, the grievance of unwanted sharing: the share of its
-    records that flows although its utility of sharing is negative, times the sharing's
-    illegitimacy (Epstein's grievance = hardship x (1 - legitimacy)). A citizen who may refuse,
-    and does, has none; one whose data flows regardless (no choice, a mandate, not yet aware or
-    attentive) keeps it."""
-    n_prog = willing.shape[0]
-    for p in range(n_prog):
+def _willing(trust, concern, propensity, need, holder, recipient, constant, exposure,
+             benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
+             trust_weight, risk_weight, benefit_weight, legitimacy_weight, out):
+    """How many citizens' utility of sharing each programme is positive: their stated
+    willingness (a branch-free pass, so it vectorises)."""
+    for p in range(out.shape[0]):
         count = 0
         for i in range(trust.shape[0]):
-            u = utility(trust, concern, propensity, need, holder, recipient, constant, exposure,
-                        benefit_direct, benefit_public, legitimacy, w_holder, w_recipient,
-                        w_general, trust_weight, risk_weight, benefit_weight, legitimacy_weight,
-                        i, p)
-            if u > 0:
-                count += 1
-                grievance[i, p] = 0
-            else:
-                f = sharing.flow(regime[p], choice[i, p], refused, uses, flow_consent[p],
-                                 flow_refused[p], i, p)
-                grievance[i, p] = np.float32(f) * illegitimacy[p]
-        willing[p] = count
+            count += utility(trust, concern, propensity, need, holder, recipient, constant,
+                             exposure, benefit_direct, benefit_public, legitimacy, w_holder,
+                             w_recipient, w_general, trust_weight, risk_weight, benefit_weight,
+                             legitimacy_weight, i, p) > 0
+        out[p] = count
 
 
 @nb.njit(cache=True)

@@ -339,25 +339,3 @@ def test_granular_consent_keeps_research_sharing_through_a_scandal():
     assert dyn.research_coverage.iloc[-1] > opt.research_coverage.iloc[-1] + 0.01
     assert dyn.opt_out_rate.iloc[-1] < opt.opt_out_rate.iloc[-1] - 0.02
     assert (opt.refusing_commercial == 0).all()  # no dynamic programme: no refusals counted
-
-
-def test_grievance_is_unwanted_sharing_weighted_by_illegitimacy(table, prog):
-    """Records flowing against a citizen's will (utility not positive) aggrieve it, in
-    proportion to the flow and to the sharing's illegitimacy; refusing, or wanting to share,
-    leaves none."""
-    c = population(4)
-    c.propensity[:] = [-20.0, -20.0, -20.0, 20.0]  # three objectors, one willing
-    c.choice[1] = Choice.OUT  # an objector who refused
-    programme = prog(consent="opt_out", mandate={"strength": 0.5},
-                     barriers={"interoperability": 1, "legal_clarity": 1, "willingness": 1})
-    plan = control.ControlPlan.build(table(programme), P, [programme], np.zeros(1))
-    c.choice[2] = Choice.DEFAULT
-    plan.attitudes(c)
-    illegitimate = 1 - programme.legitimacy
-    np.testing.assert_allclose(c.grievance[:, 0], [illegitimate, 0.5 * illegitimate,
-                                                   illegitimate, 0.0], rtol=1e-6)
-    legit = prog(consent="opt_out", transparency=1.0, mandate={"public_interest_test": 1.0,
-                                                               "oversight": 1.0},
-                 legal_basis="statute")
-    control.ControlPlan.build(table(legit), P, [legit], np.zeros(1)).attitudes(c)
-    assert (c.grievance == 0).all()  # fully legitimate sharing aggrieves no one

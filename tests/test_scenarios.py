@@ -180,11 +180,8 @@ def test_breach_shock_fast_fall_slow_recovery():
 def test_citizen_control_keeps_trust_higher_under_the_same_breach():
     for seed in SEEDS:
         shock, control = run("breach_shock", seed), run("citizen_control", seed)
-        # derived, not assumed: while trust is high, control changes trust little (the lost
-        # direct-care benefit of those who leave costs a little); after the breach the
-        # unwilling can leave instead of being aggrieved, and trust stays higher
-        assert abs(control.trust_nhs.iloc[11] - shock.trust_nhs.iloc[11]) < 0.002
-        assert (control.trust_nhs.iloc[20:] > shock.trust_nhs.iloc[20:]).all()
+        assert control.trust_nhs.iloc[11] > shock.trust_nhs.iloc[11] + 0.005  # before the breach
+        assert (control.trust_nhs.iloc[12:] > shock.trust_nhs.iloc[12:]).all()
         # coverage: the move asks everyone to choose, so the unwilling who did not know of the
         # opt-out leave at once; after the breach more are unwilling, and control costs more
         gp_shock, gp_control = shock.coverage_gp_records, control.coverage_gp_records
@@ -204,7 +201,7 @@ def test_mandates_raise_coverage_and_legitimacy_lowers_their_trust_cost():
             assert df.public_benefit.iloc[10] > base.public_benefit.iloc[10]
         cost_legit = base.trust_nhs.iloc[-1] - legit.trust_nhs.iloc[-1]
         cost_bare = base.trust_nhs.iloc[-1] - bare.trust_nhs.iloc[-1]
-        assert cost_legit < 0.02 and cost_bare > cost_legit + 0.005
+        assert cost_legit < 0.02 and cost_bare > 3 * max(cost_legit, 0.005)
 
 
 def test_hidden_sharing_costs_more_when_discovered_than_announced_sharing():
