@@ -17,7 +17,7 @@ a calm world stays where it starts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numba as nb
@@ -129,6 +129,12 @@ class ControlPlan:
                            self.benefit_public_k, p, k, out)
         return out
 
+    def willing(self, citizens: Citizens) -> np.ndarray:
+        """How many citizens' utility of sharing each programme is positive now."""
+        out = np.zeros(len(self.regime), dtype=np.int64)
+        _willing(*self._utility_args(citizens), out)
+        return out
+
     def _utility_args(self, c: Citizens) -> tuple:
         return (c.trust, c.concern, c.propensity, c.need, self.holder, self.recipient,
                 self.constant, self.exposure, self.benefit_direct, self.benefit_public,
@@ -146,9 +152,8 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     """
     c = citizens
     out_by_segment = np.zeros(n_segments, dtype=np.int64)
-    willing = np.zeros(len(plan.regime), dtype=np.int64)
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
-    _willing(*plan._utility_args(c), willing)
+    willing = plan.willing(c)  # trust does not change in this phase, so before the choices
     previous = c.choice.copy()
     draw = streams.bits("choice", t, c.n)
     act = plan.act
@@ -238,7 +243,8 @@ def _willing(trust, concern, propensity, need, holder, recipient, constant, expo
              benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
              trust_weight, risk_weight, benefit_weight, legitimacy_weight, out):
     """How many citizens' utility of sharing each programme is positive: their stated
-    willingness (a branch-free pass, so it vectorises)."""
+    willingness, in a pass of its own so that the choice kernel computes a utility only for
+    the few citizens who act."""
     for p in range(out.shape[0]):
         count = 0
         for i in range(trust.shape[0]):
@@ -450,8 +456,6 @@ def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Pr
 
 
 def _with_constant(plan: ControlPlan, value: float) -> ControlPlan:
-    from dataclasses import replace
-
     return replace(plan, constant=np.full(len(plan.regime), value, np.float32))
 
 

@@ -232,8 +232,7 @@ class TrustModel(mesa.Model):
         has_choice = self.table.regime != Regime.NONE
         out = ((c.choice == Choice.OUT) & has_choice).any(axis=1)
         out_by_segment = np.bincount(c.segment, weights=out, minlength=len(self.segments))
-        willing = [int((self.plans.control.utilities(c, p) > 0).sum())
-                   for p in range(len(self.programmes))]
+        willing = self.plans.control.willing(c)
         self._record(0, cover, represent, trust64.sum(axis=0), (trust64**2).sum(axis=0),
                      out_by_segment, willing)
 
