@@ -42,6 +42,9 @@ def household_sizes(n: int, rng: np.random.Generator) -> np.ndarray:
     """Sizes of consecutive households that together hold exactly ``n`` citizens."""
     mean = float(HOUSEHOLD_SIZE_SHARES @ np.arange(1, 6))
     sizes = rng.choice(np.arange(1, 6), size=int(n / mean * 1.1) + 10, p=HOUSEHOLD_SIZE_SHARES)
+    while sizes.sum() < n:  # rarely, for small n: draw more households (the first stay)
+        more = rng.choice(np.arange(1, 6), size=len(sizes) // 2 + 10, p=HOUSEHOLD_SIZE_SHARES)
+        sizes = np.concatenate([sizes, more])
     ends = np.cumsum(sizes)
     k = int(np.searchsorted(ends, n))  # first household reaching n
     sizes = sizes[: k + 1].copy()

@@ -30,6 +30,9 @@ def test_more_ties_give_a_denser_network():
 def test_household_sizes_add_up():
     sizes = household_sizes(10_001, np.random.default_rng(2))
     assert sizes.sum() == 10_001 and sizes.min() >= 1 and sizes.max() <= 5
+    for seed in range(2_000):  # small populations, where the first draw can fall short
+        sizes = household_sizes(150, np.random.default_rng(seed))
+        assert sizes.sum() == 150 and sizes.min() >= 1
 
 
 def test_spread_gives_independent_uniforms_per_programme():
