@@ -90,6 +90,7 @@ class RefCitizen(mesa.Agent):
         self.aware: list[int] = state["aware"]
         self.salience: list[float] = state["salience"]
         self.attention: list[float] = state["attention"]
+        self.grievance: list[float] = state["grievance"]
         self.benefit: float = state["benefit"]
         self.expectation: float = state["expectation"]
         self.gap = 0.0
@@ -144,7 +145,10 @@ class RefCitizen(mesa.Agent):
                 impulse = [x - s * w for x, w in zip(impulse, spill, strict=True)]
         new = []
         for k, x in enumerate(self.trust):
-            target = self.disposition[k] + m.attitude_base[k] + self.concern * m.attitude_concern[k]
+            target = (self.disposition[k] + m.attitude_base[k]
+                      + self.concern * m.attitude_concern[k]
+                      + sum(g * route[k] for g, route in zip(self.grievance, m.grievance_route,
+                                                               strict=True)))
             target = min(max(target, 0.0), 1.0)
             if impulse[k] >= 0:  # a gain closes a share of the way to 1, a loss takes a share
                 dx = m.gain * impulse[k] * (1.0 - x)
@@ -208,6 +212,15 @@ class RefCitizen(mesa.Agent):
                         c = IN if regime == OPT_IN else DEFAULT
                 choice[p] = c
                 opted_out = opted_out or c == OUT
+            # the grievance of unwanted sharing, with the choice just made (sim.control._attitudes)
+            if utility > 0.0 or not (m.visible[p] and self.aware[p]):
+                self.grievance[p] = 0.0  # willing, or does not know of the sharing
+            else:
+                flows = regime == NONE or consents(regime, choice[p])
+                f = m.flow_consent[p] if flows else m.flow_refused[p]
+                if regime != NONE and choice[p] != OUT:  # could refuse and has not
+                    f *= m.unheard[p]
+                self.grievance[p] = f * m.illegitimacy[p]
             s = self.salience[p]
             if s != 0.0:
                 self.salience[p] = s * m.keep if s > SALIENCE_FLOOR else 0.0
@@ -251,6 +264,7 @@ class MesaReference(mesa.Model):
         self.experience_route = plans.trust.experience_route.tolist()
         self.attitude_base = plans.trust.base.tolist()
         self.attitude_concern = plans.trust.per_concern.tolist()
+        self.grievance_route = plans.trust.grievance_route.tolist()
         self.gain, self.loss_aversion, self.drift = prm.gain_rate, prm.loss_aversion, prm.drift
         self.bound, self.rate = prm.confidence_bound, prm.influence_rate
         self.expectation_rate = prm.expectation_rate
@@ -262,6 +276,8 @@ class MesaReference(mesa.Model):
         self.benefit_direct = ctl.benefit_direct.tolist()
         self.benefit_public = ctl.benefit_public.tolist()
         self.legitimacy = ctl.legitimacy.tolist()
+        self.illegitimacy = ctl.illegitimacy.tolist()
+        self.visible, self.unheard = ctl.visible.tolist(), ctl.unheard.tolist()
         self.legitimacy_weight = float(ctl.legitimacy_weight)
         self.w_holder, self.w_recipient = float(ctl.w_holder), float(ctl.w_recipient)
         self.w_general = float(ctl.w_general)
@@ -277,7 +293,7 @@ class MesaReference(mesa.Model):
         c = source.citizens
         state = {name: getattr(c, name).tolist() for name in (
             "segment", "concern", "need", "propensity", "trust", "disposition", "choice",
-            "aware", "salience", "attention", "benefit", "expectation")}
+            "aware", "salience", "attention", "grievance", "benefit", "expectation")}
         people = [RefCitizen(self, i, **{name: v[i] for name, v in state.items()})
                   for i in range(n)]
         indptr, indices = source.network.indptr.tolist(), source.network.indices.tolist()

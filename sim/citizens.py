@@ -51,6 +51,9 @@ STATE: tuple[StateVar, ...] = (
              "knows that it can opt out of (or into) the programme: 1 yes, 0 no"),
     StateVar("salience", np.float32, "programme", 0.0,
              "severity-weighted awareness of recent events about each programme (fades)"),
+    StateVar("grievance", np.float32, "programme", 0.0,
+             "unwanted sharing: the share of the records flowing that the citizen would refuse, "
+             "times the sharing's illegitimacy"),
     StateVar("attention", np.float32, "programme", 0.0,
              "prompts to make a consent choice that are not bad news: campaigns, requests "
              "(fades)"),

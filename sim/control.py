@@ -12,6 +12,11 @@ at all) and effort (friction), and changing a recorded choice costs a switching 
 bias), which makes exit sticky. The starting state is the behavioural equilibrium of this choice
 process: each citizen starts out with the stationary probability of its own two-state chain, so
 a calm world stays where it starts.
+
+After the week's choices, each citizen's grievances are brought up to date: records of a public
+programme it knows of that flow although it would refuse them, weighted by the sharing's
+illegitimacy, and softened by the say the regime gives it where it could refuse and has not.
+They lower its trust target (sim.trust), so what control and mandates do to trust is derived.
 """
 
 from __future__ import annotations
@@ -75,6 +80,11 @@ class ControlPlan:
     benefit_direct_k: np.ndarray  # float32 P x 3 personal benefit per unit of need, per use
     benefit_public_k: np.ndarray  # float32 P x 3 public benefit, per use
     legitimacy: np.ndarray  # float32 procedural legitimacy above 0.5
+    illegitimacy: np.ndarray  # float32 1 - procedural legitimacy (weighs a grievance)
+    visible: np.ndarray  # bool the public knows of the programme (announced or revealed)
+    unheard: np.ndarray  # float32 1 - perceived control (grievance of one who could refuse)
+    flow_consent: np.ndarray  # float64 share flowing for a consenting citizen (sim.sharing)
+    flow_refused: np.ndarray  # float64 share flowing for one who refused (a mandate)
     w_holder: np.float32
     w_recipient: np.float32
     w_general: np.float32
@@ -108,6 +118,9 @@ class ControlPlan:
             benefit_direct_k=(value[:, None] * direct_k[None, :]).astype(f32),
             benefit_public_k=(value[:, None] * public_k[None, :]).astype(f32),
             legitimacy=(table.legitimacy - 0.5).astype(f32),
+            illegitimacy=(1.0 - table.legitimacy).astype(f32), visible=table.visible.copy(),
+            unheard=(1.0 - control_level(table, params)).astype(f32),
+            flow_consent=sharing.flow_weight(table)[0], flow_refused=sharing.flow_weight(table)[1],
             w_holder=f32(params.weight_holder), w_recipient=f32(params.weight_recipient),
             w_general=f32(params.weight_general), trust_weight=f32(params.trust_weight),
             risk_weight=f32(params.risk_weight), benefit_weight=f32(params.benefit_weight),
@@ -129,11 +142,15 @@ class ControlPlan:
                            self.benefit_public_k, p, k, out)
         return out
 
-    def willing(self, citizens: Citizens) -> np.ndarray:
-        """How many citizens' utility of sharing each programme is positive now."""
-        out = np.zeros(len(self.regime), dtype=np.int64)
-        _willing(*self._utility_args(citizens), out)
-        return out
+    def attitudes(self, citizens: Citizens) -> np.ndarray:
+        """Count the willing per programme and write every citizen's grievances (see
+        :func:`_attitudes`); returns the counts."""
+        willing = np.zeros(len(self.regime), dtype=np.int64)
+        c = citizens
+        _attitudes(*self._utility_args(c), c.choice, c.refused, c.aware, self.visible,
+                   self.unheard, self.regime, self.uses, self.flow_consent, self.flow_refused,
+                   self.illegitimacy, willing, c.grievance)
+        return willing
 
     def _utility_args(self, c: Citizens) -> tuple:
         return (c.trust, c.concern, c.propensity, c.need, self.holder, self.recipient,
@@ -145,7 +162,8 @@ class ControlPlan:
 
 def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segments: int
          ) -> tuple[np.ndarray, np.ndarray]:
-    """One week of consent choices, then salience and attention fade.
+    """One week of consent choices, then salience and attention fade; then each citizen's
+    grievances are brought up to date with the choices made (read by next week's trust step).
 
     Returns the number of citizens opted out of at least one programme, by segment, and the
     number of citizens whose utility favours sharing, by programme (their stated willingness).
@@ -153,7 +171,6 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     c = citizens
     out_by_segment = np.zeros(n_segments, dtype=np.int64)
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
-    willing = plan.willing(c)  # trust does not change in this phase, so before the choices
     previous = c.choice.copy()
     draw = streams.bits("choice", t, c.n)
     act = plan.act
@@ -170,7 +187,7 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     decide(c.choice, previous, c.aware, c.salience, c.attention, c.segment, c.partner, draw,
            *plan._utility_args(c), plan.regime, act, prompt, plan.switching_cost,
            plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
-    return out_by_segment, willing
+    return out_by_segment, plan.attitudes(c)
 
 
 # ------------------------------------------------------------------ the choice
@@ -239,20 +256,39 @@ def _purpose_utilities(trust, concern, propensity, need, holder, recipient, cons
 
 
 @nb.njit(cache=True)
-def _willing(trust, concern, propensity, need, holder, recipient, constant, exposure,
-             benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
-             trust_weight, risk_weight, benefit_weight, legitimacy_weight, out):
-    """How many citizens' utility of sharing each programme is positive: their stated
-    willingness, in a pass of its own so that the choice kernel computes a utility only for
-    the few citizens who act."""
-    for p in range(out.shape[0]):
+def _attitudes(trust, concern, propensity, need, holder, recipient, constant, exposure,
+               benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
+               trust_weight, risk_weight, benefit_weight, legitimacy_weight, choice, refused,
+               aware, visible, unheard, regime, uses, flow_consent, flow_refused, illegitimacy,
+               willing, grievance):
+    """Per programme, how many citizens' utility of sharing is positive (their stated
+    willingness); per citizen and programme, the grievance of unwanted sharing: the share of its
+    records that flows although its utility of sharing is negative, times the sharing's
+    illegitimacy (Epstein's grievance = hardship x (1 - legitimacy)). Only sharing the citizen
+    knows of aggrieves it: the programme is public (announced or revealed) and the citizen is
+    aware of it. Records that flow although the citizen refused (a mandate) or could not refuse
+    (no choice) aggrieve in full; one who could refuse and has not is aggrieved in proportion to
+    how little say the regime gives (1 - perceived control, :func:`control_level`)."""
+    n_prog = willing.shape[0]
+    for p in range(n_prog):
         count = 0
         for i in range(trust.shape[0]):
-            count += utility(trust, concern, propensity, need, holder, recipient, constant,
-                             exposure, benefit_direct, benefit_public, legitimacy, w_holder,
-                             w_recipient, w_general, trust_weight, risk_weight, benefit_weight,
-                             legitimacy_weight, i, p) > 0
-        out[p] = count
+            u = utility(trust, concern, propensity, need, holder, recipient, constant, exposure,
+                        benefit_direct, benefit_public, legitimacy, w_holder, w_recipient,
+                        w_general, trust_weight, risk_weight, benefit_weight, legitimacy_weight,
+                        i, p)
+            if u > 0:
+                count += 1
+                grievance[i, p] = 0
+            elif visible[p] and aware[i, p]:
+                f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
+                                            flow_consent[p], flow_refused[p], i, p))
+                if regime[p] != _NONE and choice[i, p] != _OUT:
+                    f *= unheard[p]  # could refuse and has not: perceived control softens it
+                grievance[i, p] = f * illegitimacy[p]
+            else:
+                grievance[i, p] = 0
+        willing[p] = count
 
 
 @nb.njit(cache=True)
@@ -565,7 +601,9 @@ def act_rate(table: ProgrammeTable, params: TrustParams) -> np.ndarray:
 def attitude_terms(table: ProgrammeTable, params: TrustParams) -> tuple[np.ndarray, np.ndarray]:
     """Shift of equilibrium trust per programme: (for everyone, per unit of concern).
 
-    Perceived control raises trust, more for those who value control (SF4).
+    An optional assumed gain from having a say, more for those who value control (SF4):
+    ``control_attitude`` is 0 by default, since control's trust effect is derived from the
+    grievances it relieves (:func:`_attitudes`).
     """
     per_concern = params.control_attitude * control_level(table, params) * table.visible
     return np.zeros(len(table)), per_concern

@@ -4,8 +4,10 @@ A mandate of strength ``m`` lets that share of a programme's records flow even f
 opted out (see :func:`sim.sharing.flow_weight`), which raises coverage and benefit, most for
 citizens with high need. Among the privacy concerned, overriding their choice costs trust,
 unless the mandate is legitimate: a clear public-interest test, independent oversight and
-transparency (the programme's ``legitimacy``, the mean of the three). Where citizens have no
-choice to override, a mandate changes neither flows nor trust.
+transparency (the programme's ``legitimacy``). Where citizens have no choice to override, a
+mandate changes neither flows nor trust. This assumed cost is off by default
+(``mandate_attitude`` 0): overriding a refusal costs trust through the grievance it causes
+(sim.trust, sim.control).
 """
 
 from __future__ import annotations

@@ -140,6 +140,10 @@ class TrustModel(mesa.Model):
                 self.plans.control, self.citizens, p, self.params,
                 self.streams.generator("initial_choice", 0, p),
                 lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k))
+        # Grievances at the start are part of the status quo that survey trust reflects, like
+        # the attitude terms: the disposition absorbs them.
+        self.plans.control.attitudes(self.citizens)
+        self.citizens.disposition -= self.plans.trust.grievance_shift(self.citizens.grievance)
 
         self.agencies = [Agency(self, spec, k) for k, spec in enumerate(self.agency_specs)]
         if citizen_agents is None:
@@ -232,7 +236,7 @@ class TrustModel(mesa.Model):
         has_choice = self.table.regime != Regime.NONE
         out = ((c.choice == Choice.OUT) & has_choice).any(axis=1)
         out_by_segment = np.bincount(c.segment, weights=out, minlength=len(self.segments))
-        willing = self.plans.control.willing(c)
+        willing = self.plans.control.attitudes(c)
         self._record(0, cover, represent, trust64.sum(axis=0), (trust64**2).sum(axis=0),
                      out_by_segment, willing)
 

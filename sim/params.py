@@ -66,12 +66,21 @@ class TrustParams(BaseModel):
                               "of announced sharing", "domain.md SF2, SF3")
     commercial_risk: float = _p(1.5, 1.0, 5.0, "risk multiplier for commercial purposes",
                                 "Wellcome 'One-Way Mirror' 2016 (domain.md SF3)")
-    control_attitude: float = _p(0.10, 0.0, 1.0, "rise in equilibrium trust per unit concern x "
-                                 "perceived control", "domain.md SF4")
-    mandate_attitude: float = _p(0.20, 0.0, 1.0, "fall in equilibrium trust per unit concern x "
-                                 "mandate x (1 - legitimacy)", "[P] brief mechanism 3")
+    control_attitude: float = _p(0.0, 0.0, 1.0, "rise in equilibrium trust per unit concern x "
+                                 "perceived control: an optional assumed gain, 0 so that "
+                                 "control's trust effect is derived from grievances",
+                                 "domain.md SF4; [P]")
+    mandate_attitude: float = _p(0.0, 0.0, 1.0, "fall in equilibrium trust per unit concern x "
+                                 "mandate x (1 - legitimacy): an optional assumed cost, 0 so "
+                                 "that a mandate's cost is derived from grievances",
+                                 "[P] brief mechanism 3")
     dashboard_control: float = _p(0.3, 0.0, 1.0, "perceived control a dashboard adds",
                                   "Estonia data tracker (domain.md 2.1)")
+    grievance_weight: float = _p(0.3, 0.0, 2.0, "fall in equilibrium trust per unit of unwanted "
+                                 "sharing the citizen knows of: records flowing that it would "
+                                 "refuse, times the sharing's illegitimacy",
+                                 "Epstein 2002 (grievance = hardship x (1 - legitimacy), "
+                                 "domain.md section 4); [P] value")
     # consent choice (random utility over the privacy calculus)
     weight_holder: float = _p(0.5, 0.0, 1.0, "weight of trust in the holder in decision trust")
     weight_recipient: float = _p(0.3, 0.0, 1.0, "weight of trust in the recipient")

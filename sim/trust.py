@@ -40,6 +40,7 @@ class TrustPlan:
     experience_route: np.ndarray  # (K,) how a benefit gap reaches each column
     base: np.ndarray  # (K,) equilibrium shift for everyone
     per_concern: np.ndarray  # (K,) equilibrium shift per unit of concern
+    grievance_route: np.ndarray  # (P, K) equilibrium shift per unit of a grievance
     gain: np.float32
     loss_aversion: np.float32
     drift: np.float32
@@ -49,10 +50,12 @@ class TrustPlan:
     @classmethod
     def build(cls, table: ProgrammeTable, params: TrustParams, n_cols: int) -> TrustPlan:
         f32 = np.float32
+        attitude_route = routing(table, n_cols, 1.0, params)
         base, per_concern = attitude_offsets(
             [sharing.attitude_terms(table, params), control.attitude_terms(table, params),
-             mandates.attitude_terms(table, params)], routing(table, n_cols, 1.0, params))
+             mandates.attitude_terms(table, params)], attitude_route)
         return cls(
+            grievance_route=(-params.grievance_weight * attitude_route).astype(f32),
             spill=routing(table, n_cols, params.holder_blame, params).astype(f32),
             experience_route=experience_routing(sharing.service_weight(table), table, n_cols,
                                                 params).astype(f32),
@@ -64,6 +67,14 @@ class TrustPlan:
     def equilibrium_shift(self, concern: np.ndarray) -> np.ndarray:
         """(N, K) how far today's programmes move each citizen's equilibrium trust."""
         return self.base + concern[:, None] * self.per_concern
+
+    def grievance_shift(self, grievance: np.ndarray) -> np.ndarray:
+        """(N, K) how far each citizen's grievances move its equilibrium trust, summed in
+        programme order in float32 as the kernel sums them."""
+        out = np.zeros((grievance.shape[0], self.grievance_route.shape[1]), np.float32)
+        for p in range(grievance.shape[1]):
+            out += grievance[:, p:p + 1] * self.grievance_route[p]
+        return out
 
 
 def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: Streams, t: int,
@@ -77,8 +88,9 @@ def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: St
     partners(network.indptr, network.indices, streams.uniform("partner", t, c.n), c.partner)
     gather(c.trust, c.partner, neighbour)
     col_sum, col_sumsq = np.zeros(c.trust.shape[1]), np.zeros(c.trust.shape[1])
-    update(c.trust, neighbour, c.disposition, c.concern, c.salience, plan.spill,
-           plan.experience_route, c.gap, plan.base, plan.per_concern, plan.gain,
+    update(c.trust, neighbour, c.disposition, c.concern, c.salience, c.grievance, plan.spill,
+           plan.experience_route, c.gap, plan.base, plan.per_concern, plan.grievance_route,
+           plan.gain,
            plan.loss_aversion, plan.drift, plan.bound, plan.rate, col_sum, col_sumsq)
     return col_sum, col_sumsq
 
@@ -133,8 +145,9 @@ def asymmetric(impulse, x, gain, loss_aversion):
 
 
 @nb.njit(cache=True)
-def update(trust, neighbour, disposition, concern, salience, spill, experience_route, gap,
-           base, per_concern, gain, loss_aversion, drift, bound, rate, col_sum, col_sumsq):
+def update(trust, neighbour, disposition, concern, salience, grievance, spill, experience_route,
+           gap, base, per_concern, grievance_route, gain, loss_aversion, drift, bound, rate,
+           col_sum, col_sumsq):
     """One synchronous week of trust for every citizen, in place.
 
     ``neighbour`` holds each citizen's conversation partner's trust row as it was before this
@@ -148,20 +161,27 @@ def update(trust, neighbour, disposition, concern, salience, spill, experience_r
     n_prog = salience.shape[1]
     zero, one = np.float32(0), np.float32(1)
     impulse = np.empty(n_cols, np.float32)
+    shift = np.empty(n_cols, np.float32)
     acc, acc2 = np.zeros(n_cols, np.float32), np.zeros(n_cols, np.float32)
     for i in range(n):
         g = gap[i]
         for k in range(n_cols):
             impulse[k] = g * experience_route[k]
+            shift[k] = zero
         for p in range(n_prog):
             s = salience[i, p]
             if s != zero:
                 for k in range(n_cols):
                     impulse[k] -= s * spill[p, k]
+            q = grievance[i, p]
+            if q != zero:
+                for k in range(n_cols):
+                    shift[k] += q * grievance_route[p, k]
         c = concern[i]
         for k in range(n_cols):
             x = trust[i, k]
-            target = min(max(disposition[i, k] + base[k] + c * per_concern[k], zero), one)
+            target = min(max(disposition[i, k] + base[k] + c * per_concern[k] + shift[k], zero),
+                         one)
             dx = (asymmetric(impulse[k], x, gain, loss_aversion) + drift * (target - x)
                   + pull(x, neighbour[i, k], bound, rate))
             y = min(max(x + dx, zero), one)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sim import TrustModel, control
 from sim.citizens import Citizens
 from sim.params import TrustParams
-from sim.programmes import Choice
+from sim.programmes import Choice, Regime
 from sim.streams import Streams, seed_sequence, spread
 
 P = TrustParams()
@@ -339,3 +339,38 @@ def test_granular_consent_keeps_research_sharing_through_a_scandal():
     assert dyn.research_coverage.iloc[-1] > opt.research_coverage.iloc[-1] + 0.01
     assert dyn.opt_out_rate.iloc[-1] < opt.opt_out_rate.iloc[-1] - 0.02
     assert (opt.refusing_commercial == 0).all()  # no dynamic programme: no refusals counted
+
+
+def test_grievance_is_unwanted_sharing_weighted_by_illegitimacy(table, prog):
+    """Records flowing against a citizen's will (utility not positive) aggrieve it, in
+    proportion to the flow and to the sharing's illegitimacy: in full where its refusal is
+    overridden or it has no choice, softened by the regime's perceived control where it could
+    refuse and has not; wanting to share, not knowing of the sharing, or a hidden programme,
+    leaves none."""
+    c = population(5)
+    c.propensity[:] = [-20.0, -20.0, -20.0, -20.0, 20.0]  # four objectors, one willing
+    c.choice[1] = Choice.OUT  # an objector who refused: only the mandated half flows
+    c.aware[3] = 0  # an objector who does not know of the programme
+    fields = {"mandate": {"strength": 0.5},
+              "barriers": {"interoperability": 1, "legal_clarity": 1, "willingness": 1}}
+    programme = prog(consent="opt_out", **fields)
+    plan = control.ControlPlan.build(table(programme), P, [programme], np.zeros(1))
+    plan.attitudes(c)
+    illegitimate = 1 - programme.legitimacy
+    unheard = 1 - control.CONTROL_LEVEL[Regime.OPT_OUT]
+    np.testing.assert_allclose(c.grievance[:, 0], [unheard * illegitimate, 0.5 * illegitimate,
+                                                   unheard * illegitimate, 0.0, 0.0], rtol=1e-6)
+    # no choice: every objector who knows is aggrieved in full
+    statutory = prog(consent="none", **fields)
+    control.ControlPlan.build(table(statutory), P, [statutory], np.zeros(1)).attitudes(c)
+    np.testing.assert_allclose(c.grievance[:, 0], [illegitimate, illegitimate, illegitimate,
+                                                   0.0, 0.0], rtol=1e-6)
+    # sharing nobody was told of aggrieves no one until it is revealed
+    hidden = prog(consent="none", announced=False, **fields)
+    control.ControlPlan.build(table(hidden), P, [hidden], np.zeros(1)).attitudes(c)
+    assert (c.grievance == 0).all()
+    legit = prog(consent="opt_out", transparency=1.0, mandate={"public_interest_test": 1.0,
+                                                               "oversight": 1.0},
+                 legal_basis="statute")
+    control.ControlPlan.build(table(legit), P, [legit], np.zeros(1)).attitudes(c)
+    assert (c.grievance == 0).all()  # fully legitimate sharing aggrieves no one

@@ -4,7 +4,7 @@ from sim import mandates
 from sim.params import TrustParams
 from sim.programmes import Mandate
 
-P = TrustParams()
+P = TrustParams(mandate_attitude=0.2)  # the optional assumed cost (0 by default)
 
 
 def test_mandate_trust_cost_falls_with_legitimacy(table, prog):

@@ -49,9 +49,10 @@ def test_sf3_surge_bunches_at_publicity_and_deadline_and_stays_single_digit(seed
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sf4_control_keeps_trust_higher_and_costs_more_coverage_when_trust_is_low(seed):
-    """Trust: restates the control_attitude input (a fixed gain from perceived control).
-    Coverage is derived: moving to dynamic consent asks everyone to choose, so the unwilling who
-    did not know of the opt-out now leave; after breaches more are unwilling."""
+    """Both derived (control_attitude is 0): with a choice, the unwilling leave instead of
+    being aggrieved by records flowing against their will, so trust stays higher; moving to
+    dynamic consent asks everyone to choose, so the unwilling who did not know of the opt-out
+    leave, and after breaches more are unwilling."""
     runs = sf.sf4_citizen_control(seed=seed)
     for level in ("high trust", "low trust"):
         none, control = runs[level, "none"], runs[level, "dynamic"]
@@ -75,7 +76,7 @@ def test_sf5_mandates_raise_coverage_and_their_trust_cost_falls_with_legitimacy(
         assert end.public_benefit > none.public_benefit
     costs = [none.trust_nhs - end.trust_nhs for end in ends]
     assert costs[0] > costs[1] > costs[2]
-    assert costs[0] > 0.03
+    assert costs[0] > 0.005  # derived from the grievances of those overridden; CRN noise ~1e-3
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -86,3 +86,17 @@ def test_programmes_shift_equilibrium_more_for_the_concerned(table, prog):
     shift = trust.TrustPlan.build(risky, P, N_COLS).equilibrium_shift(
         np.array([0.1, 0.9], np.float32))
     assert (shift[1] < shift[0]).all()  # risk weighs on the concerned
+
+
+def test_a_grievance_lowers_the_target_of_holder_and_recipient(table, prog, agencies):
+    c = Citizens(2, N_COLS, 1)
+    c.trust[:] = c.disposition[:] = 0.5
+    c.grievance[0] = 0.5
+    plan = trust.TrustPlan.build(table(prog()), P, N_COLS)
+    trust.step(plan, c, PAIR, Streams(seed_sequence(0)), 1, np.zeros_like(c.trust))
+    cols = {a.name: k for k, a in enumerate(agencies)}
+    drop = c.trust[1] - c.trust[0]  # citizen 1 is the same but for the grievance
+    for name in ("nhs", "university"):  # holder and recipient, in full
+        assert drop[cols[name]] == pytest.approx(P.drift * P.grievance_weight * 0.5, rel=1e-3)
+    assert drop[cols["hmrc"]] == pytest.approx(
+        P.drift * P.grievance_weight * 0.5 * P.agency_spill, rel=1e-3)
