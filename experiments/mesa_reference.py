@@ -259,6 +259,9 @@ class MesaReference(mesa.Model):
         self.sharing_plan = plans.sharing
         self.flow_consent = plans.sharing.flow_consent.tolist()
         self.flow_refused = plans.sharing.flow_refused.tolist()
+        # the cultural barrier follows trust in the recipient relative to the start
+        self.trust_start = source._trust_start
+        self.trust_ratio = np.ones(len(self.trust_start))
         self.service_weight = plans.sharing.service_weight.tolist()
         self.spill = plans.trust.spill.tolist()
         self.experience_route = plans.trust.experience_route.tolist()
@@ -318,6 +321,9 @@ class MesaReference(mesa.Model):
             self.choice_draw = self.streams.bits("choice", t, n).tolist()
         self.segment_flow = [[0.0] * len(self.regime) for _ in range(self.n_segments)]
         self.benefit_sum = 0.0
+        culture = self.sharing_plan.culture(self.trust_ratio)
+        self.flow_consent = (self.sharing_plan.flow_consent * culture).tolist()
+        self.flow_refused = (self.sharing_plan.flow_refused * culture).tolist()
         self.citizens.do("share")
         flow = np.array(self.segment_flow)
         cover = sharing.coverage(flow, n)
@@ -329,6 +335,7 @@ class MesaReference(mesa.Model):
         self.col_sum = [0.0] * self.n_cols
         self.citizens.do("update_trust")
         self.citizens.do("commit")
+        self.trust_ratio = np.array(self.col_sum) / n / self.trust_start
         self.prompt = control.deadline_prompt(self.programmes, t, self.deadline_lead
                                               ).astype(np.float32).tolist()
         self.out_by_segment = [0] * self.n_segments

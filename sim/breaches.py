@@ -144,7 +144,7 @@ def _incident(model: TrustModel, p: int, kind: str, sev: float, publicity: float
     victim = None
     if victims:
         draw = model.streams.uniform("victims", t, n, p, serial)
-        flow = sharing.flow_of(model.plans.sharing, c.choice, p, c.refused)
+        flow = sharing.flow_of(model.plans.sharing, c.choice, p, c.refused, model.culture)
         victim = victims_of(flow, sev, model.params, draw)
     reach = reached(publicity, model.streams.uniform("publicity", t, n, p, serial))
     felt = surprise(model.programmes[p].transparency, hidden, model.params)

@@ -142,14 +142,18 @@ class ControlPlan:
                            self.benefit_public_k, p, k, out)
         return out
 
-    def attitudes(self, citizens: Citizens) -> np.ndarray:
+    def attitudes(self, citizens: Citizens, culture: np.ndarray | None = None) -> np.ndarray:
         """Count the willing per programme and write every citizen's grievances (see
-        :func:`_attitudes`); returns the counts."""
+        :func:`_attitudes`), with flows scaled by ``culture`` as this week's sharing was
+        (sim.sharing.SharingPlan.culture); returns the counts."""
         willing = np.zeros(len(self.regime), dtype=np.int64)
         c = citizens
+        consent, refuse = self.flow_consent, self.flow_refused
+        if culture is not None:
+            consent, refuse = consent * culture, refuse * culture
         _attitudes(*self._utility_args(c), c.choice, c.refused, c.aware, self.visible,
-                   self.unheard, self.regime, self.uses, self.flow_consent, self.flow_refused,
-                   self.illegitimacy, willing, c.grievance)
+                   self.unheard, self.regime, self.uses, consent, refuse, self.illegitimacy,
+                   willing, c.grievance)
         return willing
 
     def _utility_args(self, c: Citizens) -> tuple:
@@ -160,8 +164,8 @@ class ControlPlan:
                 self.legitimacy_weight)
 
 
-def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segments: int
-         ) -> tuple[np.ndarray, np.ndarray]:
+def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segments: int,
+         culture: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One week of consent choices, then salience and attention fade; then each citizen's
     grievances are brought up to date with the choices made (read by next week's trust step).
 
@@ -187,7 +191,7 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     decide(c.choice, previous, c.aware, c.salience, c.attention, c.segment, c.partner, draw,
            *plan._utility_args(c), plan.regime, act, prompt, plan.switching_cost,
            plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
-    return out_by_segment, plan.attitudes(c)
+    return out_by_segment, plan.attitudes(c, culture)
 
 
 # ------------------------------------------------------------------ the choice

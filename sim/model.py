@@ -9,8 +9,9 @@ Step order (synchronous: every citizen's update reads the state as it was before
 
 1. events due this step apply (policy changes, pauses, deadlines, breaches, scandals, campaigns)
                                                                         (sim.events)
-2. sharing: records flow under each programme's consent regime, mandate and barriers; citizens
-   receive service benefit and compare it with what they expected        (sim.sharing)
+2. sharing: records flow under each programme's consent regime, mandate and barriers (the
+   cultural one moving with trust in the recipient); citizens receive service benefit and
+   compare it with what they expected                                    (sim.sharing)
 3. breaches: stochastic breaches and discoveries of hidden sharing; victims and the news raise
    the salience of the programme                                        (sim.breaches)
 4. trust: experience, news, attitudes, drift and social influence move trust (sim.trust,
@@ -151,6 +152,11 @@ class TrustModel(mesa.Model):
         if citizen_agents:
             Citizen.create_agents(self, n, row=list(range(n)))
 
+        # the cultural barrier follows trust relative to where it starts (sim.sharing)
+        self._trust_start = self.citizens.trust.mean(axis=0, dtype=np.float64)
+        self._trust_ratio = np.ones(n_cols)
+        self.culture = np.ones(n_prog)
+
         self.events: list[Event] = sorted(events, key=lambda e: e.step)
         self.incidents: list[Incident] = []
         self.serials = Serials()
@@ -182,13 +188,16 @@ class TrustModel(mesa.Model):
         t, c = self.steps, self.citizens
         self.serials.clear()
         self._apply_events(t)
-        cover, represent = sharing.step(self.plans.sharing, c, self.segment_count)
+        self.culture = self.plans.sharing.culture(self._trust_ratio)
+        cover, represent = sharing.step(self.plans.sharing, c, self.segment_count, self.culture)
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
         trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
                                             self._neighbour)
+        self._trust_ratio = np.divide(trust_sum / c.n, self._trust_start,
+                                      out=np.ones_like(trust_sum), where=self._trust_start > 0)
         out_by_segment, willing = control.step(plans.control, c, self.streams, t,
-                                               len(self.segments))
+                                               len(self.segments), self.culture)
         self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing)
         self.datacollector.collect(self)
 

@@ -60,6 +60,11 @@ class TrustParams(BaseModel):
     # sharing, benefit and attitudes (privacy calculus)
     expectation_rate: float = _p(0.1, 0.0, 1.0, "share of the gap between benefit received and "
                                  "expected closed per step")
+    culture_elasticity: float = _p(1.0, 0.0, 3.0, "elasticity of a holder's willingness to "
+                                   "share (the cultural barrier) with public trust in the "
+                                   "recipient, relative to the start",
+                                   "CDEI 2020: public trust underlies the legal, technical and "
+                                   "cultural barriers (domain.md 1.1); [P] value")
     benefit_attitude: float = _p(0.05, 0.0, 1.0, "rise in equilibrium trust per unit benefit of "
                                  "announced sharing for a non-commercial purpose", "domain.md SF2")
     risk_attitude: float = _p(0.15, 0.0, 1.0, "fall in equilibrium trust per unit concern x risk "

@@ -263,6 +263,7 @@ class ProgrammeTable:
     benefit: np.ndarray
     data_quality: np.ndarray
     realisation: np.ndarray  # interoperability * legal clarity * willingness
+    willingness: np.ndarray  # cultural barrier: the holder's willingness to share at the start
     friction: np.ndarray
     awareness: np.ndarray
     recipient_penalty: np.ndarray  # risk weight of the recipient's kind
@@ -302,6 +303,7 @@ class ProgrammeTable:
                 lambda p: p.barriers.interoperability * p.barriers.legal_clarity
                 * p.barriers.willingness * p.active
             ),
+            willingness=arr(lambda p: p.barriers.willingness),
             friction=arr(lambda p: p.friction),
             awareness=arr(lambda p: p.awareness),
             recipient_penalty=arr(lambda p: RECIPIENT_PENALTY[kind[p.recipient]]),

@@ -5,6 +5,9 @@ overrides the choice), scaled by how much the barriers let through. Direct-servi
 give the citizen a personal benefit in proportion to need; planning, research and commercial
 programmes give a public benefit that grows with coverage and loses value as opt-outs make the
 data unrepresentative. Citizens judge the benefit they receive against what they expected.
+
+The cultural barrier moves with public trust: a holder shares more readily while the public
+trusts the recipient and holds back as that trust falls (:meth:`SharingPlan.culture`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ class SharingPlan:
     service_weight: np.ndarray  # float64 personal benefit per unit of flow and need
     public_weight: np.ndarray  # float64 public benefit per unit of coverage
     expectation_rate: np.float32
+    recipient: np.ndarray  # int64 trust column of each programme's recipient
+    willingness: np.ndarray  # float64 the holder's willingness to share (cultural barrier)
+    culture_elasticity: float
 
     @classmethod
     def build(cls, table: ProgrammeTable, params: TrustParams) -> SharingPlan:
@@ -42,30 +48,56 @@ class SharingPlan:
                    uses=table.uses, service_weight=service_weight(table),
                    public_weight=table.benefit * table.data_quality
                    * (1.0 - table.uses[:, _DIRECT]),
-                   expectation_rate=np.float32(params.expectation_rate))
+                   expectation_rate=np.float32(params.expectation_rate),
+                   recipient=table.recipient, willingness=table.willingness,
+                   culture_elasticity=params.culture_elasticity)
+
+    def culture(self, trust_ratio: np.ndarray) -> np.ndarray:
+        """Per programme, how far the holder's willingness to share has moved with public trust
+        in the recipient: ``min((T_R / T_R(0)) ** e, 1 / w)``, a factor on every flow.
+
+        ``trust_ratio`` is each trust column's mean now over its mean at the start, so the
+        factor is 1 while trust stays where it started; the cap keeps the effective
+        willingness ``w`` times the factor at most 1.
+        """
+        factor = trust_ratio[self.recipient] ** self.culture_elasticity
+        cap = np.divide(1.0, self.willingness, out=np.ones_like(self.willingness),
+                        where=self.willingness > 0)
+        return np.minimum(factor, cap)
 
 
-def step(plan: SharingPlan, citizens: Citizens, segment_count: np.ndarray
-         ) -> tuple[np.ndarray, np.ndarray]:
+def step(plan: SharingPlan, citizens: Citizens, segment_count: np.ndarray,
+         culture: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One week of sharing: every citizen's flows, benefit and benefit gap (written into
-    ``citizens``); returns coverage and representativeness per programme."""
+    ``citizens``); returns coverage and representativeness per programme. ``culture`` scales
+    each programme's flows (:meth:`SharingPlan.culture`; None: 1)."""
     c = citizens
     segment_flow = np.zeros((len(segment_count), len(plan.regime)))
     refused = c.refused if (plan.regime == _DYNAMIC).any() else None
+    consent, refuse = scaled_flows(plan, culture)
     flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
-          plan.flow_consent, plan.flow_refused, plan.service_weight, plan.expectation_rate,
-          c.benefit, c.gap, segment_flow)
+          consent, refuse, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
+          segment_flow)
     return coverage(segment_flow, c.n), representativeness(segment_flow, segment_count)
 
 
+def scaled_flows(plan: SharingPlan, culture: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The shares flowing for a consenting and a refusing citizen, times ``culture``."""
+    if culture is None:
+        return plan.flow_consent, plan.flow_refused
+    return plan.flow_consent * culture, plan.flow_refused * culture
+
+
 def flow_of(plan: SharingPlan, choice: np.ndarray, p: int,
-            refused: np.ndarray | None = None) -> np.ndarray:
+            refused: np.ndarray | None = None, culture: np.ndarray | None = None
+            ) -> np.ndarray:
     """Each citizen's flowing share of programme ``p``'s records, given their choices (and,
     under dynamic consent, the purposes they refused)."""
     out = np.empty(choice.shape[0])
     bits = np.zeros((choice.shape[0], 1), np.int8) if refused is None else refused[:, p:p + 1]
-    _flow_column(choice[:, p], bits, plan.regime[p], plan.uses[p:p + 1], plan.flow_consent[p],
-                 plan.flow_refused[p], out)
+    consent, refuse = scaled_flows(plan, culture)
+    _flow_column(choice[:, p], bits, plan.regime[p], plan.uses[p:p + 1], consent[p],
+                 refuse[p], out)
     return out
 
 

@@ -120,3 +120,47 @@ def test_exposure_and_benefit_are_weighted_by_the_uses(table, prog):
     research, commercial = table(prog()), table(prog(purpose="commercial"))
     assert sharing.exposure(mixed, P)[0] == pytest.approx(
         (sharing.exposure(research, P)[0] + sharing.exposure(commercial, P)[0]) / 2)
+
+
+def test_the_cultural_barrier_follows_trust_in_the_recipient(table, prog, agencies):
+    """The holder shares as willingly as at the start while trust in the recipient stays put,
+    less as it falls, and never more than every record."""
+    tab = table(prog(barriers={**OPEN, "willingness": 0.8}))
+    plan = sharing.SharingPlan.build(tab, P)
+    ratio = np.ones(len(agencies) + 1)
+    assert plan.culture(ratio)[0] == 1.0
+    column = [a.name for a in agencies].index("university")
+    ratio[column] = 0.5
+    assert plan.culture(ratio)[0] == pytest.approx(0.5 ** P.culture_elasticity)
+    ratio[column] = 2.0
+    assert plan.culture(ratio)[0] == pytest.approx(1 / 0.8)  # effective willingness 1 at most
+    ratio[:] = 1.0
+    ratio[column] = 0.5
+    flat = sharing.SharingPlan.build(tab, TrustParams(culture_elasticity=0.0))
+    assert flat.culture(ratio)[0] == 1.0  # elasticity 0: the barrier is fixed
+    c = Citizens(10, len(agencies) + 1, 1)  # everyone's records flow
+    count = np.array([10])
+    full = sharing.step(plan, c, count)[0][0]
+    half = sharing.step(plan, c, count, plan.culture(ratio))[0][0]
+    assert half == pytest.approx(full * 0.5 ** P.culture_elasticity)
+
+
+def test_statutory_sharing_shrinks_when_a_scandal_costs_the_recipient_trust():
+    """Derived: with no consent choice nobody can opt out, yet after a scandal the holder's
+    willingness falls with trust in the recipient, and coverage with it; with the elasticity
+    at 0 coverage does not move."""
+    from sim import Scandal, TrustModel
+
+    def run(elasticity):
+        m = TrustModel(3_000, rng=5, params=TrustParams(culture_elasticity=elasticity),
+                       events=[Scandal(step=2, programme="pupil_records", severity=0.6,
+                                       publicity=0.9)])
+        for _ in range(12):
+            m.step()
+        return m.timeseries()
+
+    moved, fixed = run(1.0), run(0.0)
+    assert moved.trust_dfe.iloc[10] < moved.trust_dfe.iloc[1] - 0.02
+    assert moved.coverage_pupil_records.iloc[10] < moved.coverage_pupil_records.iloc[1] - 0.01
+    assert fixed.coverage_pupil_records.iloc[10] == pytest.approx(
+        fixed.coverage_pupil_records.iloc[1], abs=1e-9)

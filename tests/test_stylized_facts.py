@@ -68,12 +68,17 @@ def test_sf4_control_keeps_trust_higher_and_costs_more_coverage_when_trust_is_lo
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sf5_mandates_raise_coverage_and_their_trust_cost_falls_with_legitimacy(seed):
+    """Derived: overriding refusals aggrieves those overridden, more the less legitimate the
+    mandate; the trust it costs makes holders hold back (the cultural barrier), so an
+    illegitimate mandate gains less coverage than a legitimate one."""
     runs = sf.sf5_mandates(seed=seed, legitimacy=(0.1, 0.5, 0.9))
     none = runs["no mandate"].iloc[-1]
     ends = [runs[f"legitimacy {level}"].iloc[-1] for level in (0.1, 0.5, 0.9)]
     for end in ends:
-        assert end.coverage_gp_records > none.coverage_gp_records + 0.02
+        assert end.coverage_gp_records > none.coverage_gp_records + 0.005
         assert end.public_benefit > none.public_benefit
+    gains = [end.coverage_gp_records - none.coverage_gp_records for end in ends]
+    assert gains[0] < gains[1] < gains[2]
     costs = [none.trust_nhs - end.trust_nhs for end in ends]
     assert costs[0] > costs[1] > costs[2]
     assert costs[0] > 0.005  # derived from the grievances of those overridden; CRN noise ~1e-3
