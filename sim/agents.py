@@ -3,8 +3,8 @@
 A ``Citizen`` is a view onto one row of the citizens' arrays (sim.citizens), an ``Agency`` onto
 one trust column; neither keeps state of its own. The model registers them (Mesa's ``AgentSet``)
 so Mesa tools can find them; the mechanisms never use them. The same arrays are shown whole as a
-pandas table (:func:`citizens_frame`) and, for small populations, to Mesa's DataCollector
-(:func:`agent_reporters`).
+pandas table (``citizens_frame``) and, for small populations, to Mesa's DataCollector
+(``agent_reporters``).
 """
 
 from __future__ import annotations

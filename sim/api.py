@@ -2,10 +2,10 @@
 numbers, and read a results folder back, as pandas frames.
 
 ``run`` and ``compare`` give the numbers that ``trustsim run`` and ``trustsim compare`` write
-(the same tasks and seeds, :mod:`sim.runner`; the same summaries, :mod:`sim.report`), without
+(the same tasks and seeds, ``sim.runner``; the same summaries, ``sim.report``), without
 writing files; ``read_results`` reads a folder either command wrote. All three return a
-:class:`RunResults`. A scenario can be given as a file path, as the name of a bundled scenario
-(``"baseline"``: ``scenarios/baseline.yaml``) or as a :class:`sim.scenario.Scenario`.
+``RunResults``. A scenario can be given as a file path, as the name of a bundled scenario
+(``"baseline"``: ``scenarios/baseline.yaml``) or as a ``sim.scenario.Scenario``.
 
 The helpers below ``RunResults`` (``load_scenario``, ``run_settings``, ``unique_names``,
 ``lost_events``, ``ensemble``, ``summary_data``, ``comparison_data``) are the steps the command
@@ -150,7 +150,7 @@ def lost_events(original: sc.Scenario, compared: sc.Scenario) -> list[str]:
 def ensemble(scenarios: Sequence[sc.Scenario], names: Sequence[str], workers: int = 1,
              progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Every replicate of every scenario, each run with the settings written into it
-    (:func:`run_settings`), as one wide frame: ``scenario``, ``replicate``, ``step``, outputs.
+    (``run_settings``), as one wide frame: ``scenario``, ``replicate``, ``step``, outputs.
 
     An output that only some scenarios have (trust in an agency of one world) is NaN in the
     others' rows.
@@ -222,7 +222,10 @@ def run(scenario: ScenarioLike, *, citizens: int | None = None, steps: int | Non
 
     Args:
         scenario: a file path, a bundled scenario's name ("baseline") or a ``Scenario``.
-        citizens, steps, replicates, seed: the run's settings; default: the scenario's own.
+        citizens: population size; default: the scenario's.
+        steps: weeks to simulate; default: the scenario's.
+        replicates: runs, each with its own seed spawned from ``seed``; default: the scenario's.
+        seed: seed of all randomness; default: the scenario's.
         workers: parallel processes; the numbers are the same whatever the number.
         overrides: ``path=value`` changes, as ``trustsim run --set``.
         progress: show a progress bar of replicates.
@@ -252,7 +255,7 @@ def compare(reference: ScenarioLike, *others: ScenarioLike, citizens: int | None
     Every scenario runs with the reference's population, steps, replicates and seed (unless
     given here), so replicate r of each uses the same seeds and the difference is measured
     replicate by replicate. An event after the last step never happens: a warning names it.
-    Arguments as for :func:`run`; ``overrides`` apply to every scenario.
+    Arguments as for ``run``; ``overrides`` apply to every scenario.
     """
     if not others:
         raise ValueError("compare needs at least two scenarios: the reference first, then the "

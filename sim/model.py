@@ -84,7 +84,7 @@ class TrustModel(mesa.Model):
         steps: the run's length: ``running`` turns False once the model has taken this many
             steps, so Mesa's ``run_model()`` and ``batch_run`` stop there; None (the default):
             it runs until told to stop. ``Scenario.build`` passes the scenario's ``steps``.
-        agent_reporters: also collect per-agent data each step (:func:`sim.agents.agent_reporters`),
+        agent_reporters: also collect per-agent data each step (``sim.agents.agent_reporters``),
             for ``datacollector.get_agent_vars_dataframe()``; only for populations of up to
             ``AGENT_REPORTERS_MAX`` citizens, with citizen agents (one Python row per citizen and
             step is slow and large).
@@ -277,7 +277,7 @@ class TrustModel(mesa.Model):
 
         Columns: ``id`` (the citizen's row), ``agent_id`` (its Mesa ``unique_id``; missing
         without citizen agents), ``segment`` (the segment's key), then every state variable of
-        :data:`sim.citizens.STATE` in order: one column per citizen variable, one per agency
+        ``sim.citizens.STATE`` in order: one column per citizen variable, one per agency
         and ``general`` for trust and disposition (``trust_nhs``, ``trust_general``), one per
         programme for the consent state (``choice_gp_records``, ``aware_gp_records``, ...);
         then ``opted_out_<programme>``: opted out of a programme that offers a choice.
