@@ -73,5 +73,11 @@ notebooks: $(STAMP)
 	cd notebooks && env -u TRUSTSIM_NOTEBOOK_CITIZENS -u TRUSTSIM_NOTEBOOK_REPLICATES \
 		../$(BIN)/jupyter execute --inplace --kernel_name=python3 *.ipynb
 
+# The documentation site (mkdocs.yml) into build/site/, offline; --strict: any warning fails it
+# (tests/test_docs.py builds it too). NO_MKDOCS_2_WARNING silences the theme's notice about MkDocs 2.
+.PHONY: docs
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
 clean:
 	rm -rf $(VENV) $(VENV35) .pytest_cache .ruff_cache

@@ -2,14 +2,20 @@
 
 A ``Citizen`` is a view onto one row of the citizens' arrays (sim.citizens), an ``Agency`` onto
 one trust column; neither keeps state of its own. The model registers them (Mesa's ``AgentSet``)
-so Mesa tools can find them; the mechanisms never use them.
+so Mesa tools can find them; the mechanisms never use them. The same arrays are shown whole as a
+pandas table (``citizens_frame``) and, for small populations, to Mesa's DataCollector
+(``agent_reporters``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import mesa
+import numpy as np
+import pandas as pd
 
 from sim.agencies import AgencyKind, AgencySpec
 from sim.citizens import STATE, StateVar
@@ -91,3 +97,75 @@ class Agency(mesa.Agent):
 
     def __repr__(self) -> str:
         return f"Agency({self.name!r}, kind={self.kind.value!r})"
+
+
+# ------------------------------------------------------------------ tables of citizens
+def _column_names(model: TrustModel, var: StateVar) -> list[str]:
+    if var.axis == "trust":
+        return [f"{var.name}_{name}" for name in model.column]
+    if var.axis == "programme":
+        return [f"{var.name}_{p.name}" for p in model.programmes]
+    return [var.name]
+
+
+def citizens_frame(model: TrustModel) -> pd.DataFrame:
+    """Every citizen's state as one table (``TrustModel.citizens_frame`` documents the
+    columns); the values are copies, so the table does not change as the model steps."""
+    c = model.citizens
+    keys = np.array([s.key for s in model.segments], dtype=object)
+    agent_id = pd.array(np.full(c.n, pd.NA), dtype="Int64")
+    citizens = model.agents_by_type.get(Citizen)
+    if citizens:
+        rows = np.fromiter((a.row for a in citizens), dtype=np.int64, count=len(citizens))
+        agent_id[rows] = np.fromiter((a.unique_id for a in citizens), dtype=np.int64,
+                                     count=len(citizens))
+    columns: dict[str, Any] = {
+        "id": np.arange(c.n), "agent_id": agent_id,
+        "segment": pd.Categorical.from_codes(c.segment, categories=list(keys))}
+    for var in STATE:
+        if var.name == "segment":
+            continue
+        values = getattr(c, var.name)
+        names = _column_names(model, var)
+        if values.ndim == 1:
+            columns[names[0]] = values.copy()
+        else:
+            columns.update({name: values[:, k].copy() for k, name in enumerate(names)})
+    for p, prog in enumerate(model.programmes):
+        columns[f"opted_out_{prog.name}"] = ((c.choice[:, p] == Choice.OUT)
+                                             & (prog.consent is not Consent.NONE))
+    return pd.DataFrame(columns)
+
+
+def _agent_type(agent: mesa.Agent) -> str:
+    return type(agent).__name__
+
+
+def _citizen_value(agent: mesa.Agent, name: str, column: int | None = None) -> Any:
+    """One state value of a citizen (None for an agency, which has no row)."""
+    if not isinstance(agent, Citizen):
+        return None
+    value = getattr(agent.model.citizens, name)[agent.row]
+    return (value if column is None else value[column]).item()
+
+
+def _segment(agent: mesa.Agent) -> str | None:
+    return agent.segment_key if isinstance(agent, Citizen) else None
+
+
+def _opted_out(agent: mesa.Agent) -> int | None:
+    return len(agent.opted_out) if isinstance(agent, Citizen) else None
+
+
+def agent_reporters(model: TrustModel) -> dict[str, Callable[[mesa.Agent], Any]]:
+    """Mesa agent reporters for this model's citizens: type, segment, trust in each agency
+    (``trust_<agency>``) and in general (``trust_general``), privacy concern and the number of
+    programmes opted out of. Mesa reports every agent, so an ``Agency`` row has its type and
+    None elsewhere (the model reporters hold each agency's mean trust)."""
+    reporters: dict[str, Callable[[mesa.Agent], Any]] = {"type": _agent_type,
+                                                         "segment": _segment}
+    for name, k in model.column.items():
+        reporters[f"trust_{name}"] = partial(_citizen_value, name="trust", column=k)
+    reporters["concern"] = partial(_citizen_value, name="concern")
+    reporters["opted_out"] = _opted_out
+    return reporters

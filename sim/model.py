@@ -31,7 +31,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import baseline, breaches, campaigns, control, sharing, trust, world
+from sim import agents, baseline, breaches, campaigns, control, sharing, trust, world
 from sim.agencies import AgencySpec
 from sim.agents import Agency, Citizen
 from sim.breaches import Incident
@@ -46,6 +46,9 @@ from sim.streams import SeedLike, Serials, Streams, seed_sequence
 
 #: Populations up to this size get a Mesa ``Citizen`` agent per citizen unless told otherwise.
 CITIZEN_AGENTS_MAX = 100_000
+#: The largest population whose agents' data the DataCollector collects (``agent_reporters``):
+#: above it, a Python tuple per citizen and step costs minutes and gigabytes over a run.
+AGENT_REPORTERS_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,13 @@ class TrustModel(mesa.Model):
             be given as keyword arguments, e.g. ``TrustModel(loss_aversion=3)``.
         network: the network's shape (a ``NetworkParams`` or a dict).
         n_steps: steps to preallocate results for (a longer run grows them).
+        steps: the run's length: ``running`` turns False once the model has taken this many
+            steps, so Mesa's ``run_model()`` and ``batch_run`` stop there; None (the default):
+            it runs until told to stop. ``Scenario.build`` passes the scenario's ``steps``.
+        agent_reporters: also collect per-agent data each step (``sim.agents.agent_reporters``),
+            for ``datacollector.get_agent_vars_dataframe()``; only for populations of up to
+            ``AGENT_REPORTERS_MAX`` citizens, with citizen agents (one Python row per citizen and
+            step is slow and large).
         citizen_agents: register a Mesa ``Citizen`` view per citizen; default: only when
             ``n_citizens <= 100_000`` (1M views would cost about 5 s and 650 MB).
         rng: Mesa's seed argument: an int, a ``numpy.random.SeedSequence`` or None. Every random
@@ -96,6 +106,8 @@ class TrustModel(mesa.Model):
         params: TrustParams | dict[str, Any] | None = None,
         network: NetworkParams | dict[str, Any] | None = None,
         n_steps: int = 156,
+        steps: int | None = None,
+        agent_reporters: bool = False,
         citizen_agents: bool | None = None,
         rng: SeedLike = None,
         **param_overrides: Any,
@@ -104,6 +116,11 @@ class TrustModel(mesa.Model):
         super().__init__(rng=seed)
         if n_citizens < 2:
             raise ValueError(f"n_citizens must be at least 2, got {n_citizens}")
+        if steps is not None and steps < 0:
+            raise ValueError(f"steps must be at least 0 (or None), got {steps}")
+        if agent_reporters:
+            _check_agent_reporters(n_citizens, citizen_agents)
+        self.last_step = steps
         self.seed_sequence = seed
         self.streams = Streams(seed)
         base = params.model_dump() if isinstance(params, TrustParams) else dict(params or {})
@@ -165,7 +182,8 @@ class TrustModel(mesa.Model):
                          [p.name for p in self.programmes]), n_steps)
         self._measure_initial_state()
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: partial(_latest, name=name) for name in self.results.names})
+            model_reporters={name: partial(_latest, name=name) for name in self.results.names},
+            agent_reporters=agents.agent_reporters(self) if agent_reporters else None)
         self.datacollector.collect(self)
 
     @staticmethod
@@ -253,6 +271,32 @@ class TrustModel(mesa.Model):
         """All outputs, one row per step from 0 (the initial state) to now."""
         return self.results.frame()
 
+    # ------------------------------------------------------------------ Mesa conventions
+    last_step: int | None = None  # the ``steps`` argument (set before Mesa sets ``running``)
+    _running: bool = True
+
+    @property
+    def running(self) -> bool:
+        """Mesa's flag: False once the model has taken its ``steps`` (or once set False), so
+        ``run_model()`` and ``batch_run`` stop at the end of the run."""
+        return self._running and (self.last_step is None or self.steps < self.last_step)
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        self._running = bool(value)
+
+    def citizens_frame(self) -> pd.DataFrame:
+        """Every citizen's state now, one row per citizen, for pandas rather than raw arrays.
+
+        Columns: ``id`` (the citizen's row), ``agent_id`` (its Mesa ``unique_id``; missing
+        without citizen agents), ``segment`` (the segment's key), then every state variable of
+        ``sim.citizens.STATE`` in order: one column per citizen variable, one per agency
+        and ``general`` for trust and disposition (``trust_nhs``, ``trust_general``), one per
+        programme for the consent state (``choice_gp_records``, ``aware_gp_records``, ...);
+        then ``opted_out_<programme>``: opted out of a programme that offers a choice.
+        """
+        return agents.citizens_frame(self)
+
     # ------------------------------------------------------------------ programmes and events
     def _check_world(self) -> None:
         found = world.problems(self.agency_specs, self.programmes, self.segments)
@@ -323,6 +367,18 @@ class TrustModel(mesa.Model):
     def campaign(self, programme: str, strength: float, reach: float) -> None:
         """One week of a public information campaign (:func:`sim.campaigns.run_week`)."""
         campaigns.run_week(self, programme, strength, reach)
+
+
+def _check_agent_reporters(n: int, citizen_agents: bool | None) -> None:
+    """Refuse agent reporters where they cannot work or would cost too much."""
+    if n > AGENT_REPORTERS_MAX:
+        raise ValueError(
+            f"agent_reporters=True collects one Python row per citizen and step, which is only "
+            f"practical for up to {AGENT_REPORTERS_MAX:,} citizens (this model has {n:,}); use "
+            "model.citizens_frame() at the steps you need, or a smaller population.")
+    if citizen_agents is False:
+        raise ValueError("agent_reporters=True needs the citizens as Mesa agents; leave "
+                         "citizen_agents unset or set it True.")
 
 
 def _latest(model: TrustModel, name: str) -> float:

@@ -9,8 +9,9 @@ derived values; so is the mean degree of the network quoted in the text. Every c
 (``sim.module.name``), test reference (``test_file.py::test_name``) and relative link in the docs
 must resolve.
 
-The last test checks that the figures the docs show exist; run it last, or deselect it with
-``-k "not figures"`` while the figures are being drawn.
+The documentation site (mkdocs.yml, ``make docs``) builds offline in strict mode, without a
+warning. The last test checks that the figures the docs show exist; run it last, or deselect it
+with ``-k "not figures"`` while the figures are being drawn.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from __future__ import annotations
 import ast
 import enum
 import importlib
+import os
 import re
+import subprocess
+import sys
 import typing
 from pathlib import Path
 
@@ -396,6 +400,37 @@ def test_relative_links_in_the_docs_exist(doc):
 def test_the_seven_stylized_fact_figures_are_referenced(text):
     figures = {t for t in _links(MODEL_MD) if t.startswith("figures/")}
     assert {f"figures/sf{n}_" in " ".join(figures) for n in range(1, 8)} == {True}
+
+
+# ------------------------------------------------------------------ the documentation site
+#: every proxy points at a closed port: a build that reaches for the network fails
+OFFLINE = {name: "http://127.0.0.1:9" for name in
+           ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")}
+
+
+@pytest.mark.integration
+def test_the_documentation_site_builds_offline_without_a_warning(tmp_path):
+    """``make docs``: every page, the executed notebooks and the API reference, with the links
+    MkDocs checks (pages, anchors, the repository files the pages link to) all resolving."""
+    env = {**os.environ, **OFFLINE, "NO_PROXY": "", "no_proxy": "", "NO_MKDOCS_2_WARNING": "1"}
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
+         str(ROOT / "mkdocs.yml"), "--site-dir", str(site)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        stdin=subprocess.DEVNULL)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-4000:]
+    assert "WARNING" not in log, log[-4000:]
+    pages = [*(f"{p.stem}/index.html" for p in DOC_FILES if p.stem != "index"), "index.html",
+             *(f"notebooks/{p.stem}/index.html" for p in sorted((ROOT / "notebooks").glob(
+                 "*.ipynb")))]
+    assert [p for p in pages if not (site / p).is_file()] == []
+    reference = (site / "api" / "index.html").read_text(encoding="utf-8")
+    for name in ("sim.api.run", "sim.api.compare", "sim.api.read_results",
+                 "sim.model.TrustModel.citizens_frame"):
+        assert f'id="{name}"' in reference, f"the API reference has no {name}"
+    assert (site / "scenarios" / "baseline.yaml").is_file()  # a page links to it
 
 
 # Keep last: the figures are drawn from the stylized-fact experiments (`make figures`).

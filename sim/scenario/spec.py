@@ -189,12 +189,13 @@ class Scenario(BaseModel):
 
     def build(self, rng: np.random.SeedSequence | int | None = None, n_citizens: int | None = None,
               citizen_agents: bool | None = None) -> TrustModel:
-        """A fresh model of this scenario."""
+        """A fresh model of this scenario; its ``running`` turns False after the scenario's
+        ``steps``, so Mesa's ``run_model()`` runs exactly the scenario."""
         kwargs = self.model_kwargs()
         if rng is not None:
             kwargs["rng"] = rng
         return TrustModel(n_citizens or self.population.size, citizen_agents=citizen_agents,
-                          **kwargs)
+                          steps=self.steps, **kwargs)
 
     def replicate_seeds(self) -> list[np.random.SeedSequence]:
         """One seed per replicate, spawned from ``seed``: the same whatever runs them."""
