@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sim.programmes import Blame
+
 if TYPE_CHECKING:
     from sim.model import TrustModel
 
@@ -40,7 +42,25 @@ class _ProgrammeUpdate(_Event):
         model.update_programme(self.programme, **self.programme_changes())
 
 
-class Breach(_Event):
+class _Incident(_Event):
+    """An incident: news about a programme, whose blame the record may assign (a regulator's
+    findings, say) from then on."""
+
+    blame: Blame | None = Field(
+        default=None, description="who bears the trust cost of the programme's news from this "
+        "event on (its blame shares); unset: the programme's own")
+
+    def programme_changes(self) -> dict[str, Any]:
+        if self.blame is None:
+            return {}
+        return {"blame": self.blame.model_dump(exclude_none=True)}  # merged with the programme's
+
+    def _assign_blame(self, model: TrustModel) -> None:
+        if self.blame is not None:
+            model.update_programme(self.programme, **self.programme_changes())
+
+
+class Breach(_Incident):
     """A breach of one programme's data: victims among those whose records flowed, and news."""
 
     type: Literal["breach"] = "breach"
@@ -52,10 +72,11 @@ class Breach(_Event):
     )
 
     def apply(self, model: TrustModel) -> None:
+        self._assign_blame(model)
         model.breach(self.programme, severity=self.severity, publicity=self.publicity)
 
 
-class Scandal(_Event):
+class Scandal(_Incident):
     """A revelation or press story about a programme, with no direct victims.
 
     If the programme had not been announced, this is its discovery: it hits harder
@@ -67,6 +88,7 @@ class Scandal(_Event):
     publicity: float = Field(default=0.5, ge=0, le=1, description="share of the population reached")
 
     def apply(self, model: TrustModel) -> None:
+        self._assign_blame(model)
         model.reveal(self.programme, severity=self.severity, publicity=self.publicity)
 
 

@@ -122,6 +122,27 @@ class Barriers(BaseModel):
     )
 
 
+class Blame(BaseModel):
+    """Who bears the trust cost of a programme's incidents: the share of its news that reaches
+    trust in the holder, in the recipient and in public-sector data use in general
+    (government). Unset shares take the defaults ``holder_blame``, 1 and ``general_spill``
+    (sim.params); a case file sets them from the record (for example a regulator's findings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    holder: float | None = Field(
+        default=None, ge=0, le=1, description="share borne by the holder; unset: holder_blame"
+    )
+    recipient: float | None = Field(
+        default=None, ge=0, le=1, description="share borne by the recipient; unset: 1"
+    )
+    government: float | None = Field(
+        default=None, ge=0, le=1,
+        description="share reaching general trust in public-sector data use; unset: "
+        "general_spill",
+    )
+
+
 class Programme(BaseModel):
     """One data-sharing programme; see docs/model.md for how each field enters the equations."""
 
@@ -164,6 +185,8 @@ class Programme(BaseModel):
     )
     benefit: float = Field(default=0.5, ge=0, le=1, description="benefit per shared record")
     barriers: Barriers = Field(default_factory=Barriers, description="technical/legal/cultural")
+    blame: Blame = Field(default_factory=Blame,
+                         description="who bears the trust cost of the programme's incidents")
     friction: float = Field(
         default=0.72, ge=0, le=1,
         description="weekly chance an attentive citizen does not get round to acting (the "
@@ -267,6 +290,7 @@ class ProgrammeTable:
     friction: np.ndarray
     awareness: np.ndarray
     recipient_penalty: np.ndarray  # risk weight of the recipient's kind
+    blame: np.ndarray  # float64 P x 3 blame of holder, recipient, government (NaN: default)
 
     @classmethod
     def build(
@@ -307,6 +331,9 @@ class ProgrammeTable:
             friction=arr(lambda p: p.friction),
             awareness=arr(lambda p: p.awareness),
             recipient_penalty=arr(lambda p: RECIPIENT_PENALTY[kind[p.recipient]]),
+            blame=np.array([[np.nan if v is None else v for v in
+                             (p.blame.holder, p.blame.recipient, p.blame.government)]
+                            for p in programmes], np.float64).reshape(-1, 3),
         )
 
     def __len__(self) -> int:

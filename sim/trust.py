@@ -56,7 +56,7 @@ class TrustPlan:
              mandates.attitude_terms(table, params)], attitude_route)
         return cls(
             grievance_route=(-params.grievance_weight * attitude_route).astype(f32),
-            spill=routing(table, n_cols, params.holder_blame, params).astype(f32),
+            spill=routing(table, n_cols, params.holder_blame, params, blame=True).astype(f32),
             experience_route=experience_routing(sharing.service_weight(table), table, n_cols,
                                                 params).astype(f32),
             base=base.astype(f32), per_concern=per_concern.astype(f32),
@@ -96,17 +96,25 @@ def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: St
 
 
 def routing(table: ProgrammeTable, n_cols: int, holder_weight: float,
-            params: TrustParams) -> np.ndarray:
+            params: TrustParams, blame: bool = False) -> np.ndarray:
     """(P, K) share of news about each programme that reaches each trust column.
 
     The recipient takes it in full, the holder ``holder_weight``, general trust
-    ``general_spill`` and every other agency ``agency_spill``.
+    ``general_spill`` and every other agency ``agency_spill``. With ``blame``, a programme's
+    own blame shares (``Programme.blame``) replace these where set.
     """
     spill = np.full((len(table), n_cols), params.agency_spill)
     rows = np.arange(len(table))
     spill[:, -1] = params.general_spill
     spill[rows, table.holder] = holder_weight
     spill[rows, table.recipient] = 1.0
+    if blame:
+        holder, recipient, government = table.blame.T
+        spill[rows, table.holder] = np.where(np.isnan(holder), spill[rows, table.holder],
+                                             holder)
+        spill[rows, table.recipient] = np.where(np.isnan(recipient),
+                                                spill[rows, table.recipient], recipient)
+        spill[:, -1] = np.where(np.isnan(government), spill[:, -1], government)
     return spill
 
 

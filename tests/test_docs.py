@@ -37,7 +37,7 @@ from sim.events import Event
 from sim.model import TrustModel
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
-from sim.programmes import Barriers, Mandate, Programme
+from sim.programmes import Barriers, Blame, Mandate, Programme
 from sim.results import CORE_OUTPUTS, output_names
 from sim.segments import NHS_SEGMENTS, trust_factors
 
@@ -139,7 +139,8 @@ def test_parameter_table_has_no_stale_rows(text):
 
 # ------------------------------------------------------------------ programmes
 @pytest.mark.parametrize(("marker", "model"), [
-    ("### 2.3", Programme), ("**Mandate**", Mandate), ("**Barriers**", Barriers)])
+    ("### 2.3", Programme), ("**Mandate**", Mandate), ("**Barriers**", Barriers),
+    ("**Blame**", Blame)])
 def test_every_programme_field_is_documented_with_its_default(text, marker, model):
     header, rows = keyed(text, marker)
     assert set(rows) == set(model.model_fields), set(rows) ^ set(model.model_fields)
@@ -216,7 +217,7 @@ def test_baseline_programmes_table_matches_the_code(text):
     names = [key(cell) for cell in header[2:]]
     assert names == [p.name for p in baseline.PROGRAMMES]
     defaults = {name: field_default(f) for name, f in Programme.model_fields.items()}
-    for sub, model in (("mandate", Mandate), ("barriers", Barriers)):
+    for sub, model in (("mandate", Mandate), ("barriers", Barriers), ("blame", Blame)):
         del defaults[sub]
         defaults.update({f"{sub}.{n}": field_default(f) for n, f in model.model_fields.items()})
     del defaults["name"]

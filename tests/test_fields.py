@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from sim import TrustModel, baseline, events
-from sim.programmes import Barriers, Mandate, Programme
+from sim.programmes import Barriers, Blame, Mandate, Programme
 from sim.scenario import POLICY_LEVERS
 
 SEEDS = (1, 2, 3, 4, 5)
@@ -75,6 +75,9 @@ PROGRAMME_CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "barriers.data_quality": ({}, 0.5),
     "barriers.legal_clarity": ({}, 0.5),
     "barriers.willingness": ({}, 0.5),
+    "blame.holder": ({}, 0.9),
+    "blame.recipient": ({}, 0.2),
+    "blame.government": ({}, 0.1),
 }
 
 #: (event, field, value in the second arm): the event is added to the timeline of both arms
@@ -85,6 +88,8 @@ EVENT_CASES: list[tuple[Any, str, Any]] = [
     (events.Breach(step=12, programme="p", publicity=0.2), "publicity", 0.9),
     (events.Scandal(step=12, programme="p"), "severity", 0.9),
     (events.Scandal(step=12, programme="p"), "publicity", 0.9),
+    (events.Breach(step=12, programme="p"), "blame", Blame(holder=1.0)),
+    (events.Scandal(step=12, programme="p"), "blame", Blame(recipient=0.1)),
     (events.Campaign(step=12, programme="p"), "strength", 1.0),
     (events.Campaign(step=12, programme="p"), "reach", 1.0),
     (events.Campaign(step=12, programme="p"), "duration", 10),
@@ -124,9 +129,10 @@ def moves(first: tuple, second: tuple) -> bool:
 
 
 def test_every_programme_field_is_covered_or_a_label():
-    fields = {f for f in Programme.model_fields if f not in ("mandate", "barriers")}
+    fields = {f for f in Programme.model_fields if f not in ("mandate", "barriers", "blame")}
     fields |= {f"mandate.{f}" for f in Mandate.model_fields}
     fields |= {f"barriers.{f}" for f in Barriers.model_fields}
+    fields |= {f"blame.{f}" for f in Blame.model_fields}
     covered = set(PROGRAMME_CASES) | {label.split(".", 1)[1] for label in LABEL_ONLY}
     assert fields == covered, fields ^ covered
     assert set(POLICY_LEVERS) <= {f.split(".")[0] for f in PROGRAMME_CASES}
