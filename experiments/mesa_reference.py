@@ -158,7 +158,11 @@ class RefCitizen(mesa.Agent):
             diff = other[k] - x
             if abs(diff) < m.bound:
                 dx += m.rate * diff
-            new.append(min(max(x + dx, 0.0), 1.0))
+            y = min(max(x + dx, 0.0), 1.0)
+            new.append(y)
+            short = target - y - m.memory_threshold
+            if short > 0.0:  # a large betrayal moves lasting trust (sim.trust.update)
+                self.disposition[k] -= m.memory_rate * short
         self.next_trust = new
 
     # ... then assigned by everyone at once
@@ -269,6 +273,7 @@ class MesaReference(mesa.Model):
         self.attitude_concern = plans.trust.per_concern.tolist()
         self.grievance_route = plans.trust.grievance_route.tolist()
         self.gain, self.loss_aversion, self.drift = prm.gain_rate, prm.loss_aversion, prm.drift
+        self.memory_threshold, self.memory_rate = prm.memory_threshold, prm.memory_rate
         self.bound, self.rate = prm.confidence_bound, prm.influence_rate
         self.expectation_rate = prm.expectation_rate
         # the consent step's plan (float32 values, held as Python floats), with the utility

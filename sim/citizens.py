@@ -42,7 +42,8 @@ STATE: tuple[StateVar, ...] = (
              "the citizen's own taste for sharing, in utility units (fixed)"),
     StateVar("trust", np.float32, "trust", 0.5, "trust in each agency, then general trust, 0-1"),
     StateVar("disposition", np.float32, "trust", 0.5,
-             "trust the citizen drifts back to, before the programmes' attitude effects"),
+             "lasting trust the citizen drifts back to, before the programmes' attitude "
+             "effects; large betrayals lower it (memory)"),
     StateVar("choice", np.int8, "programme", 0, "consent choice: 0 default, 1 out, 2 in"),
     StateVar("refused", np.int8, "programme", 0,
              "purposes refused under dynamic consent: bit k set for purpose k (direct "

@@ -30,6 +30,11 @@ class TrustParams(BaseModel):
                       "(disposition plus the programmes' attitude effects) closed per step "
                       "(recovery half-life ln2/drift = 35 weeks)",
                       "domain.md SF10 (recovery >= 5-10x damage time)")
+    memory_threshold: float = _p(0.12, 0.0, 1.0, "how far below its equilibrium a citizen's "
+                                 "trust must fall before its lasting trust (disposition) moves: "
+                                 "only large betrayals leave a mark", "[P] brief mechanism 5")
+    memory_rate: float = _p(0.03, 0.0, 0.2, "share of the shortfall beyond memory_threshold by "
+                            "which lasting trust falls per step", "[P] brief mechanism 5")
     confidence_bound: float = _p(0.3, 0.0, 1.0, "bounded confidence d: neighbours further apart "
                                  "in trust than this do not influence each other",
                                  "Deffuant et al. 2000 (domain.md section 4)")
@@ -60,7 +65,7 @@ class TrustParams(BaseModel):
     # sharing, benefit and attitudes (privacy calculus)
     expectation_rate: float = _p(0.1, 0.0, 1.0, "share of the gap between benefit received and "
                                  "expected closed per step")
-    culture_elasticity: float = _p(1.0, 0.0, 3.0, "elasticity of a holder's willingness to "
+    culture_elasticity: float = _p(0.5, 0.0, 3.0, "elasticity of a holder's willingness to "
                                    "share (the cultural barrier) with public trust in the "
                                    "recipient, relative to the start",
                                    "CDEI 2020: public trust underlies the legal, technical and "

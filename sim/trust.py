@@ -9,6 +9,7 @@ For citizen i and trust column k (each agency, then general trust), synchronousl
             + drift * (target - T)                          (slow return to disposition)
             + pull(T, T[partner], d, mu)                    (bounded-confidence influence)
     T      <- clip(T + dT, 0, 1)
+    disposition -= memory_rate * max(target - T - memory_threshold, 0)   (lasting marks)
 
 Incidents spill from the agency at fault to the holder, to every other agency and to general
 trust through ``spill`` (SF9); what programmes are like (benefit, risk, control, mandates) sets the
@@ -44,6 +45,8 @@ class TrustPlan:
     gain: np.float32
     loss_aversion: np.float32
     drift: np.float32
+    memory_threshold: np.float32
+    memory_rate: np.float32
     bound: np.float32
     rate: np.float32
 
@@ -61,7 +64,8 @@ class TrustPlan:
                                                 params).astype(f32),
             base=base.astype(f32), per_concern=per_concern.astype(f32),
             gain=f32(params.gain_rate), loss_aversion=f32(params.loss_aversion),
-            drift=f32(params.drift), bound=f32(params.confidence_bound),
+            drift=f32(params.drift), memory_threshold=f32(params.memory_threshold),
+            memory_rate=f32(params.memory_rate), bound=f32(params.confidence_bound),
             rate=f32(params.influence_rate))
 
     def equilibrium_shift(self, concern: np.ndarray) -> np.ndarray:
@@ -90,8 +94,8 @@ def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: St
     col_sum, col_sumsq = np.zeros(c.trust.shape[1]), np.zeros(c.trust.shape[1])
     update(c.trust, neighbour, c.disposition, c.concern, c.salience, c.grievance, plan.spill,
            plan.experience_route, c.gap, plan.base, plan.per_concern, plan.grievance_route,
-           plan.gain,
-           plan.loss_aversion, plan.drift, plan.bound, plan.rate, col_sum, col_sumsq)
+           plan.gain, plan.loss_aversion, plan.drift, plan.memory_threshold, plan.memory_rate,
+           plan.bound, plan.rate, col_sum, col_sumsq)
     return col_sum, col_sumsq
 
 
@@ -154,16 +158,18 @@ def asymmetric(impulse, x, gain, loss_aversion):
 
 @nb.njit(cache=True)
 def update(trust, neighbour, disposition, concern, salience, grievance, spill, experience_route,
-           gap, base, per_concern, grievance_route, gain, loss_aversion, drift, bound, rate,
-           col_sum, col_sumsq):
+           gap, base, per_concern, grievance_route, gain, loss_aversion, drift, memory_threshold,
+           memory_rate, bound, rate, col_sum, col_sumsq):
     """One synchronous week of trust for every citizen, in place.
 
     ``neighbour`` holds each citizen's conversation partner's trust row as it was before this
     update (sim.social_influence.gather), and a citizen's new row depends only on its own old row
     and that copy, so updating in place is synchronous. Adds each column's sum and sum of
-    squares of the new trust to ``col_sum`` and ``col_sumsq`` (float64). All arithmetic stays in
-    float32 (pass float32 scalars and arrays): mixing in float64 makes this loop 2.5 times
-    slower.
+    squares of the new trust to ``col_sum`` and ``col_sumsq`` (float64). Where new trust ends more
+    than ``memory_threshold`` below its target, the disposition (lasting trust) falls by
+    ``memory_rate`` times the excess: large betrayals leave a mark that outlasts the news. All
+    arithmetic stays in float32 (pass float32 scalars and arrays): mixing in float64 makes this
+    loop 2.5 times slower.
     """
     n, n_cols = trust.shape
     n_prog = salience.shape[1]
@@ -194,6 +200,9 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
                   + pull(x, neighbour[i, k], bound, rate))
             y = min(max(x + dx, zero), one)
             trust[i, k] = y
+            short = target - y - memory_threshold
+            if short > zero:  # a large betrayal: lasting trust follows part of the way down
+                disposition[i, k] -= memory_rate * short
             acc[k] += y
             acc2[k] += y * y
         if i % 1024 == 1023 or i == n - 1:  # float32 partial sums, float64 totals

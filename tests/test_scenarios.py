@@ -7,6 +7,7 @@ Runs are cached by (file, seed, population, overrides), so tests that read the s
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 
@@ -166,6 +167,53 @@ def test_gp_records_reproduces_the_2021_national_opt_out():
     assert abs(mean[1] - 2.8) < 0.5, mean[1]  # before the notice (step 2)
     assert abs(mean[4] - 2.77) < 0.5, mean[4]  # 31 May
     assert abs(mean[8] - 4.97) < 0.5, mean[8]  # 30 June, end of the deadline month
+
+
+def test_gpdpr_cuts_trust_in_academics_less_than_trust_in_the_nhs():
+    """The extract's recipient is NHS Digital, not the researchers who would use it: the story
+    costs the NHS (holder) and NHS Digital (recipient), academics only through spillover."""
+    for df in runs("gp_records"):
+        nhs = df.trust_nhs.iloc[0] - df.trust_nhs.min()
+        academics = df.trust_university.iloc[0] - df.trust_university.min()
+        assert nhs > 0.05 and academics < nhs / 3
+        assert academics / df.trust_university.iloc[0] < nhs / df.trust_nhs.iloc[0] / 3
+
+
+def test_care_data_raises_objections_costs_nhs_trust_twice_and_is_paused():
+    for df in runs("care_data"):
+        assert df.opt_out_rate.iloc[12] > df.opt_out_rate.iloc[2] + 0.005  # leaflets, storm
+        assert df.trust_nhs.iloc[6:20].min() < df.trust_nhs.iloc[5] - 0.03  # the press storm
+        assert df.trust_nhs.iloc[96:110].min() < df.trust_nhs.iloc[95] - 0.02  # unhonoured
+        assert (df.coverage_gp_records.iloc[7:] == 0).all()  # paused from 18 February 2014
+
+
+def _without_care_data_scandals(*more: str) -> tuple[str, ...]:
+    """Overrides for gp_after_care_data.yaml: the same history (leaflets, pause, the national
+    opt-out, GPDPR) without care.data's two betrayals, the press storm and the unhonoured
+    objections."""
+    s = scenario.load(SCENARIOS / "gp_after_care_data.yaml")
+    kept = [e.model_dump(mode="json") for e in s.timeline if e.type != "scandal" or e.step > 200]
+    return (f"timeline={json.dumps(kept)}", *more)
+
+
+def test_care_data_then_gpdpr_adds_up_through_lasting_trust():
+    """A year after GPDPR, NHS trust is lower after care.data's betrayals than after the same
+    history without them, because large betrayals lower lasting trust; with memory off the
+    difference is gone (only care.data's opt-outs stay). On average it also ends below GPDPR
+    alone (gp_records.yaml), which starts from the surveyed level with no seven years behind it."""
+    chains, alones = [], []
+    for seed in SEEDS:
+        chain = run("gp_after_care_data", seed)
+        calm = run("gp_after_care_data", seed, overrides=_without_care_data_scandals())
+        assert chain.trust_nhs.iloc[-1] < calm.trust_nhs.iloc[-1] - 0.006
+        forgetful = run("gp_after_care_data", seed, overrides=("params.memory_rate=0",))
+        calm0 = run("gp_after_care_data", seed,
+                    overrides=_without_care_data_scandals("params.memory_rate=0"))
+        assert abs(forgetful.trust_nhs.iloc[-1] - calm0.trust_nhs.iloc[-1]) < 0.002
+        assert chain.opt_out_rate.iloc[382] > 0.02  # care.data's exits stay
+        chains.append(chain.trust_nhs.iloc[-1])
+        alones.append(run("gp_records", seed).trust_nhs.iloc[-1])
+    assert np.mean(chains) < np.mean(alones) - 0.005
 
 
 # ------------------------------------------------------------------------------ levers

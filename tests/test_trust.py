@@ -100,3 +100,18 @@ def test_a_grievance_lowers_the_target_of_holder_and_recipient(table, prog, agen
         assert drop[cols[name]] == pytest.approx(P.drift * P.grievance_weight * 0.5, rel=1e-3)
     assert drop[cols["hmrc"]] == pytest.approx(
         P.drift * P.grievance_weight * 0.5 * P.agency_spill, rel=1e-3)
+
+
+def test_only_a_large_shortfall_moves_lasting_trust(table, prog):
+    """Memory: a citizen far below its target lowers its disposition by memory_rate times the
+    excess over memory_threshold; one a little below, or above, keeps it."""
+    c = Citizens(3, N_COLS, 1)
+    c.disposition[:] = 0.7
+    c.trust[:] = [[0.69], [0.3], [0.9]]  # near the target, far below it, above it
+    plan = trust.TrustPlan.build(table(prog(announced=False)), P, N_COLS)  # no attitude terms
+    trust.step(plan, c, PAIR, Streams(seed_sequence(0)), 1, np.zeros_like(c.trust))
+    assert (c.disposition[0] == np.float32(0.7)).all()
+    assert (c.disposition[2] == np.float32(0.7)).all()
+    expected = 0.7 - P.memory_rate * (0.7 - c.trust[1] - P.memory_threshold)
+    np.testing.assert_allclose(c.disposition[1], expected, rtol=1e-5)
+    assert (c.disposition[1] < 0.7).all()
