@@ -148,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             argv=args.argv))
         from sim import plots
 
-        plots.run_figures(df, tmp, _agencies(scenario), scenario.marks())
+        plots.run_figures(df, tmp, _agencies(scenario), scenario.marks(), scenario=scenario)
     end = df[df.step == df.step.max()]
     print(f"{args.out}: {scenario.name}, {replicates} replicates x {steps} weeks x "
           f"{citizens:,} citizens; at the end general trust {end.trust_mean.mean():.3f}, "
@@ -229,7 +229,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from sim import plots
 
         plots.compare_figure(shared, report.difference_frame(shared, names[0]), names[0],
-                             tmp / "comparison.png", marks)
+                             tmp / "comparison.png", marks,
+                             scenarios=dict(zip(names, scenarios, strict=True)))
     end = df[df.step == df.step.max()].groupby("scenario", sort=False).trust_mean.mean()
     print(f"{args.out}: " + ", ".join(f"{n} trust {v:.3f}" for n, v in end.items()))
     return 0

@@ -1,0 +1,234 @@
+"""The figures of ``trustsim run`` and ``compare``, in-process.
+
+What a reader of a results folder relies on: lines are labelled in the scenario's words (the
+agency's label, not ``dfe``), titles name the scenario, captions say what the band is and over
+how many replicates, a flat series is not stretched into a crash (a minimum y span), lines that
+coincide are named together rather than hidden, and no label overlaps another.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import plots
+from sim import scenario as sc
+
+STEPS = 8
+CHILD = """\
+extends: baseline.yaml
+name: little_world
+description: >
+  A small world for the figure tests, with <b>markup</b> & an "ampersand" to escape.
+steps: 8
+replicates: 2
+timeline:
+  - {type: scandal, step: 3, programme: gp_records, severity: 0.6, publicity: 0.9}
+  - {type: breach, step: 4, programme: care_record, severity: 0.5, publicity: 0.9}
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> tuple[Path, sc.Scenario]:
+    folder = tmp_path_factory.mktemp("world")
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    (folder / "baseline.yaml").write_text(base.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "child.yaml").write_text(CHILD, encoding="utf-8")
+    return folder, sc.load(folder / "child.yaml", ["population.size=300"])
+
+
+@pytest.fixture(scope="module")
+def runs(world, run_model) -> pd.DataFrame:
+    """Two replicates of the little world, 300 citizens, 8 weeks."""
+    _, scenario = world
+    frames = [run_model(scenario.build(rng=seed, n_citizens=300, citizen_agents=False), STEPS)
+              .assign(replicate=r) for r, seed in enumerate(scenario.replicate_seeds())]
+    df = pd.concat(frames, ignore_index=True)
+    return df[["replicate", *(c for c in df.columns if c != "replicate")]]
+
+
+def texts(fig) -> list[str]:
+    """Every text drawn in a figure: suptitle, caption, titles, labels, annotations."""
+    found = [t.get_text() for t in fig.texts]
+    if fig._suptitle is not None:
+        found.append(fig._suptitle.get_text())
+    for ax in fig.axes:
+        found += [ax.get_title(), ax.get_title("left"), ax.get_ylabel(), ax.get_xlabel()]
+        found += [t.get_text() for t in ax.texts]
+        legend = ax.get_legend()
+        if legend is not None:
+            found += [t.get_text() for t in legend.get_texts()]
+    for legend in fig.legends:
+        found += [t.get_text() for t in legend.get_texts()]
+    return found
+
+
+def flat(text: list[str]) -> str:
+    return " ".join(t.replace("\n", " ") for t in text)
+
+
+def overlaps(boxes) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if boxes[i].overlaps(boxes[j])]
+
+
+# ------------------------------------------------------------------------------ run figures
+def test_lines_are_labelled_in_the_scenarios_words(runs, world):
+    _, scenario = world
+    about = plots.About.of(runs, scenario)
+    trust = plots.trust_figure(runs, list(scenario.agencies), scenario.marks(), about)
+    words = flat(texts(trust))
+    for agency in scenario.agencies.values():
+        assert agency.label and agency.label in words, agency.label
+    labels = [t.get_text() for t in trust.axes[0].texts]
+    assert not {"dfe", "cra", "hmrc", "nhs"} & set(labels)
+    segments = flat(texts(plots.opt_out_figure(runs, scenario.marks(), about)))
+    for segment in scenario.segments():
+        assert segment.label in segments
+    coverage = flat(texts(plots.coverage_figure(runs, scenario.marks(), about)))
+    assert "GP records" in coverage and "VAT register" in coverage
+    assert "coverage_gp_records" not in coverage
+
+
+def test_titles_name_the_scenario_and_captions_say_what_the_band_is(runs, world, tmp_path):
+    _, scenario = world
+    written = plots.run_figures(runs, tmp_path, list(scenario.agencies), scenario.marks(),
+                                scenario=scenario)
+    assert [p.name for p in written] == ["trust.png", "opt_out.png", "coverage.png",
+                                         "benefit.png"]
+    about = plots.About.of(runs, scenario)
+    for draw in (plots.opt_out_figure, plots.coverage_figure, plots.benefit_figure):
+        fig = draw(runs, scenario.marks(), about)
+        assert fig._suptitle.get_text().startswith("little_world:")
+        caption = flat(texts(fig))
+        assert "10th\u201390th percentile" in caption and "2 replicates" in caption
+        assert "300 citizens" in caption
+
+
+def test_benefit_axes_say_what_benefit_is(runs):
+    fig = plots.benefit_figure(runs)
+    ylabels = [ax.get_ylabel() for ax in fig.axes]
+    assert all("model index, see docs/model.md" in y for y in ylabels), ylabels
+    assert not any("benefit units" in y for y in ylabels)
+
+
+def test_without_a_scenario_existing_callers_still_work(runs, tmp_path):
+    written = plots.run_figures(runs, tmp_path, ["nhs", "dfe"])
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
+
+
+def _flat_runs(value: float = 0.69277) -> pd.DataFrame:
+    """Two replicates whose every output barely moves (by 1e-5)."""
+    rows = []
+    for r in range(2):
+        for step in range(STEPS + 1):
+            wiggle = 1e-5 * ((step + r) % 3)
+            rows.append({"replicate": r, "step": step, "trust_mean": 0.33 + wiggle,
+                         "opt_out_rate": 0.03 + wiggle, "data_coverage": value + wiggle,
+                         "service_benefit": 0.128 + wiggle, "public_benefit": 1.18 + wiggle,
+                         "trust_nhs": 0.74 + wiggle, "coverage_a": value + wiggle,
+                         "coverage_b": value + wiggle, "coverage_c": value + wiggle,
+                         "opt_out_sceptics": 0.2 + wiggle})
+    return pd.DataFrame(rows)
+
+
+def test_a_flat_series_gets_at_least_the_minimum_y_span():
+    df = _flat_runs()
+    for fig in (plots.coverage_figure(df), plots.trust_figure(df, ["nhs"]),
+                plots.opt_out_figure(df)):
+        lo, hi = fig.axes[0].get_ylim()
+        assert hi - lo >= plots.MIN_SPAN - 1e-9
+    for ax in plots.benefit_figure(df).axes:
+        lo, hi = ax.get_ylim()
+        assert hi - lo >= plots.REL_SPAN * max(abs(lo), abs(hi)) * 0.9
+
+
+def test_limits_keep_a_minimum_span_and_stay_within_bounds():
+    lo, hi = plots.limits([np.array([0.69274, 0.69280])], min_span=0.1, base=None, floor=0.0,
+                          ceiling=1.0)
+    assert hi - lo >= 0.1 and lo <= 0.69274 and hi >= 0.69280
+    lo, hi = plots.limits([np.array([0.0, 0.001])], min_span=0.1, base=None, floor=0.0)
+    assert lo == 0.0 and hi >= 0.1  # a share near 0 does not go below 0
+    lo, hi = plots.limits([np.array([0.97, 0.99])], min_span=0.1, base=None, floor=0.0,
+                          ceiling=1.0)
+    assert hi <= 1.03 and hi - lo >= 0.1
+    lo, hi = plots.limits([np.array([-1e-4, -2e-4])], min_span=0.02, base=None, zero=True)
+    assert lo < -2e-4 and hi >= 0 and hi - lo >= 0.02
+
+
+def test_coinciding_lines_share_one_label_that_names_them_all():
+    df = _flat_runs()
+    fig = plots.coverage_figure(df, about=plots.About("flat", 2, None, {
+        "coverage_a": "Alpha", "coverage_b": "Beta", "coverage_c": "Gamma"}))
+    labels = [t.get_text().replace("\n", " ") for t in fig.axes[0].texts]
+    together = [t for t in labels if "Alpha" in t]
+    assert together and "Beta" in together[0] and "Gamma" in together[0]
+    assert "(identical)" in together[0] or "(lines overlap)" in together[0]
+
+
+def test_no_label_overlaps_another(runs, world):
+    _, scenario = world
+    about = plots.About.of(runs, scenario)
+    marks = [*scenario.marks(), (4, "policy"), (5, "opt out deadline")]
+    for fig in (plots.trust_figure(runs, list(scenario.agencies), marks, about),
+                plots.opt_out_figure(runs, marks, about)):
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        ends = [t.get_window_extent(renderer) for t in ax.texts if t.get_rotation() == 0]
+        events = [t.get_window_extent(renderer) for t in ax.texts if t.get_rotation() == 90]
+        assert len(ends) >= 3 and events
+        assert not overlaps(ends), "line-end labels overlap"
+        assert not overlaps(events), "event labels overlap"
+
+
+# ------------------------------------------------------------------------------ compare
+@pytest.fixture(scope="module")
+def comparison(runs, world):
+    """The little world against a copy of itself with the scandal removed."""
+    _, scenario = world
+    calm = scenario.model_copy(update={"name": "calm", "timeline": []})
+    names = {"little_world": scenario, "calm": calm}
+    other = runs.copy()
+    other["trust_mean"] = other["trust_mean"] + 0.01
+    df = pd.concat([runs.assign(scenario="little_world"), other.assign(scenario="calm")],
+                   ignore_index=True)
+    df = df[["scenario", *(c for c in df.columns if c != "scenario")]]
+    from sim import report
+
+    return df, report.difference_frame(df, "little_world"), names
+
+
+def test_compare_figure_names_the_scenarios_and_keeps_a_minimum_span(comparison, tmp_path,
+                                                                      monkeypatch):
+    from sim import report
+
+    df, diff, names = comparison
+    path = plots.compare_figure(df, diff, "little_world", tmp_path / "c.png", scenarios=names)
+    assert path.read_bytes().startswith(b"\x89PNG")
+    drawn = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.append(fig) or path)
+    plots.compare_figure(df, diff, "little_world", tmp_path / "c.png", scenarios=names)
+    words = flat(texts(drawn[-1]))
+    assert drawn[-1]._suptitle.get_text() == "calm compared with little_world"
+    assert "little_world (reference)" in words and "2 replicates" in words
+    assert "paired replicate by replicate" in words
+    flat_df = pd.concat([_flat_runs().assign(scenario=n) for n in ("a", "b")], ignore_index=True)
+    plots.compare_figure(flat_df, report.difference_frame(flat_df, "a"), "a", tmp_path / "f.png")
+    axes = np.array(drawn[-1].axes).reshape(2, len(plots.COMPARED))
+    for j, (column, _) in enumerate(plots.COMPARED):
+        (lo, hi), (dlo, dhi) = axes[0, j].get_ylim(), axes[1, j].get_ylim()
+        if plots.is_share(column):
+            assert hi - lo >= plots.MIN_SPAN - 1e-9, column
+            assert dhi - dlo >= plots.MIN_DIFF_SPAN - 1e-9, column
+        else:
+            assert hi - lo >= plots.REL_SPAN * 0.1, column
+        assert dlo <= 0 <= dhi
+
+
+def test_compare_marks_name_the_scenario_an_event_belongs_to(comparison):
+    _, _, names = comparison
+    marks = plots.compare_marks(names)
+    assert (3, "scandal (little_world)") in marks
