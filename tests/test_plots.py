@@ -1,20 +1,25 @@
-"""The figures of ``trustsim run`` and ``compare``, in-process.
+"""The figures and the HTML report of ``trustsim run`` and ``compare``, in-process.
 
 What a reader of a results folder relies on: lines are labelled in the scenario's words (the
 agency's label, not ``dfe``), titles name the scenario, captions say what the band is and over
 how many replicates, a flat series is not stretched into a crash (a minimum y span), lines that
-coincide are named together rather than hidden, and no label overlaps another.
+coincide are named together rather than hidden, no label overlaps another, and ``report.html``
+opens offline: every figure embedded, the summary table, the scenario as written (escaped) and
+the provenance.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim import plots
+from sim import html_report, plots
 from sim import scenario as sc
 
 STEPS = 8
@@ -232,3 +237,81 @@ def test_compare_marks_name_the_scenario_an_event_belongs_to(comparison):
     _, _, names = comparison
     marks = plots.compare_marks(names)
     assert (3, "scandal (little_world)") in marks
+
+
+# ------------------------------------------------------------------------------ report.html
+def _manifest(folder: Path, names: dict[str, sc.Scenario], world_folder: Path) -> dict:
+    files = {n: {str(world_folder / "child.yaml"): "0" * 64} for n in names}
+    return {"trustsim": {"version": "0.1.0", "commit": "a" * 40, "dirty": False},
+            "python": "3.11", "platform": "test", "packages": {"numpy": "2"},
+            "command": ["trustsim", "run", "child.yaml"], "scenario_files": files,
+            "seed": {"entropy": 7, "replicates": 2, "replicate_seeds": "spawn"},
+            "citizens": 300, "steps": STEPS, "workers": 1, "started": "s", "finished": "f"}
+
+
+def _sources(page: str) -> list[str]:
+    return re.findall(r"""\ssrc\s*=\s*["']?([^"'\s>]+)""", page, flags=re.IGNORECASE)
+
+
+def test_run_report_is_self_contained_with_table_figures_scenario_and_provenance(
+        runs, world, tmp_path):
+    folder, scenario = world
+    drawn = plots.run_figures(runs, tmp_path, list(scenario.agencies), scenario.marks(),
+                              scenario=scenario)
+    (tmp_path / "manifest.json").write_text(json.dumps(_manifest(
+        tmp_path, {scenario.name: scenario}, folder)))
+    key = [0, 3, 4, STEPS]
+    path = html_report.write_run_report(tmp_path, runs, scenario, key, drawn)
+    page = path.read_text(encoding="utf-8")
+    assert path.name == "report.html" and page.startswith("<!doctype html>")
+    # offline: every source is embedded, nothing is fetched, no script
+    sources = _sources(page)
+    assert len(sources) == len(drawn) == 4
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert not re.search(r"""src\s*=\s*["']?(https?:)?//""", page, flags=re.IGNORECASE)
+    assert "<script" not in page.lower() and "<link" not in page.lower()
+    for p in drawn:  # each figure, byte for byte
+        assert base64.b64encode(p.read_bytes()).decode() in page
+    # name, description (escaped), summary table with the key weeks and the band
+    assert "<h1>little_world</h1>" in page
+    assert "&lt;b&gt;markup&lt;/b&gt; &amp; an &quot;ampersand&quot;" in page
+    assert "<b>markup</b>" not in page
+    assert "<table class=summary>" in page
+    for step in key:
+        assert f"week {step}" in page
+    assert "week 3: scandal" in page
+    mean = runs.loc[runs.step == STEPS, "trust_mean"].mean()
+    assert f"{mean:.3f}" in page
+    # the scenario as written, escaped, and provenance
+    assert "extends: baseline.yaml" in page
+    assert "&lt;b&gt;markup&lt;/b&gt;" in page.split("Scenario as written")[1]
+    assert "a" * 40 in page and "(clean)" in page and "trustsim run child.yaml" in page
+    assert "has changed since the run read it" in page  # the recorded hash is not the file's
+
+
+def test_compare_report_has_the_paired_differences(comparison, world, tmp_path):
+    df, diff, names = comparison
+    folder, _ = world
+    drawn = plots.compare_figure(df, diff, "little_world", tmp_path / "comparison.png",
+                                 scenarios=names)
+    manifest = _manifest(tmp_path, names, folder)
+    path = html_report.write_compare_report(tmp_path, df, names, "little_world", [0, 3, STEPS],
+                                            [drawn], manifest)
+    page = path.read_text(encoding="utf-8")
+    assert all(s.startswith("data:image/png;base64,") for s in _sources(page))
+    assert len(_sources(page)) == 1
+    assert "calm minus little_world" in page and "<table class=comparison>" in page
+    assert "+0.010" in page  # the paired difference in general trust, every week
+    assert "little_world (reference)" in page
+
+
+def test_paired_difference_interval_is_a_t_interval():
+    df = pd.DataFrame({"scenario": ["r"] * 3 + ["o"] * 3, "replicate": [0, 1, 2] * 2,
+                       "step": [1] * 6, "x": [1.0, 2.0, 3.0, 1.5, 2.0, 3.9]})
+    mean, lo, hi, n = html_report.paired(df, "o", "r", "x", 1)
+    d = np.array([0.5, 0.0, 0.9])
+    assert n == 3 and mean == pytest.approx(d.mean())
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
+    assert (lo, hi) == pytest.approx((d.mean() - half, d.mean() + half))
