@@ -1,11 +1,11 @@
-"""The figures and the HTML report of ``trustsim run`` and ``compare``, in-process.
+"""The figures and the HTML report of ``trustsim run``, ``compare`` and ``sweep``, in-process.
 
 What a reader of a results folder relies on: lines are labelled in the scenario's words (the
 agency's label, not ``dfe``), titles name the scenario, captions say what the band is and over
 how many replicates, a flat series is not stretched into a crash (a minimum y span), lines that
-coincide are named together rather than hidden, no label overlaps another, and ``report.html``
-opens offline: every figure embedded, the summary table, the scenario as written (escaped) and
-the provenance.
+coincide are named together rather than hidden, no label overlaps another, an index is never
+drawn below 0, and ``report.html`` opens offline: every figure embedded, the summary table, the
+scenario as written (escaped) and the provenance.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import QuadMesh
 
 from sim import html_report, plots
 from sim import scenario as sc
+from sim.sweeps import figures as sweep_figures
 
 STEPS = 8
 CHILD = """\
@@ -315,3 +317,65 @@ def test_paired_difference_interval_is_a_t_interval():
 
     half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
     assert (lo, hi) == pytest.approx((d.mean() - half, d.mean() + half))
+
+
+# ------------------------------------------------------------------------------ sweep figures
+def _indices(method: str) -> pd.DataFrame:
+    """Indices with estimates and intervals that dip below 0, as small samples give."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for output in ("trust_mean", "opt_out_rate"):
+        for step in (0, 4, 8, 9):
+            for p in ("params.gain_rate", "params.drift", "params.trust_weight", "dummy"):
+                v = rng.uniform(-0.05, 0.4)
+                conf = rng.uniform(0.05, 0.5)
+                if method == "sobol":
+                    rows.append({"output": output, "step": step, "parameter": p, "S1": v - 0.1,
+                                 "S1_conf": conf, "ST": v, "ST_conf": conf})
+                else:
+                    rows.append({"output": output, "step": step, "parameter": p, "mu": -v,
+                                 "mu_star": abs(v), "mu_star_conf": conf, "sigma": conf})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("method", ["morris", "sobol"])
+def test_sweep_indices_are_never_drawn_below_zero(method, tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(sweep_figures, "save", lambda fig, path: drawn.append(fig) or path)
+    idx = _indices(method)
+    sweep_figures.indices_over_time(idx, method, tmp_path / "i.png", name="little_sweep",
+                                    about="N = 4.")
+    fig = drawn[-1]
+    assert fig._suptitle.get_text().startswith("little_sweep:")
+    meshes = [c for ax in fig.axes for c in ax.collections if isinstance(c, QuadMesh)]
+    assert meshes and all(float(np.ma.min(m.get_array())) >= 0 for m in meshes)
+    assert all(m.norm.vmin == 0 for m in meshes)
+    conv = idx.assign(n=idx.step.map({0: 2, 4: 4, 8: 8, 9: 16}), runs=1)
+    sweep_figures.convergence_figure(conv, method, tmp_path / "c.png", name="little_sweep")
+    fig = drawn[-1]
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        assert ax.get_ylim()[0] == 0
+        for line in ax.lines:
+            y = np.asarray(line.get_ydata(), dtype=float)
+            assert (y[np.isfinite(y)] >= 0).all()
+        for coll in ax.collections:  # error bars
+            for seg in coll.get_segments():
+                assert (np.asarray(seg)[:, 1] >= 0).all()
+
+
+def test_sweep_heat_map_ranks_parameters_and_keeps_the_dummy_last(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(sweep_figures, "save", lambda fig, path: drawn.append(fig) or path)
+    idx = _indices("morris")
+    idx.loc[idx.parameter == "params.drift", "mu_star"] = 5.0
+    sweep_figures.indices_over_time(idx, "morris", tmp_path / "i.png")
+    ticks = [t.get_text() for t in drawn[-1].axes[0].get_yticklabels()]
+    assert ticks[0] == "params.drift" and ticks[-1] == "dummy (noise floor)"
+    noise = pd.DataFrame({"output": ["trust_mean"] * 3 + ["opt_out_rate"] * 3,
+                          "step": [0, 4, 8] * 2, "seed_share": [1.0, 0.5, 0.2] * 2,
+                          "within_var": 1.0, "total_var": 1.0})
+    sweep_figures.noise_figure(noise, tmp_path / "n.png", name="little_sweep")
+    words = flat(texts(drawn[-1]))
+    assert "General trust in public-sector data use and Opted out" in words  # identical lines
