@@ -399,20 +399,25 @@ def _numbered(ax: Axes, seen: Mapping[int, str], labelled: bool) -> float:
     """Events as dashed lines with their number in a small box at the top; numbers too close
     to a neighbour's go a row lower."""
     lo, hi = ax.get_xlim()
-    per_week = _points(ax)[0] / max(hi - lo, 1e-9)
+    width = _points(ax)[0]
+    per_week = width / max(hi - lo, 1e-9)
     rows: list[list[tuple[float, float]]] = []
     for k, step in enumerate(seen, 1):
         ax.axvline(step, color=EVENT_COLOUR, ls="--", lw=0.9, zorder=1)
         if not labelled:
             continue
         x, half = (step - lo) * per_week, 2.5 + 2.2 * len(str(k))
+        # a box at the axes' edge goes inside it, beside its line
+        edge, shift = (("left", 1.5) if x - half < 0 else ("right", -1.5) if x + half > width
+                       else ("center", 0.0))
+        a = x + shift - (0 if edge == "left" else 2 * half if edge == "right" else half)
         row = next((r for r, taken in enumerate(rows)
-                    if all(x + half <= a or x - half >= b for a, b in taken)), len(rows))
+                    if all(a + 2 * half <= ta or a >= tb for ta, tb in taken)), len(rows))
         if row == len(rows):
             rows.append([])
-        rows[row].append((x - half, x + half))
+        rows[row].append((a, a + 2 * half))
         ax.annotate(str(k), (step, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(0, -2 - 11 * row), textcoords="offset points", ha="center",
+                    xytext=(shift, -2 - 11 * row), textcoords="offset points", ha=edge,
                     va="top", fontsize=6.5, color=EVENT_COLOUR, zorder=6,
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": EVENT_COLOUR,
                           "lw": 0.5})
