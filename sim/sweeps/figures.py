@@ -185,8 +185,9 @@ def convergence_figure(conv: pd.DataFrame, method: str, path: Path, *, name: str
     what = "the total index ST" if method == "sobol" else "mu*"
     ncols = min(3, len(outputs))
     nrows = -(-len(outputs) // ncols)
-    caption = _caption(f"{interval} {label} at the last week from the first N/8, N/4, N/2 and "
-                       "N base points of the same nested design (as many as there are); "
+    caption = _caption(f"{interval} Each point: {label} at the last week from the first N/8, "
+                       "N/4, N/2 and N base points of the same nested design (as many as there "
+                       "are); "
                        "whiskers: the interval, clipped at 0. "
                        f"Coloured: the {TOP} largest at the full N; grey: the other parameters; "
                        "dashed: the dummy (noise floor). Stable values as N grows mean N is "
