@@ -146,9 +146,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
             citizens=citizens, steps=steps, workers=args.workers, started=started,
             argv=args.argv))
-        from sim import plots
+        from sim import html_report, plots
 
-        plots.run_figures(df, tmp, _agencies(scenario), scenario.marks())
+        drawn = plots.run_figures(df, tmp, _agencies(scenario), scenario.marks(),
+                                  scenario=scenario)
+        html_report.write_run_report(tmp, df, scenario, key, drawn)
     end = df[df.step == df.step.max()]
     print(f"{args.out}: {scenario.name}, {replicates} replicates x {steps} weeks x "
           f"{citizens:,} citizens; at the end general trust {end.trust_mean.mean():.3f}, "
@@ -226,10 +228,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
             files=dict(zip(names, hashes, strict=True)), seed=first.seed, replicates=per,
             citizens=citizens, steps=steps, workers=args.workers, started=started,
             argv=args.argv))
-        from sim import plots
+        from sim import html_report, plots
 
-        plots.compare_figure(shared, report.difference_frame(shared, names[0]), names[0],
-                             tmp / "comparison.png", marks)
+        named = dict(zip(names, scenarios, strict=True))
+        drawn = plots.compare_figure(shared, report.difference_frame(shared, names[0]),
+                                     names[0], tmp / "comparison.png", marks, scenarios=named)
+        html_report.write_compare_report(tmp, shared, named, names[0], key, [drawn])
     end = df[df.step == df.step.max()].groupby("scenario", sort=False).trust_mean.mean()
     print(f"{args.out}: " + ", ".join(f"{n} trust {v:.3f}" for n, v in end.items()))
     return 0

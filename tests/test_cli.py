@@ -178,7 +178,7 @@ def test_run_reports_on_stdout_and_leaves_no_temporary_folder(run_w1, world):
     assert result.stderr == ""  # --quiet, and no terminal anyway
     assert hidden(world) == []
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["timeseries.csv", "summary.json", "manifest.json", *FIGURES])
+        ["timeseries.csv", "summary.json", "manifest.json", "report.html", *FIGURES])
 
 
 def test_one_and_two_workers_write_byte_identical_time_series(run_w1, world, run_cli):
@@ -355,7 +355,7 @@ def comparison(tmp_path_factory, run_cli):
 def test_compare_writes_its_outputs(comparison):
     folder, out = comparison
     assert sorted(p.name for p in out.iterdir()) == [
-        "comparison.json", "comparison.png", "manifest.json", "timeseries.csv"]
+        "comparison.json", "comparison.png", "manifest.json", "report.html", "timeseries.csv"]
     assert (out / "comparison.png").read_bytes().startswith(PNG)
     assert hidden(folder) == []
     result = json.loads((out / "comparison.json").read_text())

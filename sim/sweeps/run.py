@@ -128,6 +128,7 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
     written = ["runs.parquet"]
     result: dict[str, Any] = {}
     skipped_steps: list[dict[str, Any]] = []
+    about = {"name": spec.name, "about": figures.sizes(spec, citizens, len(des.points))}
     if spec.method in ("sobol", "morris"):
         idx, s2, skipped_steps = analysis.indices(spec, des, runs, X)
         _csv(idx, out / "indices.csv")
@@ -139,10 +140,12 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
         _csv(conv, out / "convergence.csv")
         written.append("convergence.csv")
         if len(idx):
-            figures.indices_over_time(idx, spec.method, out / "indices_over_time.png")
+            figures.indices_over_time(idx, spec.method, out / "indices_over_time.png", **about,
+                                      interval=figures.intervals(spec))
             written.append("indices_over_time.png")
         if len(conv):
-            figures.convergence_figure(conv, spec.method, out / "convergence.png")
+            figures.convergence_figure(conv, spec.method, out / "convergence.png", **about,
+                                       interval=figures.intervals(spec))
             written.append("convergence.png")
         result["indices"] = len(idx)
     pts = analysis.points(spec, runs, spec.names())
@@ -151,7 +154,7 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
     if spec.replicates > 1:
         noise = analysis.noise(spec, runs)
         _csv(noise, out / "noise.csv")
-        figures.noise_figure(noise, out / "noise.png")
+        figures.noise_figure(noise, out / "noise.png", **about)
         written += ["noise.csv", "noise.png"]
     keys_text = "\n".join(sorted(wanted)) + "\n"
     files.write_text(out / "run_keys.txt", keys_text)
