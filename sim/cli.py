@@ -15,14 +15,15 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from pydantic import ValidationError
-
-from sim import command, files, report, runner
-from sim import scenario as sc
+from sim import command, files
 from sim.command import EXIT_BAD_INPUT, UsageError, check_memory, non_negative, positive
+
+if TYPE_CHECKING:  # the commands import what they need, so --help starts at once
+    import pandas as pd
+
+    from sim import scenario as sc
 
 
 # ------------------------------------------------------------------------------ arguments
@@ -84,6 +85,8 @@ def _agencies(s: sc.Scenario) -> list[str]:
 
 
 def _load_all(paths: Sequence[Path], overrides: Sequence[str]) -> list[sc.Scenario]:
+    from sim import scenario as sc
+
     problems: list[sc.Problem] = []
     loaded = []
     for path in paths:
@@ -104,6 +107,10 @@ def _with_options(scenario: sc.Scenario, args: argparse.Namespace,
                   first: sc.Scenario | None = None) -> sc.Scenario:
     """The scenario with the run settings of the command line (else of ``first``, else its
     own), validated against the same limits as a file."""
+    from pydantic import ValidationError
+
+    from sim import scenario as sc
+
     base = first or scenario
     data = scenario.model_dump(mode="json")
     data["population"]["size"] = args.citizens or base.population.size
@@ -120,11 +127,18 @@ def _with_options(scenario: sc.Scenario, args: argparse.Namespace,
 
 def _hashes(paths: Sequence[str]) -> dict[str, str]:
     """SHA-256 of each scenario file, taken when it is read."""
+    from sim import report
+
     return {str(Path(p).resolve()): report.file_sha256(p) for p in paths}
 
 
 # ------------------------------------------------------------------------------ commands
 def cmd_run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim import report, runner
+    from sim import scenario as sc
+
     started = dt.datetime.now(dt.UTC)
     (loaded,) = _load_all([args.scenario], args.overrides)
     hashes = _hashes(sc.files(args.scenario))
@@ -157,6 +171,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim import scenario as sc  # pydantic and YAML only: no model, no pandas
+
     status = 0
     for path in args.files:
         try:
@@ -180,6 +196,11 @@ def _unique_names(scenarios: Sequence[sc.Scenario]) -> list[str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim import report, runner
+    from sim import scenario as sc
+
     started = dt.datetime.now(dt.UTC)
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenario files: the reference first, then "
@@ -236,6 +257,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from sim import scenario as sc
+
     json.dump(sc.schema(), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

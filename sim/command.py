@@ -14,10 +14,12 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim import scenario as sc
 from sim.files import OutputError
+
+if TYPE_CHECKING:
+    from sim import scenario as sc
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -43,7 +45,11 @@ def run(name: str, command: Callable[[argparse.Namespace], int], args: argparse.
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return command(args)
-    except (UsageError, OutputError, sc.ScenarioError) as err:
+    except Exception as err:
+        from sim.scenario import ScenarioError  # already loaded if a scenario was read
+
+        if not isinstance(err, UsageError | OutputError | ScenarioError):
+            raise
         print(f"{name}: error:\n{err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, Terminated) as err:
@@ -104,6 +110,8 @@ def progress(total: int, quiet: bool, desc: str) -> Any:
 
 def check_memory(scenarios: Sequence[sc.Scenario], citizens: int, parallel: int) -> None:
     """Refuse (as bad input) runs whose populations would not fit in this machine's memory."""
+    from sim import scenario as sc
+
     need = max(sc.memory_estimate(s, citizens, parallel) for s in scenarios)
     have = sc.available_memory()
     if have is not None and need > 0.9 * have:
