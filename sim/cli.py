@@ -271,8 +271,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    from sim.app import serve  # solara and mesa.visualization only when asked for
-
+    try:
+        from sim.app import serve  # solara and mesa.visualization only when asked for
+    except ModuleNotFoundError as err:
+        if (err.name or "sim").partition(".")[0] == "sim":
+            raise
+        raise command.MissingExtraError("app", err.name, "the app") from None
     return serve(args.host, args.port)
 
 
@@ -281,7 +285,13 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare":
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        finally:
+            sys.stdout.flush()  # --help and --version print, then exit
+    except BrokenPipeError:  # trustsim --help | head -1
+        return command.closed_pipe()
     # the command as given, for the manifest
     args.argv = ["trustsim", *(sys.argv[1:] if argv is None else argv)]
     return command.run(f"trustsim {args.command}", COMMANDS[args.command], args)

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import stat
@@ -630,3 +631,79 @@ def test_out_dot_is_refused_not_crashed(scenario_dir, run_cli):
     assert "Traceback" not in r.stderr, r.stderr
     assert (scenario_dir / "keep.txt").read_text() == "precious"
     assert sorted(p.name for p in scenario_dir.iterdir()) == ["baseline.yaml", "keep.txt"]
+
+
+# ------------------------------------------------------------------------ start, pipes, extras
+def _modules_after(args: list[str], cwd: Path, env: dict[str, str]) -> set[str]:
+    """The modules a fresh interpreter has imported after ``trustsim ARGS``."""
+    code = ("import sys\nfrom sim import cli\ntry:\n    cli.main(sys.argv[1:])\n"
+            "except SystemExit:\n    pass\nprint(' '.join(sys.modules), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    return set(r.stderr.split())
+
+
+HEAVY = {"pandas", "mesa", "scipy", "matplotlib", "numba", "pyarrow", "SALib", "tqdm"}
+
+
+def test_help_and_validate_import_no_model_and_no_tables(trustsim_env):
+    """--help needs argparse only; validate the scenario modules (pydantic, YAML and the data
+    models they validate with), never the model, pandas or the figures."""
+    helped = _modules_after(["--help"], ROOT, trustsim_env)
+    top = {m.partition(".")[0] for m in helped}
+    assert "argparse" in top
+    assert not top & (HEAVY | {"numpy", "pydantic", "yaml"}), top & HEAVY
+    validated = _modules_after(["validate", "scenarios/baseline.yaml"], ROOT, trustsim_env)
+    top = {m.partition(".")[0] for m in validated}
+    assert {"pydantic", "yaml", "sim"} <= top
+    # numba and scipy.sparse come with the programme and network definitions
+    assert not top & (HEAVY - {"numba", "scipy"}), top & HEAVY
+    assert not {"sim.model", "sim.runner", "sim.report", "scipy.stats"} & validated
+
+
+def test_a_closed_pipe_ends_quietly(trustsim_env):
+    for args in (["schema"], ["--help"]):
+        shell = subprocess.run(
+            f"{shlex.join([sys.executable, '-m', 'sim.cli', *args])} | head -1", shell=True,
+            cwd=ROOT, env=trustsim_env, capture_output=True, text=True, timeout=TIMEOUT)
+        assert shell.stdout.count("\n") == 1, shell.stdout
+        assert shell.stderr == "", shell.stderr
+
+
+def test_schema_into_a_pipe_closed_at_once_exits_141_without_a_traceback(trustsim_env):
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "schema"], cwd=ROOT,
+                            env=trustsim_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command has written anything: its first write fails
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=TIMEOUT) == 141, err
+    assert err == ""
+
+
+def test_the_app_without_its_extra_names_the_extra(monkeypatch, capsys):
+    from sim import cli
+
+    monkeypatch.delitem(sys.modules, "sim.app", raising=False)
+    monkeypatch.setitem(sys.modules, "solara", None)  # import solara fails: not installed
+    assert cli.main(["app"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert "trustsim app: error:" in err and "pip install 'trustsim[app]'" in err
+    assert "solara" in err and "Traceback" not in err
+
+
+def test_a_sweep_on_dask_without_its_extra_names_the_extra(monkeypatch, capsys, tmp_path):
+    from sim import cli
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text('model: "sim.sweeps.testmodels:ishigami"\nparameters:\n'
+                    "  - {path: x1, bounds: [0, 1]}\nn: 4\nsteps: 1\noutputs: [y]\n")
+    for name in ("dask", "dask.distributed", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)
+    assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--scheduler",
+                     "local", "--quiet"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert "pip install 'trustsim[dask]'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
