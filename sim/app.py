@@ -49,7 +49,7 @@ from sim.model import TrustModel
 from sim.programmes import Choice, Programme
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "scenarios"
+SCENARIOS = scenario_mod.bundled.folder()  # scenarios/, or the copy an installed wheel carries
 SCENARIO_NAMES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 LEVER_PROGRAMME = "gp_records"
 GRID_SIDE = 20  # the population view shows GRID_SIDE**2 citizens

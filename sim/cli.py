@@ -54,13 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trustsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run a scenario's replicates; write tables and figures")
-    run.add_argument("scenario", type=Path, help="scenario file (YAML)")
+    run.add_argument("scenario", type=Path, help="scenario file (YAML), or the name of a "
+                     "shipped scenario such as baseline")
     _run_options(run)
     val = sub.add_parser("validate", help="check scenario files; print OK or the problems")
-    val.add_argument("files", type=Path, nargs="+", help="scenario files")
+    val.add_argument("files", type=Path, nargs="+",
+                     help="scenario files, or names of shipped scenarios")
     cmp = sub.add_parser("compare", help="run scenarios on common random numbers; compare")
-    cmp.add_argument("scenarios", type=Path, nargs="+", help="scenario files; the first is the "
-                     "reference the others are compared with")
+    cmp.add_argument("scenarios", type=Path, nargs="+", help="scenario files (or names of "
+                     "shipped scenarios); the first is the reference the others are compared with")
     _run_options(cmp)
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     app = sub.add_parser("app", help="the interactive app in a browser (Mesa SolaraViz)")
@@ -140,8 +142,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim import scenario as sc
 
     started = dt.datetime.now(dt.UTC)
-    (loaded,) = _load_all([args.scenario], args.overrides)
-    hashes = _hashes(sc.files(args.scenario))
+    path = sc.bundled.find(args.scenario)
+    (loaded,) = _load_all([path], args.overrides)
+    hashes = _hashes(sc.files(path))
     scenario = _with_options(loaded, args)
     citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
     check_memory([scenario], citizens, min(args.workers, replicates))
@@ -176,7 +179,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            scenario = sc.load(path)
+            scenario = sc.load(sc.bundled.find(path))
         except sc.ScenarioError as err:
             status = EXIT_BAD_INPUT
             print(err, file=sys.stderr)
@@ -205,8 +208,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenario files: the reference first, then "
                          "the ones to compare with it.")
-    loaded = _load_all(args.scenarios, args.overrides)
-    hashes = [_hashes(sc.files(p)) for p in args.scenarios]
+    paths = [sc.bundled.find(p) for p in args.scenarios]
+    loaded = _load_all(paths, args.overrides)
+    hashes = [_hashes(sc.files(p)) for p in paths]
     # common random numbers: every scenario runs with the first one's settings and seeds
     scenarios = [_with_options(s, args, loaded[0]) for s in loaded]
     for s, original in zip(scenarios[1:], loaded[1:], strict=True):

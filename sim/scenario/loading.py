@@ -15,9 +15,11 @@ from typing import Any
 
 import yaml
 
+from sim.scenario.bundled import is_bare, names
 from sim.scenario.paths import allowed_keys, parse_key, set_path, unknown_key_hint
 from sim.scenario.spec import Scenario
 from sim.scenario.validation import Problem, ScenarioError, Source, locate, validate
+from sim.world import suggest
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -46,7 +48,12 @@ def read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError([Problem(name, "", "file not found")]) from None
+        hint = ""
+        if is_bare(path):  # meant a shipped scenario?
+            shipped = names()
+            hint = (f"; nor is it a shipped scenario{suggest(path.name, shipped)}: "
+                    f"{', '.join(shipped)}")
+        raise ScenarioError([Problem(name, "", f"file not found{hint}")]) from None
     except IsADirectoryError:
         raise ScenarioError([Problem(name, "", "is a folder, not a scenario file")]) from None
     except (OSError, UnicodeDecodeError) as err:
