@@ -707,3 +707,37 @@ def test_a_sweep_on_dask_without_its_extra_names_the_extra(monkeypatch, capsys, 
     assert out == "" and err.count("\n") == 1, err
     assert "pip install 'trustsim[dask]'" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ deep files, sweep specs
+def test_a_deeply_nested_file_is_refused_by_name_not_with_a_recursion_error(tmp_path, run_cli):
+    (tmp_path / "deep.yaml").write_text("name: x\nsteps: " + "[" * 5000 + "]" * 5000 + "\n")
+    block = "".join(" " * i + "k:\n" for i in range(1, 400)) + " " * 400 + "1\n"
+    (tmp_path / "blocks.yaml").write_text("name: y\nparams:\n" + block)
+    for name, line in (("deep.yaml", 2), ("blocks.yaml", 52)):
+        for command in (["validate", name], ["run", name, "--out", "res", "--quiet"]):
+            r = run_cli(*command, cwd=tmp_path)
+            assert_refused(r, [f"{name}:{line}:", "nested more than 50 levels deep"])
+            assert "RecursionError" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocks.yaml", "deep.yaml"]
+
+
+def test_a_sweep_spec_reports_every_problem_at_once_each_at_its_line(scenario_dir, run_cli):
+    (scenario_dir / "spec.yaml").write_text(
+        "name: bad\nbase: baseline.yaml\nparameters:\n"
+        "  - {path: params.gain_rate, bounds: [0.5, 0.1]}\n"
+        "  - {path: params.drfit, bounds: [0, 0.1]}\n"
+        "  - {path: params.loss_aversion, values: [2, 3]}\n"
+        "method: sobol\nn: 100\nreplicates: 0\noutputs: [trust_mean, trust_maen]\n"
+        "quick: {n: 12}\n")
+    r = run_cli("sweep", "spec.yaml", "--out", "res", "--quiet", cwd=scenario_dir)
+    assert_refused(r, [
+        "spec.yaml:4:5: parameters.0: lower bound 0.5 must be below upper bound 0.1",
+        "spec.yaml:5:6: parameters.1.path: 'params.drfit' is not a field",
+        "spec.yaml:6:", "parameters.2.values", "values are for method grid",
+        "spec.yaml:8:1: n: must be a power of 2 for sobol (got 100)",
+        "spec.yaml:9:1: replicates:",
+        "spec.yaml:10:", "outputs.1: unknown output 'trust_maen'",
+        "spec.yaml:11:", "quick.n: must be a power of 2 for sobol (got 12)"])
+    assert ":1:1:" not in r.stderr  # nothing blamed on the start of the file
+    assert not (scenario_dir / "res").exists()
