@@ -16,7 +16,8 @@ import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,8 +68,35 @@ class Terminated(BaseException):  # like KeyboardInterrupt: not an error to catc
     """SIGTERM: unwind like Ctrl-C, so temporary results are removed."""
 
 
+class _Stop:
+    """What SIGTERM has asked for, and whether model steps are running."""
+
+    requested = False
+    stepping = 0
+
+
 def _terminate(signum: int, frame: Any) -> None:
-    raise Terminated()
+    """SIGTERM's handler: unwind now, or, while model steps run, at the next step's end."""
+    _Stop.requested = True
+    if not _Stop.stepping:
+        raise Terminated()
+
+
+@contextmanager
+def between_steps() -> Iterator[None]:
+    """While model steps run, SIGTERM only asks to stop; :func:`stop_point` between two steps
+    then unwinds, so the signal never lands inside compiled code or halfway through a step."""
+    _Stop.stepping += 1
+    try:
+        yield
+    finally:
+        _Stop.stepping -= 1
+
+
+def stop_point() -> None:
+    """Unwind (raise :class:`Terminated`) if SIGTERM has asked to stop."""
+    if _Stop.requested:
+        raise Terminated()
 
 
 def run(name: str, command: Callable[[argparse.Namespace], int], args: argparse.Namespace,
@@ -76,6 +104,7 @@ def run(name: str, command: Callable[[argparse.Namespace], int], args: argparse.
     """Run ``command(args)`` as the command ``name`` (e.g. "trustsim run"): bad input becomes
     a message and exit status 2, an interruption exit status 130 (Ctrl-C) or 143 (SIGTERM), a
     closed standard output 141."""
+    _Stop.requested = False
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         status = command(args)
@@ -105,6 +134,7 @@ def run(name: str, command: Callable[[argparse.Namespace], int], args: argparse.
         return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _Stop.requested = False  # a request ends with its command
 
 
 # ------------------------------------------------------------------------------ options
@@ -148,11 +178,12 @@ def sweep_options(parser: argparse.ArgumentParser, spec: bool = True) -> None:
 
 
 # ------------------------------------------------------------------------------ helpers
-def progress(total: int, quiet: bool, desc: str) -> Any:
-    """A progress bar of runs on stderr, drawn only on a terminal and never with ``quiet``."""
+def progress(total: int, quiet: bool, desc: str, unit: str = "run") -> Any:
+    """A progress bar of runs (or weeks, ``unit``) on stderr, drawn only on a terminal and never
+    with ``quiet``."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr,
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr,
                 disable=quiet or not sys.stderr.isatty(), leave=False)
 
 
