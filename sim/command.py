@@ -16,12 +16,13 @@ import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim import stop
 from sim.files import OutputError
+from sim.stop import Terminated
 
 if TYPE_CHECKING:
     from sim import scenario as sc
@@ -64,39 +65,9 @@ def closed_pipe() -> int:
     return EXIT_BROKEN_PIPE
 
 
-class Terminated(BaseException):  # like KeyboardInterrupt: not an error to catch broadly
-    """SIGTERM: unwind like Ctrl-C, so temporary results are removed."""
-
-
-class _Stop:
-    """What SIGTERM has asked for, and whether model steps are running."""
-
-    requested = False
-    stepping = 0
-
-
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM's handler: unwind now, or, while model steps run, at the next step's end."""
-    _Stop.requested = True
-    if not _Stop.stepping:
-        raise Terminated()
-
-
-@contextmanager
-def between_steps() -> Iterator[None]:
-    """While model steps run, SIGTERM only asks to stop; :func:`stop_point` between two steps
-    then unwinds, so the signal never lands inside compiled code or halfway through a step."""
-    _Stop.stepping += 1
-    try:
-        yield
-    finally:
-        _Stop.stepping -= 1
-
-
-def stop_point() -> None:
-    """Unwind (raise :class:`Terminated`) if SIGTERM has asked to stop."""
-    if _Stop.requested:
-        raise Terminated()
+    stop.request()
 
 
 def run(name: str, command: Callable[[argparse.Namespace], int], args: argparse.Namespace,
@@ -104,7 +75,7 @@ def run(name: str, command: Callable[[argparse.Namespace], int], args: argparse.
     """Run ``command(args)`` as the command ``name`` (e.g. "trustsim run"): bad input becomes
     a message and exit status 2, an interruption exit status 130 (Ctrl-C) or 143 (SIGTERM), a
     closed standard output 141."""
-    _Stop.requested = False
+    stop.clear()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         status = command(args)
@@ -134,7 +105,7 @@ def run(name: str, command: Callable[[argparse.Namespace], int], args: argparse.
         return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-        _Stop.requested = False  # a request ends with its command
+        stop.clear()  # a request ends with its command
 
 
 # ------------------------------------------------------------------------------ options

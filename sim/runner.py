@@ -9,7 +9,7 @@ runs which replicate, and in whatever order. A replicate leaves its time series 
 its incidents (breaches and revelations, :class:`sim.breaches.Incident`).
 
 A SIGTERM that arrives while the model steps stops the run between two steps
-(:func:`sim.command.between_steps`), never inside compiled code or halfway through a step.
+(:mod:`sim.stop`), never inside compiled code or halfway through a step.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim import command
 from sim import scenario as sc
+from sim import stop
 from sim.breaches import Incident
 
 if TYPE_CHECKING:
@@ -48,13 +48,13 @@ def run_model(scenario: sc.Scenario, seed: np.random.SeedSequence,
     """One replicate: the scenario's model (no citizen agents) run for its ``steps``;
     ``on_step(1)`` after each step (a progress bar)."""
     model = scenario.build(rng=seed, citizen_agents=False)
-    with command.between_steps():
+    with stop.between_steps():
         for _ in range(scenario.steps):
-            command.stop_point()
+            stop.stop_point()
             model.step()
             if on_step:
                 on_step(1)
-        command.stop_point()
+        stop.stop_point()
     return model
 
 
