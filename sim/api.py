@@ -50,7 +50,7 @@ class RunResults:
             ``scenario``, ``output`` and ``step`` (columns ``mean``, ``p10``, ``p90``).
         paired: for a comparison, each scenario minus the reference, paired by replicate, with a
             95% t interval at the key steps (``scenario``, ``output``, ``step``, ``mean``,
-            ``low``, ``high``, ``n``); None for a single scenario.
+            ``ci95_low``, ``ci95_high``, ``n``); None for a single scenario.
         manifest: provenance (code, packages, resolved scenarios, seeds), as in
             ``manifest.json``.
         reference: the reference scenario of a comparison; None for a single scenario.
@@ -289,7 +289,7 @@ def compare(reference: ScenarioLike, *others: ScenarioLike, citizens: int | None
 
 # ------------------------------------------------------------------------------ reading
 SUMMARY_COLUMNS = ["scenario", "output", "step", "mean", "p10", "p90"]
-PAIRED_COLUMNS = ["scenario", "output", "step", "mean", "low", "high", "n"]
+PAIRED_COLUMNS = ["scenario", "output", "step", "mean", "ci95_low", "ci95_high", "n"]
 #: read_csv reads back exactly the floats written: pandas 3 by default, pandas 2 when asked
 #: (pandas 3 deprecates the argument)
 EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}

@@ -64,7 +64,7 @@ from sim.model import TrustModel
 from sim.programmes import Choice, Consent, Programme, Regime
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "scenarios"
+SCENARIOS = scenario_mod.bundled.folder()  # scenarios/, or the copy an installed wheel carries
 SCENARIO_NAMES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 DEFAULT_SCENARIO = "baseline"
 NAME = "trustsim: trust in public-sector data sharing"

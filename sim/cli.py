@@ -1,10 +1,12 @@
-"""The ``trustsim`` command line: run, validate and compare scenario files; print the schema.
+"""The ``trustsim`` command line: run, validate and compare scenario files; print the schema;
+run sweeps; serve the app.
 
 Bad input (a malformed or invalid scenario, a missing file, a path that does not exist, a
 population too large for this machine) ends with a one-paragraph message naming the file, the
 field and what is allowed, and exit status 2; never a traceback. Results are written into a
 temporary folder beside ``--out`` and renamed into place at the end, so an interrupted run leaves
 no half-written results, and an existing results folder is replaced only with ``--force``.
+``--out`` defaults to ``results/<scenario name>``.
 """
 
 from __future__ import annotations
@@ -12,22 +14,74 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
+import re
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from pydantic import ValidationError
-
-from sim import command, files, report, runner
-from sim import scenario as sc
+from sim import command, files
 from sim.command import EXIT_BAD_INPUT, UsageError, check_memory, non_negative, positive
+
+if TYPE_CHECKING:  # the commands import what they need, so --help starts at once
+    import pandas as pd
+
+    from sim import runner
+    from sim import scenario as sc
 
 
 # ------------------------------------------------------------------------------ arguments
-def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="results folder to create")
+#: Examples at the end of each command's --help (kept short: the docs have the rest).
+EXAMPLES = {
+    "trustsim": """\
+examples:
+  trustsim run baseline                  the shipped baseline; results in results/baseline
+  trustsim validate scenarios/*.yaml     check files: OK, or file:line: field: what is allowed
+  trustsim compare breach_shock citizen_control --citizens 5000
+  trustsim schema > scenario.schema.json
+  trustsim sweep experiments/specs/morris_screening.yaml --out results/morris --quick
+  trustsim app                           the interactive app at http://127.0.0.1:8765
+
+'trustsim COMMAND -h' for a command's options; docs/scenarios.md for the scenario format.""",
+    "run": """\
+examples:
+  trustsim run baseline                  a shipped scenario by name -> results/baseline
+  trustsim run scenarios/gp_records.yaml --workers 2 --out results/gp
+  trustsim run my_case.yaml --citizens 50000 --replicates 10 --set params.drift=0.03
+  trustsim run a.yaml b.yaml --out results/ab     each into results/ab/<scenario name>
+
+writes timeseries.csv, summary.json and summary.csv (mean, p10 and p90 across replicates at
+key weeks), incidents.csv (every breach and revelation), manifest.json and figures.""",
+    "validate": """\
+examples:
+  trustsim validate scenarios/*.yaml
+  trustsim validate baseline my_case.yaml""",
+    "compare": """\
+examples:
+  trustsim compare breach_shock citizen_control     -> results/breach_shock_vs_citizen_control
+  trustsim compare ref.yaml variant.yaml --replicates 20 --workers 2 --out results/cmp
+
+every scenario runs on the reference's (the first file's) weeks, replicates and seeds; the
+paired difference to the reference has a 95% t interval (ci95_low, ci95_high).""",
+    "schema": """\
+examples:
+  trustsim schema > scenario.schema.json""",
+    "sweep": """\
+examples:
+  trustsim sweep experiments/specs/morris_screening.yaml --out results/morris --quick
+  trustsim sweep my_sweep.yaml --out results/sweep --workers 2      (rerun to resume)
+  trustsim sweep my_sweep.yaml --out results/sweep --scheduler local --workers 4   (Dask)""",
+    "app": """\
+examples:
+  trustsim app
+  trustsim app --port 9000 --host 0.0.0.0""",
+}
+
+
+def _run_options(parser: argparse.ArgumentParser, out: str) -> None:
+    parser.add_argument("--out", type=Path, help=f"results folder to create (default: {out})")
     parser.add_argument("--citizens", type=positive, help="population size (default: file's)")
     parser.add_argument("--steps", type=positive, help="weeks to simulate (default: file's)")
     parser.add_argument("--replicates", type=positive, help="runs with spawned seeds")
@@ -46,27 +100,39 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="trustsim", description="Citizen trust in public-sector data sharing: run scenarios.")
+    """The parser of every command, each --help ending with examples."""
     from sim import __version__
 
+    style = {"formatter_class": argparse.RawDescriptionHelpFormatter}
+    parser = argparse.ArgumentParser(
+        prog="trustsim", description="Citizen trust in public-sector data sharing: run scenarios.",
+        epilog=EXAMPLES["trustsim"], **style)
     parser.add_argument("--version", action="version", version=f"trustsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="run a scenario's replicates; write tables and figures")
-    run.add_argument("scenario", type=Path, help="scenario file (YAML)")
-    _run_options(run)
-    val = sub.add_parser("validate", help="check scenario files; print OK or the problems")
-    val.add_argument("files", type=Path, nargs="+", help="scenario files")
-    cmp = sub.add_parser("compare", help="run scenarios on common random numbers; compare")
-    cmp.add_argument("scenarios", type=Path, nargs="+", help="scenario files; the first is the "
-                     "reference the others are compared with")
-    _run_options(cmp)
-    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
-    app = sub.add_parser("app", help="the interactive app in a browser (Mesa SolaraViz)")
+
+    def command_parser(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=summary,
+                              epilog=EXAMPLES[name], **style)
+
+    run = command_parser("run", "run a scenario's replicates; write tables and figures")
+    run.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
+                     help="scenario file (YAML), or the name of a shipped scenario such as "
+                          "baseline; several run one after the other")
+    _run_options(run, "results/<scenario name>; with several scenarios, each goes to "
+                      "OUT/<scenario name>")
+    val = command_parser("validate", "check scenario files; print OK or the problems")
+    val.add_argument("files", type=Path, nargs="+",
+                     help="scenario files, or names of shipped scenarios")
+    cmp = command_parser("compare", "run scenarios on common random numbers; compare")
+    cmp.add_argument("scenarios", type=Path, nargs="+", help="scenario files (or names of "
+                     "shipped scenarios); the first is the reference the others are compared with")
+    _run_options(cmp, "results/<first>_vs_<second>...")
+    command_parser("schema", "print the JSON Schema of the scenario format")
+    app = command_parser("app", "the interactive app in a browser (Mesa SolaraViz)")
     app.add_argument("--port", type=positive, default=8765, help="port to listen on")
     app.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    command.sweep_options(sub.add_parser(
-        "sweep", help="run a sensitivity or policy sweep spec (docs/sweeps.md); rerunning with "
+    command.sweep_options(command_parser(
+        "sweep", "run a sensitivity or policy sweep spec (docs/sweeps.md); rerunning with "
         "the same --out resumes it"))
     return parser
 
@@ -83,7 +149,57 @@ def _agencies(s: sc.Scenario) -> list[str]:
     return list(s.agencies)
 
 
+def _folder(name: str) -> str:
+    """A scenario name as a folder name (letters, digits, ``_.-``; anything else ``_``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip(".") or "scenario"
+
+
+def significant(value: Any, digits: int = 6) -> Any:
+    """``value`` with every float rounded to ``digits`` significant digits (in nested dicts and
+    lists too): a summary's figures are estimates across a few replicates, and 17 digits
+    would claim a precision they do not have."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: significant(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [significant(v, digits) for v in value]
+    return value
+
+
+def _summary_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """``report.summary`` as a tidy table: output, week, mean, p10, p90 (one row per output
+    and key week; the last week is the end)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"output": output, "week": int(week), **band}
+                         for output, entry in summary.items()
+                         for week, band in entry["steps"].items()],
+                        columns=["output", "week", "mean", "p10", "p90"])
+
+
+def _csv(df: pd.DataFrame, path: Path) -> None:
+    """A small table of results, at 6 significant digits (as summary.json)."""
+    df.to_csv(path, index=False, float_format="%.6g")
+
+
+def _run_all(todo: Sequence[runner.Task], args: argparse.Namespace, desc: str,
+             ) -> list[runner.Replicate]:
+    """Run the tasks with a progress bar: of weeks when they run in this process (a long
+    single run shows progress), of runs when they run in parallel processes."""
+    from sim import runner
+
+    if runner.in_process(todo, args.workers):
+        steps = sum(task.scenario["steps"] for task in todo)
+        with command.progress(steps, args.quiet, desc, unit="week") as bar:
+            return runner.run_all(todo, args.workers, on_step=bar.update)
+    with command.progress(len(todo), args.quiet, desc) as bar:
+        return runner.run_all(todo, args.workers, bar.update)
+
+
 def _load_all(paths: Sequence[Path], overrides: Sequence[str]) -> list[sc.Scenario]:
+    from sim import scenario as sc
+
     problems: list[sc.Problem] = []
     loaded = []
     for path in paths:
@@ -104,6 +220,10 @@ def _with_options(scenario: sc.Scenario, args: argparse.Namespace,
                   first: sc.Scenario | None = None) -> sc.Scenario:
     """The scenario with the run settings of the command line (else of ``first``, else its
     own), validated against the same limits as a file."""
+    from pydantic import ValidationError
+
+    from sim import scenario as sc
+
     base = first or scenario
     data = scenario.model_dump(mode="json")
     data["population"]["size"] = args.citizens or base.population.size
@@ -120,49 +240,79 @@ def _with_options(scenario: sc.Scenario, args: argparse.Namespace,
 
 def _hashes(paths: Sequence[str]) -> dict[str, str]:
     """SHA-256 of each scenario file, taken when it is read."""
+    from sim import report
+
     return {str(Path(p).resolve()): report.file_sha256(p) for p in paths}
 
 
 # ------------------------------------------------------------------------------ commands
 def cmd_run(args: argparse.Namespace) -> int:
-    started = dt.datetime.now(dt.UTC)
-    (loaded,) = _load_all([args.scenario], args.overrides)
-    hashes = _hashes(sc.files(args.scenario))
-    scenario = _with_options(loaded, args)
-    citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
-    check_memory([scenario], citizens, min(args.workers, replicates))
-    with files.results_folder(args.out, args.force) as tmp:
-        todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
-        with command.progress(len(todo), args.quiet, scenario.name) as bar:
-            frames = runner.run_tasks(todo, args.workers, bar.update)
-        df = pd.concat(frames, ignore_index=True)
-        _table(df, tmp, args.format)
-        key = report.key_steps(steps, (m for m, _ in scenario.marks()))
-        files.write_json(tmp / "summary.json", {
-            "scenario": scenario.name, "replicates": replicates, "key_steps": key,
-            "outputs": report.summary(df, key)})
-        files.write_json(tmp / "manifest.json", report.manifest(
-            scenarios={scenario.name: scenario.model_dump(mode="json")},
-            files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
-            citizens=citizens, steps=steps, workers=args.workers, started=started,
-            argv=args.argv))
-        from sim import html_report, plots
+    """``trustsim run``: every file is read and checked, and every results folder claimed,
+    before the first replicate runs; the folders appear together at the end."""
+    from sim import scenario as sc
 
-        drawn = plots.run_figures(df, tmp, _agencies(scenario), scenario.marks(),
-                                  scenario=scenario)
-        html_report.write_run_report(tmp, df, scenario, key, drawn)
-    end = df[df.step == df.step.max()]
-    print(f"{args.out}: {scenario.name}, {replicates} replicates x {steps} weeks x "
-          f"{citizens:,} citizens; at the end general trust {end.trust_mean.mean():.3f}, "
-          f"opted out {end.opt_out_rate.mean():.2%}, coverage {end.data_coverage.mean():.2%}")
+    started = dt.datetime.now(dt.UTC)
+    paths = [sc.bundled.find(p) for p in args.scenarios]
+    loaded = _load_all(paths, args.overrides)
+    hashes = [_hashes(sc.files(p)) for p in paths]
+    scenarios = [_with_options(s, args) for s in loaded]
+    names = _unique_names(scenarios)
+    if len(scenarios) == 1:
+        outs = [args.out or Path("results", _folder(names[0]))]
+    else:
+        outs = [Path(args.out or "results", _folder(name)) for name in names]
+    for s in scenarios:
+        check_memory([s], s.population.size, min(args.workers, s.replicates))
+    with ExitStack() as stack:
+        folders = [stack.enter_context(files.results_folder(out, args.force)) for out in outs]
+        lines = [_run_one(s, name, h, tmp, args, started)
+                 for s, name, h, tmp in zip(scenarios, names, hashes, folders, strict=True)]
+    for out, line in zip(outs, lines, strict=True):
+        print(f"{out}: {line}")
     return 0
 
 
+def _run_one(scenario: sc.Scenario, name: str, hashes: dict[str, str], tmp: Path,
+             args: argparse.Namespace, started: dt.datetime) -> str:
+    """Run one scenario's replicates and write its results into ``tmp``; the line to print."""
+    import pandas as pd
+
+    from sim import report, runner
+
+    citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
+    todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
+    done = _run_all(todo, args, name)
+    df = pd.concat([r.timeseries for r in done], ignore_index=True)
+    _table(df, tmp, args.format)
+    key = report.key_steps(steps, (m for m, _ in scenario.marks()))
+    summary = report.summary(df, key)
+    files.write_json(tmp / "summary.json", significant({
+        "scenario": scenario.name, "replicates": replicates, "key_steps": key,
+        "outputs": summary}))
+    _csv(_summary_table(summary), tmp / "summary.csv")
+    _csv(runner.incident_table(done), tmp / "incidents.csv")
+    files.write_json(tmp / "manifest.json", report.manifest(
+        scenarios={scenario.name: scenario.model_dump(mode="json")},
+        files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
+        citizens=citizens, steps=steps, workers=args.workers, started=started,
+        argv=args.argv))
+    from sim import html_report, plots
+
+    drawn = plots.run_figures(df, tmp, _agencies(scenario), scenario.marks(), scenario=scenario)
+    html_report.write_run_report(tmp, df, scenario, key, drawn)
+    end = df[df.step == df.step.max()]
+    return (f"{name}, {replicates} replicates x {steps} weeks x {citizens:,} citizens; at the "
+            f"end general trust {end.trust_mean.mean():.3f}, opted out "
+            f"{end.opt_out_rate.mean():.2%}, coverage {end.data_coverage.mean():.2%}")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim import scenario as sc  # pydantic and YAML only: no model, no pandas
+
     status = 0
     for path in args.files:
         try:
-            scenario = sc.load(path)
+            scenario = sc.load(sc.bundled.find(path))
         except sc.ScenarioError as err:
             status = EXIT_BAD_INPUT
             print(err, file=sys.stderr)
@@ -182,12 +332,18 @@ def _unique_names(scenarios: Sequence[sc.Scenario]) -> list[str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim import report, runner
+    from sim import scenario as sc
+
     started = dt.datetime.now(dt.UTC)
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenario files: the reference first, then "
                          "the ones to compare with it.")
-    loaded = _load_all(args.scenarios, args.overrides)
-    hashes = [_hashes(sc.files(p)) for p in args.scenarios]
+    paths = [sc.bundled.find(p) for p in args.scenarios]
+    loaded = _load_all(paths, args.overrides)
+    hashes = [_hashes(sc.files(p)) for p in paths]
     # common random numbers: every scenario runs with the first one's settings and seeds
     scenarios = [_with_options(s, args, loaded[0]) for s in loaded]
     for s, original in zip(scenarios[1:], loaded[1:], strict=True):
@@ -202,27 +358,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
                   f"never happen: {', '.join(lost)} (see experiments/case_studies.py to set "
                   "scenarios side by side on their own timelines)", file=sys.stderr)
     names = _unique_names(scenarios)
+    out = args.out or Path("results", "_vs_".join(_folder(n) for n in names))
     first = scenarios[0]
     citizens, steps, per = first.population.size, first.steps, first.replicates
     check_memory(scenarios, citizens, min(args.workers, per * len(scenarios)))
-    with files.results_folder(args.out, args.force) as tmp:
+    with files.results_folder(out, args.force) as tmp:
         todo = [task for s in scenarios
                 for task in runner.tasks(s, citizens, steps, per, first.seed)]
-        with command.progress(len(todo), args.quiet, "compare") as bar:
-            frames = runner.run_tasks(todo, args.workers, bar.update)
-        df = pd.concat([f.assign(scenario=names[i // per]) for i, f in enumerate(frames)],
-                       ignore_index=True)
+        done = _run_all(todo, args, "compare")
+        df = pd.concat([r.timeseries.assign(scenario=names[i // per])
+                        for i, r in enumerate(done)], ignore_index=True)
         df = df[["scenario", *(c for c in df.columns if c != "scenario")]]
         shared = df[[c for c in df.columns if not df[c].isna().any()]]
         _table(df, tmp, args.format)
         marks = sorted({m for s in scenarios for m in s.marks()})
         key = report.key_steps(steps, (m for m, _ in marks))
-        files.write_json(tmp / "comparison.json", {
+        outputs = {name: report.summary(shared[shared.scenario == name], key) for name in names}
+        files.write_json(tmp / "comparison.json", significant({
             "reference": names[0], "scenarios": names, "replicates": per, "key_steps": key,
             "common_random_numbers": "every scenario runs on the same replicate seeds",
-            "outputs": {name: report.summary(shared[shared.scenario == name], key)
-                        for name in names},
-            "paired_difference": report.paired_differences(shared, names[0], key)})
+            "outputs": outputs,
+            "paired_difference": report.paired_differences(shared, names[0], key)}))
+        _csv(pd.concat([_summary_table(o).assign(scenario=n) for n, o in outputs.items()],
+                       ignore_index=True)[["scenario", "output", "week", "mean", "p10", "p90"]],
+             tmp / "summary.csv")
+        _csv(runner.incident_table(done, [names[i // per] for i in range(len(done))]),
+             tmp / "incidents.csv")
         files.write_json(tmp / "manifest.json", report.manifest(
             scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
             files=dict(zip(names, hashes, strict=True)), seed=first.seed, replicates=per,
@@ -235,11 +396,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                      names[0], tmp / "comparison.png", marks, scenarios=named)
         html_report.write_compare_report(tmp, shared, named, names[0], key, [drawn])
     end = df[df.step == df.step.max()].groupby("scenario", sort=False).trust_mean.mean()
-    print(f"{args.out}: " + ", ".join(f"{n} trust {v:.3f}" for n, v in end.items()))
+    print(f"{out}: " + ", ".join(f"{n} trust {v:.3f}" for n, v in end.items()))
     return 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from sim import scenario as sc
+
     json.dump(sc.schema(), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -252,8 +415,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    from sim.app import serve  # solara and mesa.visualization only when asked for
-
+    try:
+        from sim.app import serve  # solara and mesa.visualization only when asked for
+    except ModuleNotFoundError as err:
+        if (err.name or "sim").partition(".")[0] == "sim":
+            raise
+        raise command.MissingExtraError("app", err.name, "the app") from None
     return serve(args.host, args.port)
 
 
@@ -262,7 +429,13 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare":
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        finally:
+            sys.stdout.flush()  # --help and --version print, then exit
+    except BrokenPipeError:  # trustsim --help | head -1
+        return command.closed_pipe()
     # the command as given, for the manifest
     args.argv = ["trustsim", *(sys.argv[1:] if argv is None else argv)]
     return command.run(f"trustsim {args.command}", COMMANDS[args.command], args)

@@ -83,13 +83,16 @@ def paired_differences(df: pd.DataFrame, reference: str, steps: Sequence[int],
 
 
 def _interval(d: np.ndarray, confidence: float) -> dict[str, float]:
+    """The mean difference and its t interval, named for its level (``ci95_low``,
+    ``ci95_high``) so it is not mistaken for the 10-90% spread of replicates (``p10``, ``p90``)."""
     n = len(d)
+    low, high = f"ci{round(confidence * 100)}_low", f"ci{round(confidence * 100)}_high"
     mean = float(d.mean()) if n else float("nan")
     if n < 2:
-        return {"mean": mean, "low": float("nan"), "high": float("nan"), "n": n}
+        return {"mean": mean, low: float("nan"), high: float("nan"), "n": n}
     se = float(d.std(ddof=1) / np.sqrt(n))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
-    return {"mean": mean, "low": mean - half, "high": mean + half, "n": n}
+    return {"mean": mean, low: mean - half, high: mean + half, "n": n}
 
 
 def difference_frame(df: pd.DataFrame, reference: str) -> pd.DataFrame:

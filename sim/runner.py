@@ -1,11 +1,15 @@
 """Running a scenario's replicates, serially or in parallel processes, with identical numbers.
 
-``run_replicate`` is the one way a replicate runs, here and in a sweep's workers
+``run_model`` is the one way a replicate runs, here and in a sweep's workers
 (:mod:`sim.sweeps.engine`). A task carries only data: the resolved scenario (plain JSON, with the
 run's population size, steps, replicates and seed written into it), its replicate number and the
 seed's spawn key. Each replicate's randomness comes from the scenario's ``replicate_seeds()``
 (``SeedSequence(seed).spawn(replicates)[r]``), so the results are the same whichever process
-runs which replicate, and in whatever order.
+runs which replicate, and in whatever order. A replicate leaves its time series and the log of
+its incidents (breaches and revelations, :class:`sim.breaches.Incident`).
+
+A SIGTERM that arrives while the model steps stops the run between two steps
+(:mod:`sim.stop`), never inside compiled code or halfway through a step.
 """
 
 from __future__ import annotations
@@ -14,12 +18,17 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim import scenario as sc
+from sim import stop
+from sim.breaches import Incident
+
+if TYPE_CHECKING:
+    from sim.model import TrustModel
 
 #: one thread per worker process: the workers are the parallelism, and threads on top of them
 #: would only compete for the same cores
@@ -34,13 +43,25 @@ def single_threaded_workers() -> None:
         os.environ.setdefault(var, value)
 
 
-def run_replicate(scenario: sc.Scenario, seed: np.random.SeedSequence) -> pd.DataFrame:
-    """One replicate: the scenario's model (no citizen agents) run for its ``steps``, as its
-    time series."""
+def run_model(scenario: sc.Scenario, seed: np.random.SeedSequence,
+              on_step: Callable[[int], None] | None = None) -> TrustModel:
+    """One replicate: the scenario's model (no citizen agents) run for its ``steps``;
+    ``on_step(1)`` after each step (a progress bar)."""
     model = scenario.build(rng=seed, citizen_agents=False)
-    for _ in range(scenario.steps):
-        model.step()
-    return model.timeseries()
+    with stop.between_steps():
+        for _ in range(scenario.steps):
+            stop.stop_point()
+            model.step()
+            if on_step:
+                on_step(1)
+        stop.stop_point()
+    return model
+
+
+def run_replicate(scenario: sc.Scenario, seed: np.random.SeedSequence,
+                  on_step: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """One replicate's time series (:func:`run_model`)."""
+    return run_model(scenario, seed, on_step).timeseries()
 
 
 def with_run_settings(scenario: sc.Scenario | dict[str, Any], citizens: int, steps: int,
@@ -68,13 +89,39 @@ class Task:
     spawn_key: tuple[int, ...]
 
 
-def run_task(task: Task) -> pd.DataFrame:
-    """Build the model from data, run it, return its time series with a ``replicate`` column."""
+@dataclass(frozen=True)
+class Replicate:
+    """What one replicate leaves: its time series (with a ``replicate`` column) and its
+    incidents in the order they happened."""
+
+    timeseries: pd.DataFrame
+    incidents: list[Incident]
+
+
+def run_task(task: Task, on_step: Callable[[int], None] | None = None) -> Replicate:
+    """Build the model from data, run it, return what it leaves."""
     scenario = sc.Scenario.model_validate(task.scenario)
     seed = np.random.SeedSequence(task.entropy, spawn_key=task.spawn_key)
-    df = run_replicate(scenario, seed)
+    model = run_model(scenario, seed, on_step)
+    df = model.timeseries()
     df.insert(0, "replicate", task.replicate)
-    return df
+    return Replicate(df, list(model.incidents))
+
+
+def incident_table(replicates: Sequence[Replicate],
+                   scenarios: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every incident of every replicate, one row each: ``replicate``, ``week``, then the
+    incident's fields (programme, kind, severity, publicity, victims, reached, hidden); with
+    ``scenarios`` (one name per replicate), a ``scenario`` column first."""
+    fields = [f for f in Incident.__dataclass_fields__ if f != "step"]
+    columns = ["replicate", "week", *fields]
+    if scenarios is not None:
+        columns.insert(0, "scenario")
+    rows = [{**({"scenario": scenarios[k]} if scenarios is not None else {}),
+             "replicate": r.timeseries["replicate"].iat[0], "week": i.step,
+             **{f: getattr(i, f) for f in fields}}
+            for k, r in enumerate(replicates) for i in r.incidents]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def tasks(scenario: sc.Scenario, n_citizens: int, steps: int, replicates: int, seed: int,
@@ -88,11 +135,25 @@ def tasks(scenario: sc.Scenario, n_citizens: int, steps: int, replicates: int, s
 
 def run_tasks(todo: Sequence[Task], workers: int = 1,
               progress: Callable[[int], None] | None = None) -> list[pd.DataFrame]:
-    """Run tasks on ``workers`` processes (1: in this process); results in task order."""
-    results: list[pd.DataFrame | None] = [None] * len(todo)
-    if workers <= 1 or len(todo) <= 1:
+    """Run tasks on ``workers`` processes (1: in this process); time series in task order."""
+    return [r.timeseries for r in run_all(todo, workers, progress)]
+
+
+def in_process(todo: Sequence[Task], workers: int) -> bool:
+    """Whether :func:`run_all` runs the tasks in this process (so it can report each step)."""
+    return workers <= 1 or len(todo) <= 1
+
+
+def run_all(todo: Sequence[Task], workers: int = 1,
+            progress: Callable[[int], None] | None = None,
+            on_step: Callable[[int], None] | None = None) -> list[Replicate]:
+    """Run tasks on ``workers`` processes (1: in this process); results in task order.
+    ``progress(1)`` after each task; ``on_step(1)`` after each step of a task run in this
+    process (:func:`in_process`)."""
+    results: list[Replicate | None] = [None] * len(todo)
+    if in_process(todo, workers):
         for i, task in enumerate(todo):
-            results[i] = run_task(task)
+            results[i] = run_task(task, on_step)
             if progress:
                 progress(1)
     else:

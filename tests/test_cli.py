@@ -19,6 +19,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import stat
@@ -115,11 +116,12 @@ def test_run_summary_gives_end_and_key_steps_with_a_band(run_w1):
         for band in (entry["end"], *entry["steps"].values()):
             assert set(band) == {"mean", "p10", "p90"}
             assert band["p10"] <= band["mean"] + 1e-12 and band["mean"] <= band["p90"] + 1e-12
-    last = df[df.step == 12].trust_mean
-    assert summary["outputs"]["trust_mean"]["end"]["mean"] == pytest.approx(last.mean())
-    assert summary["outputs"]["trust_mean"]["end"]["p90"] == pytest.approx(last.quantile(0.9))
+    last = df[df.step == 12].trust_mean  # summary.json has 6 significant digits
+    assert summary["outputs"]["trust_mean"]["end"]["mean"] == pytest.approx(last.mean(), rel=1e-5)
+    assert summary["outputs"]["trust_mean"]["end"]["p90"] == pytest.approx(last.quantile(0.9),
+                                                                           rel=1e-5)
     at6 = df[df.step == 6].opt_out_rate.mean()
-    assert summary["outputs"]["opt_out_rate"]["steps"]["6"]["mean"] == pytest.approx(at6)
+    assert summary["outputs"]["opt_out_rate"]["steps"]["6"]["mean"] == pytest.approx(at6, rel=1e-5)
 
 
 def test_run_manifest_records_code_environment_inputs_seed_and_timing(run_w1, world):
@@ -178,7 +180,8 @@ def test_run_reports_on_stdout_and_leaves_no_temporary_folder(run_w1, world):
     assert result.stderr == ""  # --quiet, and no terminal anyway
     assert hidden(world) == []
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["timeseries.csv", "summary.json", "manifest.json", "report.html", *FIGURES])
+        ["timeseries.csv", "summary.json", "summary.csv", "incidents.csv", "manifest.json",
+         "report.html", *FIGURES])
 
 
 def test_one_and_two_workers_write_byte_identical_time_series(run_w1, world, run_cli):
@@ -355,7 +358,8 @@ def comparison(tmp_path_factory, run_cli):
 def test_compare_writes_its_outputs(comparison):
     folder, out = comparison
     assert sorted(p.name for p in out.iterdir()) == [
-        "comparison.json", "comparison.png", "manifest.json", "report.html", "timeseries.csv"]
+        "comparison.json", "comparison.png", "incidents.csv", "manifest.json", "report.html",
+        "summary.csv", "timeseries.csv"]
     assert (out / "comparison.png").read_bytes().startswith(PNG)
     assert hidden(folder) == []
     result = json.loads((out / "comparison.json").read_text())
@@ -389,7 +393,7 @@ def test_compare_runs_every_scenario_on_the_same_seeds(comparison):
     pd.testing.assert_frame_equal(_by_replicate(df, ref), _by_replicate(df, copy))
     for output, per_step in result["paired_difference"][copy].items():
         for step, d in per_step.items():
-            assert (d["mean"], d["low"], d["high"]) == (0, 0, 0), (output, step)
+            assert (d["mean"], d["ci95_low"], d["ci95_high"]) == (0, 0, 0), (output, step)
     # a late event: identical before it, different after it
     a, b = _by_replicate(df, ref), _by_replicate(df, late)
     early = a.index.get_level_values("step") < 10
@@ -405,13 +409,13 @@ def test_compare_paired_difference_has_an_interval(comparison):
     diff = (_by_replicate(df, late) - _by_replicate(df, ref)).xs(16, level="step").trust_mean
     d = result["paired_difference"][late]["trust_mean"]["16"]
     assert d["n"] == 3
-    assert d["mean"] == pytest.approx(diff.mean())
-    assert d["low"] < d["mean"] < d["high"] < 0  # the scandal lowers trust, clearly
-    half = d["high"] - d["mean"]
-    assert half == pytest.approx(4.302653 * diff.std(ddof=1) / 3 ** 0.5, rel=1e-4)  # t(0.975, 2)
+    assert d["mean"] == pytest.approx(diff.mean(), rel=1e-5)  # 6 significant digits
+    assert d["ci95_low"] < d["mean"] < d["ci95_high"] < 0  # the scandal lowers trust, clearly
+    half = d["ci95_high"] - d["mean"]  # a difference of two 6-digit figures: about 4 digits
+    assert half == pytest.approx(4.302653 * diff.std(ddof=1) / 3 ** 0.5, rel=1e-3)  # t(0.975, 2)
     end = result["outputs"][late]["trust_mean"]["end"]
     assert end["mean"] == pytest.approx(df[(df.scenario == late) & (df.step == 16)]
-                                        .trust_mean.mean())
+                                        .trust_mean.mean(), rel=1e-5)
 
 
 @pytest.mark.parametrize("files", [["baseline.yaml"], ["baseline.yaml", "baseline.yaml"]],
@@ -630,3 +634,269 @@ def test_out_dot_is_refused_not_crashed(scenario_dir, run_cli):
     assert "Traceback" not in r.stderr, r.stderr
     assert (scenario_dir / "keep.txt").read_text() == "precious"
     assert sorted(p.name for p in scenario_dir.iterdir()) == ["baseline.yaml", "keep.txt"]
+
+
+# ------------------------------------------------------------------------ start, pipes, extras
+def _modules_after(args: list[str], cwd: Path, env: dict[str, str]) -> set[str]:
+    """The modules a fresh interpreter has imported after ``trustsim ARGS``."""
+    code = ("import sys\nfrom sim import cli\ntry:\n    cli.main(sys.argv[1:])\n"
+            "except SystemExit:\n    pass\nprint(' '.join(sys.modules), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    return set(r.stderr.split())
+
+
+HEAVY = {"pandas", "mesa", "scipy", "matplotlib", "numba", "pyarrow", "SALib", "tqdm"}
+
+
+def test_help_and_validate_import_no_model_and_no_tables(trustsim_env):
+    """--help needs argparse only; validate the scenario modules (pydantic, YAML and the data
+    models they validate with), never the model, pandas or the figures."""
+    helped = _modules_after(["--help"], ROOT, trustsim_env)
+    top = {m.partition(".")[0] for m in helped}
+    assert "argparse" in top
+    assert not top & (HEAVY | {"numpy", "pydantic", "yaml"}), top & HEAVY
+    validated = _modules_after(["validate", "scenarios/baseline.yaml"], ROOT, trustsim_env)
+    top = {m.partition(".")[0] for m in validated}
+    assert {"pydantic", "yaml", "sim"} <= top
+    # numba and scipy.sparse come with the programme and network definitions
+    assert not top & (HEAVY - {"numba", "scipy"}), top & HEAVY
+    assert not {"sim.model", "sim.runner", "sim.report", "scipy.stats"} & validated
+
+
+def test_a_closed_pipe_ends_quietly(trustsim_env):
+    for args in (["schema"], ["--help"]):
+        shell = subprocess.run(
+            f"{shlex.join([sys.executable, '-m', 'sim.cli', *args])} | head -1", shell=True,
+            cwd=ROOT, env=trustsim_env, capture_output=True, text=True, timeout=TIMEOUT)
+        assert shell.stdout.count("\n") == 1, shell.stdout
+        assert shell.stderr == "", shell.stderr
+
+
+def test_schema_into_a_pipe_closed_at_once_exits_141_without_a_traceback(trustsim_env):
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "schema"], cwd=ROOT,
+                            env=trustsim_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command has written anything: its first write fails
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=TIMEOUT) == 141, err
+    assert err == ""
+
+
+def test_the_app_without_its_extra_names_the_extra(monkeypatch, capsys):
+    from sim import cli
+
+    monkeypatch.delitem(sys.modules, "sim.app", raising=False)
+    monkeypatch.setitem(sys.modules, "solara", None)  # import solara fails: not installed
+    assert cli.main(["app"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert "trustsim app: error:" in err and "pip install 'trustsim[app]'" in err
+    assert "solara" in err and "Traceback" not in err
+
+
+def test_a_sweep_on_dask_without_its_extra_names_the_extra(monkeypatch, capsys, tmp_path):
+    from sim import cli
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text('model: "sim.sweeps.testmodels:ishigami"\nparameters:\n'
+                    "  - {path: x1, bounds: [0, 1]}\nn: 4\nsteps: 1\noutputs: [y]\n")
+    for name in ("dask", "dask.distributed", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)
+    assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--scheduler",
+                     "local", "--quiet"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert "pip install 'trustsim[dask]'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ deep files, sweep specs
+def test_a_deeply_nested_file_is_refused_by_name_not_with_a_recursion_error(tmp_path, run_cli):
+    (tmp_path / "deep.yaml").write_text("name: x\nsteps: " + "[" * 5000 + "]" * 5000 + "\n")
+    block = "".join(" " * i + "k:\n" for i in range(1, 400)) + " " * 400 + "1\n"
+    (tmp_path / "blocks.yaml").write_text("name: y\nparams:\n" + block)
+    for name, line in (("deep.yaml", 2), ("blocks.yaml", 52)):
+        for command in (["validate", name], ["run", name, "--out", "res", "--quiet"]):
+            r = run_cli(*command, cwd=tmp_path)
+            assert_refused(r, [f"{name}:{line}:", "nested more than 50 levels deep"])
+            assert "RecursionError" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocks.yaml", "deep.yaml"]
+
+
+def test_a_sweep_spec_reports_every_problem_at_once_each_at_its_line(scenario_dir, run_cli):
+    (scenario_dir / "spec.yaml").write_text(
+        "name: bad\nbase: baseline.yaml\nparameters:\n"
+        "  - {path: params.gain_rate, bounds: [0.5, 0.1]}\n"
+        "  - {path: params.drfit, bounds: [0, 0.1]}\n"
+        "  - {path: params.loss_aversion, values: [2, 3]}\n"
+        "method: sobol\nn: 100\nreplicates: 0\noutputs: [trust_mean, trust_maen]\n"
+        "quick: {n: 12}\n")
+    r = run_cli("sweep", "spec.yaml", "--out", "res", "--quiet", cwd=scenario_dir)
+    assert_refused(r, [
+        "spec.yaml:4:5: parameters.0: lower bound 0.5 must be below upper bound 0.1",
+        "spec.yaml:5:6: parameters.1.path: 'params.drfit' is not a field",
+        "spec.yaml:6:", "parameters.2.values", "values are for method grid",
+        "spec.yaml:8:1: n: must be a power of 2 for sobol (got 100)",
+        "spec.yaml:9:1: replicates:",
+        "spec.yaml:10:", "outputs.1: unknown output 'trust_maen'",
+        "spec.yaml:11:", "quick.n: must be a power of 2 for sobol (got 12)"])
+    assert ":1:1:" not in r.stderr  # nothing blamed on the start of the file
+    assert not (scenario_dir / "res").exists()
+
+
+# ------------------------------------------------------------------------ summary.csv, incidents
+def most_digits(text: str) -> int:
+    """The most significant digits of any decimal number written in ``text``."""
+    mantissas = re.findall(r"(\d+\.\d+)(?:[eE][-+]?\d+)?", text)
+    return max((len(m.replace(".", "").lstrip("0")) for m in mantissas), default=0)
+
+
+def test_run_writes_a_tidy_summary_csv_beside_a_rounded_summary_json(run_w1):
+    _, out = run_w1
+    summary = json.loads((out / "summary.json").read_text())
+    assert most_digits((out / "summary.json").read_text()) <= 6
+    table = pd.read_csv(out / "summary.csv")
+    assert list(table.columns) == ["output", "week", "mean", "p10", "p90"]
+    assert most_digits((out / "summary.csv").read_text()) <= 6
+    assert set(table.output) == set(summary["outputs"])
+    assert sorted(table.week.unique()) == summary["key_steps"]
+    assert len(table) == len(summary["outputs"]) * len(summary["key_steps"])
+    for row in table.itertuples():
+        band = summary["outputs"][row.output]["steps"][str(row.week)]
+        assert (row.mean, row.p10, row.p90) == pytest.approx(
+            (band["mean"], band["p10"], band["p90"]), rel=1e-9, abs=1e-12)
+
+
+def test_compare_writes_summary_csv_by_scenario_and_names_its_interval(comparison):
+    _, out = comparison
+    result = json.loads((out / "comparison.json").read_text())
+    assert most_digits((out / "comparison.json").read_text()) <= 6
+    table = pd.read_csv(out / "summary.csv")
+    assert list(table.columns) == ["scenario", "output", "week", "mean", "p10", "p90"]
+    assert list(table.scenario.unique()) == result["scenarios"]
+    row = table[(table.scenario == "late") & (table.output == "trust_mean")
+                & (table.week == 16)].iloc[0]
+    assert row["mean"] == pytest.approx(result["outputs"]["late"]["trust_mean"]["end"]["mean"])
+    for per_step in result["paired_difference"]["late"].values():
+        for d in per_step.values():
+            assert set(d) == {"mean", "ci95_low", "ci95_high", "n"}
+
+
+def test_run_lists_every_incident_and_they_add_up_to_the_breaches(run_w1):
+    _, out = run_w1
+    incidents = pd.read_csv(out / "incidents.csv")
+    assert list(incidents.columns) == ["replicate", "week", "programme", "kind", "severity",
+                                       "publicity", "victims", "reached", "hidden"]
+    assert set(incidents.kind) <= {"breach", "revelation"}
+    # the file's scandal at week 6, in every replicate (a revelation, with no victims)
+    scandal = incidents[(incidents.week == 6) & (incidents.kind == "revelation")]
+    assert sorted(scandal.replicate) == [0, 1]
+    assert (scandal.programme == "gp_records").all() and (scandal.victims == 0).all()
+    df = pd.read_csv(out / "timeseries.csv")
+    counted = incidents[incidents.kind == "breach"].groupby(["replicate", "week"]).size()
+    series = df.set_index(["replicate", "step"]).breaches
+    assert series[series > 0].to_dict() == {k: v for k, v in counted.items()}
+
+
+def test_compare_lists_incidents_by_scenario(comparison):
+    _, out = comparison
+    incidents = pd.read_csv(out / "incidents.csv")
+    assert list(incidents.columns[:3]) == ["scenario", "replicate", "week"]
+    late = incidents[(incidents.scenario == "late") & (incidents.kind == "revelation")]
+    assert sorted(late.replicate) == [0, 1, 2] and set(late.week) == {10}
+
+
+# ------------------------------------------------------------------------ --out, several files
+def test_out_defaults_to_results_and_the_scenario_name(scenario_dir, run_cli):
+    r = run_cli("run", "baseline.yaml", "--citizens", "300", "--steps", "2", "--replicates",
+                "1", "--quiet", cwd=scenario_dir)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("results/baseline: baseline, ")
+    assert (scenario_dir / "results" / "baseline" / "manifest.json").is_file()
+    assert hidden(scenario_dir / "results") == []
+
+
+def test_several_files_run_each_into_its_own_folder(scenario_dir, run_cli):
+    (scenario_dir / "child.yaml").write_text(child_yaml(steps=3, timeline="timeline: []\n"))
+    small = ("--citizens", "300", "--steps", "2", "--replicates", "1", "--quiet")
+    r = run_cli("run", "baseline.yaml", "child.yaml", "--out", "both", *small,
+                cwd=scenario_dir)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0].startswith("both/baseline: baseline, ")
+    assert r.stdout.splitlines()[1].startswith("both/child: child, ")
+    for name in ("baseline", "child"):
+        manifest = json.loads((scenario_dir / "both" / name / "manifest.json").read_text())
+        assert list(manifest["scenarios"]) == [name]
+    # without --out, each to its own default; a folder in the way stops all before any run
+    (scenario_dir / "results" / "child").mkdir(parents=True)
+    refused = run_cli("run", "baseline.yaml", "child.yaml", *small, cwd=scenario_dir)
+    assert_refused(refused, ["results/child", "--force"])
+    assert sorted(p.name for p in (scenario_dir / "results").iterdir()) == ["child"]
+    # every file is read before anything runs: all their problems at once
+    (scenario_dir / "bad1.yaml").write_text("name: a\nsteps: x\n")
+    (scenario_dir / "bad2.yaml").write_text("name: b\nreplicats: 2\n")
+    bad = run_cli("run", "bad1.yaml", "bad2.yaml", "--out", "bad", *small, cwd=scenario_dir)
+    assert_refused(bad, ["bad1.yaml:2:", "bad2.yaml:2:"])
+    assert not (scenario_dir / "bad").exists()
+
+
+def test_a_bare_name_runs_the_shipped_scenario_and_a_wrong_one_lists_them(tmp_path, run_cli):
+    r = run_cli("run", "breach_shock", "--citizens", "300", "--steps", "2", "--replicates",
+                "1", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "results" / "breach_shock" / "manifest.json").read_text())
+    assert str(ROOT / "scenarios" / "breach_shock.yaml") in manifest["scenario_files"][
+        "breach_shock"]
+    wrong = run_cli("validate", "breach_shok", cwd=tmp_path)
+    assert_refused(wrong, ["breach_shok: file not found", "did you mean 'breach_shock'",
+                           "baseline, breach_shock"])
+
+
+# ------------------------------------------------------------------------ help, progress, signals
+@pytest.mark.parametrize("name", [None, "run", "validate", "compare", "schema", "sweep", "app"])
+def test_every_help_ends_with_examples(name, capsys):
+    from sim import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([name, "--help"] if name else ["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    examples = text[text.index("\nexamples:\n"):]
+    assert f"  trustsim {name or ''}".rstrip() in examples
+    assert "usage: trustsim" in text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_a_single_run_shows_progress_by_week(scenario_dir, trustsim_env):
+    status, shown = _on_a_terminal(["run", "baseline.yaml", "--out", "one", "--citizens", "600",
+                                    "--steps", "5", "--replicates", "1"], scenario_dir,
+                                   trustsim_env)
+    assert status == 0, shown
+    assert b"/5 " in shown and b"week" in shown, shown  # 5 weeks, not 1 run
+
+
+def test_sigterm_stops_a_run_between_two_steps(monkeypatch, tmp_path):
+    """The signal lands during a step; the step ends, no other starts, the command unwinds."""
+    from sim import command, runner
+
+    scenario = sc.load(BASELINE, ["population.size=300", "steps=8", "replicates=1"])
+    steps: list[int] = []
+
+    def on_step(n: int) -> None:
+        steps.append(n)
+        if len(steps) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled at once, in this (main) thread
+            steps.append(0)  # the handler did not raise: the step's work goes on
+
+    def work(args) -> int:
+        runner.run_replicate(scenario, scenario.replicate_seeds()[0], on_step)
+        return 0
+
+    previous = signal.getsignal(signal.SIGTERM)
+    assert command.run("trustsim run", work, None) == 143
+    assert steps == [1, 1, 1, 0]  # stopped before the fourth step
+    assert signal.getsignal(signal.SIGTERM) == previous
+    # outside a command the flag is clear again
+    assert command.run("trustsim run", lambda args: 0, None) == 0

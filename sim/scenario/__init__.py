@@ -13,9 +13,11 @@ One module per job:
 - ``loading``: strict YAML, ``extends`` and ``--set`` overrides (:func:`load`, :func:`files`);
 - ``validation``: located problems (:class:`Problem`, :class:`ScenarioError`), the checks beyond
   the schema and the dry run of programme changes;
-- ``resources``: the memory a run needs and the memory there is.
+- ``resources``: the memory a run needs and the memory there is;
+- ``bundled``: the scenario files that ship with trustsim, found by bare name (``baseline``).
 """
 
+from sim.scenario import bundled
 from sim.scenario.loading import apply_overrides, files, load, read, resolve
 from sim.scenario.paths import allowed_keys, get_path, model_at, set_path
 from sim.scenario.resources import available_memory, memory_estimate
@@ -25,7 +27,8 @@ from sim.world import suggest
 
 __all__ = [
     "POLICY_LEVERS", "MandatePatch", "Policy", "PopulationSpec", "Problem", "Scenario",
-    "ScenarioError", "Source", "allowed_keys", "apply_overrides", "available_memory", "files",
+    "ScenarioError", "Source", "allowed_keys", "apply_overrides", "available_memory", "bundled",
+    "files",
     "get_path", "load", "locate", "memory_estimate", "model_at", "read", "resolve", "schema",
     "set_path", "suggest", "validate",
 ]

@@ -15,9 +15,40 @@ from typing import Any
 
 import yaml
 
+from sim.scenario.bundled import is_bare, names
 from sim.scenario.paths import allowed_keys, parse_key, set_path, unknown_key_hint
 from sim.scenario.spec import Scenario
 from sim.scenario.validation import Problem, ScenarioError, Source, locate, validate
+from sim.world import suggest
+
+#: How deeply mappings and lists may nest in a scenario file (the deepest real ones nest about six
+#: levels). YAML is parsed recursively, so a file of thousands of nested brackets would otherwise
+#: end in a RecursionError instead of a message naming the file.
+MAX_DEPTH = 50
+
+_OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+         yaml.FlowSequenceStartToken)
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _too_deep(text: str, name: str) -> Problem | None:
+    """A problem if ``text`` nests more than MAX_DEPTH levels, found by scanning its tokens
+    (the scanner does not recurse); malformed YAML is left for the parser to report."""
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = token.start_mark
+                    return Problem(name, "", f"nested more than {MAX_DEPTH} levels deep; a "
+                                   "scenario's mappings and lists nest a few levels at most",
+                                   mark.line + 1, mark.column + 1)
+            elif isinstance(token, _CLOSE):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -46,11 +77,19 @@ def read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError([Problem(name, "", "file not found")]) from None
+        hint = ""
+        if is_bare(path):  # meant a shipped scenario?
+            shipped = names()
+            hint = (f"; nor is it a shipped scenario{suggest(path.name, shipped)}: "
+                    f"{', '.join(shipped)}")
+        raise ScenarioError([Problem(name, "", f"file not found{hint}")]) from None
     except IsADirectoryError:
         raise ScenarioError([Problem(name, "", "is a folder, not a scenario file")]) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError([Problem(name, "", f"cannot be read: {err}")]) from None
+    deep = _too_deep(text, name)
+    if deep:
+        raise ScenarioError([deep])
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
-from sim.model import TrustModel
 from sim.scenario.spec import Scenario
 
 
 def memory_estimate(scenario: Scenario, n_citizens: int | None = None,
                     parallel: int = 1) -> int:
     """Bytes a run is expected to need at its peak, for ``parallel`` runs at once."""
+    from sim.model import TrustModel  # only when a run is about to build one
+
     n = n_citizens or scenario.population.size
     per_citizen = TrustModel.bytes_per_citizen(len(scenario.agencies) + 1,
                                                len(scenario.programmes))  # runs build no views

@@ -12,7 +12,7 @@ import hashlib
 import json
 import types
 from collections.abc import Sequence
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -21,12 +21,14 @@ from pydantic.fields import FieldInfo
 from sim import baseline
 from sim.agencies import AgencySpec
 from sim.events import Event, PolicyChange
-from sim.model import TrustModel
 from sim.network import NetworkParams
 from sim.params import TrustParams
 from sim.programmes import Mandate, Programme
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.world import suggest
+
+if TYPE_CHECKING:  # the model (Mesa, pandas) is imported only to build one
+    from sim.model import TrustModel
 
 #: The programme fields a policy can set (docs/scenarios.md, section 4). Each keeps the
 #: programme field's type, range and meaning; adding a lever is adding its name here.
@@ -191,6 +193,8 @@ class Scenario(BaseModel):
               citizen_agents: bool | None = None) -> TrustModel:
         """A fresh model of this scenario; its ``running`` turns False after the scenario's
         ``steps``, so Mesa's ``run_model()`` runs exactly the scenario."""
+        from sim.model import TrustModel
+
         kwargs = self.model_kwargs()
         if rng is not None:
             kwargs["rng"] = rng

@@ -191,6 +191,8 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
 
 def sweep_command(args: argparse.Namespace) -> int:
     """``trustsim sweep``: check the spec and the folder, run (or resume) the sweep, report."""
+    if engine.choose(args.workers, args.scheduler, args.executor) == "dask":
+        command.require("dask.distributed", "dask", "a sweep on Dask")
     loaded = load(args.spec)
     spec = loaded.spec.with_quick() if args.quick else loaded.spec
     if spec.model == TRUSTSIM:

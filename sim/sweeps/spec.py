@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from sim import scenario as sc
 
@@ -26,6 +26,7 @@ DEFAULT_OUTPUTS = ("trust_mean", "opt_out_rate", "data_coverage", "service_benef
                    "public_benefit")
 DUMMY = "dummy"
 TRUSTSIM = "trustsim"
+LATER = "problems_later"  # validation context: leave the cross-field checks to load()
 
 
 class Parameter(BaseModel):
@@ -110,24 +111,39 @@ class SweepSpec(BaseModel):
     model: str = Field(default=TRUSTSIM, description="'trustsim' or 'module:function'")
 
     @model_validator(mode="after")
-    def _consistent(self) -> SweepSpec:
-        names = [p.path for p in self.parameters]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"parameter {dup[0]!r} is listed twice")
-        if self.model == TRUSTSIM and self.base is None:
-            raise ValueError("base: a scenario file is needed for the trustsim model")
-        if self.model != TRUSTSIM and ":" not in self.model:
-            raise ValueError("model must be 'trustsim' or an import path 'module:function'")
-        for p in self.parameters:
-            if self.method != "grid" and p.values is not None:
-                raise ValueError(f"parameter {p.path!r}: values are for method grid; give "
-                                 "bounds: [lo, hi] for " + self.method)
-            if self.method == "morris" and p.dist != "unif":
-                raise ValueError(f"parameter {p.path!r}: morris samples uniform ranges only")
-        if self.method == "sobol" and self.n & (self.n - 1):
-            raise ValueError(f"n must be a power of 2 for sobol (got {self.n})")
+    def _consistent(self, info: ValidationInfo) -> SweepSpec:
+        if not (info.context or {}).get(LATER):  # load() collects them, located, instead
+            problems = self.problems()
+            if problems:
+                raise ValueError("; ".join(f"{path}: {message}" if path else message
+                                           for path, message in problems))
         return self
+
+    def problems(self, index: Callable[[int], int] = lambda i: i) -> list[tuple[str, str]]:
+        """What the fields cannot check one by one, as (dotted path, message) pairs; a
+        parameter's path uses ``index(i)``, its position in the file."""
+        out = []
+        names = [p.path for p in self.parameters]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                out.append((f"parameters.{index(i)}.path",
+                            f"parameter {name!r} is listed twice"))
+        if self.model == TRUSTSIM and self.base is None:
+            out.append(("base", "a scenario file is needed for the trustsim model"))
+        if self.model != TRUSTSIM and ":" not in self.model:
+            out.append(("model", "must be 'trustsim' or an import path 'module:function'"))
+        for i, p in enumerate(self.parameters):
+            if self.method != "grid" and p.values is not None:
+                out.append((f"parameters.{index(i)}.values", f"parameter {p.path!r}: values "
+                            f"are for method grid; give bounds: [lo, hi] for {self.method}"))
+            if self.method == "morris" and p.dist != "unif":
+                out.append((f"parameters.{index(i)}.dist",
+                            f"parameter {p.path!r}: morris samples uniform ranges only"))
+        if self.method == "sobol":
+            for where, n in (("n", self.n), ("quick.n", self.quick.n)):
+                if n is not None and n & (n - 1):
+                    out.append((where, f"must be a power of 2 for sobol (got {n})"))
+        return out
 
     def with_quick(self) -> SweepSpec:
         """The spec with its ``quick`` settings applied."""
@@ -177,8 +193,31 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
     return path, message
 
 
+def _partial(data: dict[str, Any], errors: list[dict[str, Any]],
+             ) -> tuple[dict[str, Any], list[int]]:
+    """``data`` without what failed validation (top-level fields, single parameters), so the
+    rest can still be checked; and the positions in the file of the parameters kept."""
+    bad_fields = {str(e["loc"][0]) for e in errors if e["loc"]}
+    bad_params = {e["loc"][1] for e in errors
+                  if len(e["loc"]) > 1 and e["loc"][0] == "parameters"
+                  and isinstance(e["loc"][1], int)}
+    rest = {k: v for k, v in data.items() if k not in bad_fields - {"parameters"}}
+    kept = list(range(len(data.get("parameters") or [])))
+    if "parameters" in bad_fields:
+        params = data.get("parameters")
+        if not isinstance(params, list) or not bad_params:
+            rest.pop("parameters", None)
+            kept = []
+        else:
+            kept = [i for i in range(len(params)) if i not in bad_params]
+            rest["parameters"] = [params[i] for i in kept]
+    return rest, kept
+
+
 def load(path: str | Path) -> LoadedSpec:
-    """Read and validate a sweep spec; raise ScenarioError listing every problem."""
+    """Read and validate a sweep spec; raise ScenarioError listing every problem, each with
+    its line: the fields', then what the fields do not check alone, then the base scenario's
+    and the parameters' (as far as the parts they need are valid)."""
     path = Path(path)
     data, node = sc.read(path)  # safe YAML, duplicate keys refused
     sources = [sc.Source(path, node)]
@@ -186,14 +225,26 @@ def load(path: str | Path) -> LoadedSpec:
     def problem(where: str, message: str) -> sc.Problem:
         return sc.locate(sc.Problem(str(path), where, message), sources)
 
-    try:
-        spec = SweepSpec.model_validate(data)
-    except ValidationError as err:
-        raise sc.ScenarioError([problem(*_describe(e)) for e in err.errors()]) from None
     problems: list[sc.Problem] = []
+    context = {LATER: True}
+    try:
+        spec = SweepSpec.model_validate(data, context=context)
+        kept = list(range(len(spec.parameters)))
+    except ValidationError as err:
+        problems += [problem(*_describe(e)) for e in err.errors()]
+        rest, kept = _partial(data, err.errors())
+        try:  # check the rest too, so every problem shows now rather than on the next run
+            spec = SweepSpec.model_validate(rest, context=context)
+        except ValidationError:
+            raise sc.ScenarioError(problems) from None
+
+    def index(i: int) -> int:  # a kept parameter's position in the file
+        return kept[i]
+
+    problems += [problem(*p) for p in spec.problems(index)]
     base = None
     files: list[str] = [str(path)]
-    if spec.model != TRUSTSIM:
+    if spec.model != TRUSTSIM and ":" in spec.model:
         try:
             fn = model_function(spec.model)
             if not callable(fn):
@@ -206,15 +257,16 @@ def load(path: str | Path) -> LoadedSpec:
             scenario = sc.load(base_path, spec.overrides)
         except sc.ScenarioError as err:
             if not base_path.exists():
-                raise sc.ScenarioError([problem("base", f"{spec.base!r}: file not found "
-                                                        f"(looked for {base_path})")]) from None
-            raise sc.ScenarioError([
-                problem("overrides", p.message) if p.file == "--set" else p
-                for p in err.problems]) from None
+                problems.append(problem("base", f"{spec.base!r}: file not found "
+                                                f"(looked for {base_path})"))
+            else:
+                problems += [problem("overrides", p.message) if p.file == "--set" else p
+                             for p in err.problems]
+            raise sc.ScenarioError(problems) from None
         base = scenario.model_dump(mode="json")
         files += sc.files(base_path)
         if spec.model == TRUSTSIM:
-            problems += _check_paths(spec, base, problem)
+            problems += _check_paths(spec, base, problem, index)
             from sim.results import output_names
 
             known = output_names(list(scenario.agencies), [s.key for s in scenario.segments()],
@@ -228,7 +280,8 @@ def load(path: str | Path) -> LoadedSpec:
     return LoadedSpec(spec, path, base, files)
 
 
-def _check_paths(spec: SweepSpec, base: dict[str, Any], problem) -> list[sc.Problem]:
+def _check_paths(spec: SweepSpec, base: dict[str, Any], problem: Callable[..., sc.Problem],
+                 index: Callable[[int], int]) -> list[sc.Problem]:
     """Each parameter path exists in the resolved base and its extreme values are valid."""
     import copy
 
@@ -246,11 +299,12 @@ def _check_paths(spec: SweepSpec, base: dict[str, Any], problem) -> list[sc.Prob
                         f" (allowed here: {', '.join(sorted(parent))})"
             except (KeyError, IndexError, TypeError):
                 pass
-            out.append(problem(f"parameters.{i}.path",
+            out.append(problem(f"parameters.{index(i)}.path",
                                f"{p.path!r} is not a field of the base scenario{hint}"))
             continue
         if isinstance(current, dict | list):
-            out.append(problem(f"parameters.{i}.path", f"{p.path!r} is a section, not a value"))
+            out.append(problem(f"parameters.{index(i)}.path",
+                               f"{p.path!r} is a section, not a value"))
             continue
         if p.values is not None:
             probes = list(p.values)
@@ -267,7 +321,7 @@ def _check_paths(spec: SweepSpec, base: dict[str, Any], problem) -> list[sc.Prob
                 sc.Scenario.model_validate(data)
             except ValidationError as err:
                 e = err.errors()[0]
-                out.append(problem(f"parameters.{i}",
+                out.append(problem(f"parameters.{index(i)}",
                                    f"{p.path}={value!r} is not allowed: "
                                    f"{e['msg'].removeprefix('Value error, ')}"))
                 break
