@@ -169,8 +169,8 @@ def ensemble(scenarios: Sequence[sc.Scenario], names: Sequence[str], workers: in
 def summary_data(df: pd.DataFrame, scenario: sc.Scenario) -> dict[str, Any]:
     """What ``summary.json`` holds for one scenario's runs."""
     key = report.key_steps(scenario.steps, (m for m, _ in scenario.marks()))
-    return {"scenario": scenario.name, "replicates": scenario.replicates, "key_steps": key,
-            "outputs": report.summary(df, key)}
+    return report.significant({"scenario": scenario.name, "replicates": scenario.replicates,
+                               "key_steps": key, "outputs": report.summary(df, key)})
 
 
 def shared_outputs(df: pd.DataFrame) -> pd.DataFrame:
@@ -185,13 +185,13 @@ def comparison_data(df: pd.DataFrame, scenarios: Sequence[sc.Scenario],
     shared = shared_outputs(df)
     marks = sorted({m for s in scenarios for m in s.marks()})
     key = report.key_steps(scenarios[0].steps, (m for m, _ in marks))
-    return {
+    return report.significant({
         "reference": names[0], "scenarios": list(names), "replicates": scenarios[0].replicates,
         "key_steps": key,
         "common_random_numbers": "every scenario runs on the same replicate seeds",
         "outputs": {name: report.summary(shared[shared.scenario == name], key)
                     for name in names},
-        "paired_difference": report.paired_differences(shared, names[0], key)}
+        "paired_difference": report.paired_differences(shared, names[0], key)})
 
 
 def _bar(total: int, show: bool, desc: str) -> Any:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import re
 import sys
 from collections.abc import Sequence
@@ -154,19 +153,6 @@ def _folder(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip(".") or "scenario"
 
 
-def significant(value: Any, digits: int = 6) -> Any:
-    """``value`` with every float rounded to ``digits`` significant digits (in nested dicts and
-    lists too): a summary's figures are estimates across a few replicates, and 17 digits
-    would claim a precision they do not have."""
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}") if math.isfinite(value) else value
-    if isinstance(value, dict):
-        return {k: significant(v, digits) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [significant(v, digits) for v in value]
-    return value
-
-
 def _summary_table(summary: dict[str, Any]) -> pd.DataFrame:
     """``report.summary`` as a tidy table: output, week, mean, p10, p90 (one row per output
     and key week; the last week is the end)."""
@@ -249,6 +235,7 @@ def _hashes(paths: Sequence[str]) -> dict[str, str]:
 def cmd_run(args: argparse.Namespace) -> int:
     """``trustsim run``: every file is read and checked, and every results folder claimed,
     before the first replicate runs; the folders appear together at the end."""
+    from sim import api
     from sim import scenario as sc
 
     started = dt.datetime.now(dt.UTC)
@@ -256,7 +243,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded = _load_all(paths, args.overrides)
     hashes = [_hashes(sc.files(p)) for p in paths]
     scenarios = [_with_options(s, args) for s in loaded]
-    names = _unique_names(scenarios)
+    names = api.unique_names(scenarios)
     if len(scenarios) == 1:
         outs = [args.out or Path("results", _folder(names[0]))]
     else:
@@ -277,19 +264,17 @@ def _run_one(scenario: sc.Scenario, name: str, hashes: dict[str, str], tmp: Path
     """Run one scenario's replicates and write its results into ``tmp``; the line to print."""
     import pandas as pd
 
-    from sim import report, runner
+    from sim import api, report, runner
 
     citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
     todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
     done = _run_all(todo, args, name)
     df = pd.concat([r.timeseries for r in done], ignore_index=True)
     _table(df, tmp, args.format)
-    key = report.key_steps(steps, (m for m, _ in scenario.marks()))
-    summary = report.summary(df, key)
-    files.write_json(tmp / "summary.json", significant({
-        "scenario": scenario.name, "replicates": replicates, "key_steps": key,
-        "outputs": summary}))
-    _csv(_summary_table(summary), tmp / "summary.csv")
+    data = api.summary_data(df, scenario)
+    key = data["key_steps"]
+    files.write_json(tmp / "summary.json", data)
+    _csv(_summary_table(data["outputs"]), tmp / "summary.csv")
     _csv(runner.incident_table(done), tmp / "incidents.csv")
     files.write_json(tmp / "manifest.json", report.manifest(
         scenarios={scenario.name: scenario.model_dump(mode="json")},
@@ -322,19 +307,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
-def _unique_names(scenarios: Sequence[sc.Scenario]) -> list[str]:
-    """Scenario names for tables and figures; repeats get #2, #3, ..."""
-    names, seen = [], {}
-    for s in scenarios:
-        seen[s.name] = seen.get(s.name, 0) + 1
-        names.append(s.name if seen[s.name] == 1 else f"{s.name}#{seen[s.name]}")
-    return names
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sim import report, runner
+    from sim import api, report, runner
     from sim import scenario as sc
 
     started = dt.datetime.now(dt.UTC)
@@ -352,12 +328,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if differs:
             print(f"trustsim compare: note: {original.name} runs with the reference's "
                   f"{', '.join(differs)}", file=sys.stderr)
-        lost = [f"{e.type}@{e.step}" for e in original.events() if e.step > s.steps]
+        lost = api.lost_events(original, s)
         if lost:
             print(f"trustsim compare: warning: {original.name}: events after week {s.steps} "
                   f"never happen: {', '.join(lost)} (see experiments/case_studies.py to set "
                   "scenarios side by side on their own timelines)", file=sys.stderr)
-    names = _unique_names(scenarios)
+    names = api.unique_names(scenarios)
     out = args.out or Path("results", "_vs_".join(_folder(n) for n in names))
     first = scenarios[0]
     citizens, steps, per = first.population.size, first.steps, first.replicates
@@ -369,17 +345,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         df = pd.concat([r.timeseries.assign(scenario=names[i // per])
                         for i, r in enumerate(done)], ignore_index=True)
         df = df[["scenario", *(c for c in df.columns if c != "scenario")]]
-        shared = df[[c for c in df.columns if not df[c].isna().any()]]
+        shared = api.shared_outputs(df)
         _table(df, tmp, args.format)
         marks = sorted({m for s in scenarios for m in s.marks()})
-        key = report.key_steps(steps, (m for m, _ in marks))
-        outputs = {name: report.summary(shared[shared.scenario == name], key) for name in names}
-        files.write_json(tmp / "comparison.json", significant({
-            "reference": names[0], "scenarios": names, "replicates": per, "key_steps": key,
-            "common_random_numbers": "every scenario runs on the same replicate seeds",
-            "outputs": outputs,
-            "paired_difference": report.paired_differences(shared, names[0], key)}))
-        _csv(pd.concat([_summary_table(o).assign(scenario=n) for n, o in outputs.items()],
+        data = api.comparison_data(df, scenarios, names)
+        key = data["key_steps"]
+        files.write_json(tmp / "comparison.json", data)
+        _csv(pd.concat([_summary_table(o).assign(scenario=n)
+                        for n, o in data["outputs"].items()],
                        ignore_index=True)[["scenario", "output", "week", "mean", "p10", "p90"]],
              tmp / "summary.csv")
         _csv(runner.incident_table(done, [names[i // per] for i in range(len(done))]),

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import importlib.metadata
 import importlib.util
+import math
 import os
 import platform
 import subprocess
@@ -241,3 +242,16 @@ def manifest(*, scenarios: dict[str, dict[str, Any]], files: dict[str, dict[str,
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def significant(value: Any, digits: int = 6) -> Any:
+    """``value`` with every float rounded to ``digits`` significant digits (in nested dicts and
+    lists too): a summary's figures are estimates across a few replicates, and 17 digits
+    would claim a precision they do not have."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: significant(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [significant(v, digits) for v in value]
+    return value
