@@ -18,7 +18,7 @@ RESULTS = ROOT / "results"
 #: folder -> (the command of results/README.md, the committed files that hold its numbers)
 CANONICAL = {
     "baseline": ("trustsim run scenarios/baseline.yaml --out results/baseline",
-                 ["timeseries.csv", "summary.json"]),
+                 ["timeseries.csv", "summary.json", "summary.csv", "incidents.csv"]),
     "case_studies": ("python experiments/case_studies.py --out results/case_studies "
                      "--citizens 5000 --replicates 5 --workers 2",
                      ["timeseries.csv", "summary.csv"]),
