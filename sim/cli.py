@@ -134,9 +134,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     with files.results_folder(args.out, args.force) as tmp:
         todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
         with command.progress(len(todo), args.quiet, scenario.name) as bar:
-            frames = runner.run_tasks(todo, args.workers, bar.update)
-        df = pd.concat(frames, ignore_index=True)
+            runs = runner.run_tasks(todo, args.workers, bar.update, runner.run_task_groups)
+        df = pd.concat([ts for ts, _ in runs], ignore_index=True)
         _table(df, tmp, args.format)
+        regions = runner.write_groups([g for _, g in runs], tmp)  # groups.csv, regions.csv
+        from sim import plots_regions
+
+        plots_regions.regions_figure(regions, tmp / "regions.png", df, scenario.marks())
         key = report.key_steps(steps, (m for m, _ in scenario.marks()))
         files.write_json(tmp / "summary.json", {
             "scenario": scenario.name, "replicates": replicates, "key_steps": key,

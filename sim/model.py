@@ -31,7 +31,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import agents, baseline, breaches, campaigns, control, sharing, trust, world
+from sim import (
+    agents,
+    baseline,
+    breaches,
+    campaigns,
+    control,
+    demography,
+    sharing,
+    trust,
+    world,
+)
 from sim.agencies import AgencySpec
 from sim.agents import Agency, Citizen
 from sim.breaches import Incident
@@ -40,7 +50,7 @@ from sim.events import Event
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
 from sim.programmes import PURPOSES, Choice, Consent, Programme, ProgrammeTable, Regime
-from sim.results import Results, output_names
+from sim.results import GroupResults, Results, group_output_names, output_names
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
 
@@ -135,11 +145,14 @@ class TrustModel(mesa.Model):
         n_cols, n_prog = len(self.column), len(self.programmes)
 
         shape = network if isinstance(network, NetworkParams) else NetworkParams(**network or {})
-        self.network = build_network(n, self.streams.generator("network", 0), shape)
         self.citizens = Citizens(n, n_cols, n_prog)
+        places = demography.place(self.citizens, self.streams)
+        self.network = build_network(n, self.streams.generator("network", 0), shape, places)
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
                    shape.homophily)
+        demography.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
+        self.cell_count = demography.cell_counts(self.citizens)
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
         self.consent_constant = np.full(n_prog, self.params.share_intercept)
         self._refresh()
@@ -180,6 +193,8 @@ class TrustModel(mesa.Model):
         self.results = Results(
             output_names(names, [s.key for s in self.segments],
                          [p.name for p in self.programmes]), n_steps)
+        self.group_results = GroupResults(demography.group_labels(), group_output_names(names),
+                                          n_steps)
         self._measure_initial_state()
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_latest, name=name) for name in self.results.names},
@@ -244,6 +259,19 @@ class TrustModel(mesa.Model):
         values.update(zip((f"refusing_{k.value}" for k in PURPOSES), self._refusing(),
                           strict=True))
         self.results.record(t, values)
+        self._record_groups(t)
+
+    def _record_groups(self, t: int) -> None:
+        """Opt-out and mean trust in every region and demographic group (one pass, by cell)."""
+        c = self.citizens
+        trust_sum = np.zeros((demography.N_CELLS, c.trust.shape[1]))
+        out_count = np.zeros(demography.N_CELLS, np.int64)
+        demography.tally(*demography.codes(c), c.trust, c.choice,
+                         self.table.regime != Regime.NONE, trust_sum, out_count)
+        count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
+        mean = demography.by_group(trust_sum) / count
+        rate = demography.by_group(out_count)[:, None] / count
+        self.group_results.record(t, np.hstack([rate, mean[:, -1:], mean[:, :-1]]))
 
     def _refusing(self) -> list[float]:
         """Share of citizens refusing each purpose in at least one dynamic programme."""
@@ -271,6 +299,12 @@ class TrustModel(mesa.Model):
         """All outputs, one row per step from 0 (the initial state) to now."""
         return self.results.frame()
 
+    def groups_timeseries(self) -> pd.DataFrame:
+        """Outputs by region and demographic group, one row per step, group and output (tidy):
+        columns ``step``, ``group_kind`` (region, sex, age_band, deprivation), ``group``,
+        ``output`` (``opt_out_rate``, ``trust_mean``, ``trust_<agency>``) and ``value``."""
+        return self.group_results.frame()
+
     # ------------------------------------------------------------------ Mesa conventions
     last_step: int | None = None  # the ``steps`` argument (set before Mesa sets ``running``)
     _running: bool = True
@@ -289,7 +323,9 @@ class TrustModel(mesa.Model):
         """Every citizen's state now, one row per citizen, for pandas rather than raw arrays.
 
         Columns: ``id`` (the citizen's row), ``agent_id`` (its Mesa ``unique_id``; missing
-        without citizen agents), ``segment`` (the segment's key), then every state variable of
+        without citizen agents), ``segment`` (the segment's key), ``region``, ``sex``,
+        ``age_band`` and ``deprivation`` (by their labels, e.g. ``london``, ``40-49``, ``q1``
+        for the most deprived quintile), then every other state variable of
         ``sim.citizens.STATE`` in order: one column per citizen variable, one per agency
         and ``general`` for trust and disposition (``trust_nhs``, ``trust_general``), one per
         programme for the consent state (``choice_gp_records``, ``aware_gp_records``, ...);

@@ -14,12 +14,16 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from sim import scenario as sc
+from sim.results import wide_by
+
+T = TypeVar("T")
 
 #: one thread per worker process: the workers are the parallelism, and threads on top of them
 #: would only compete for the same cores
@@ -37,10 +41,17 @@ def single_threaded_workers() -> None:
 def run_replicate(scenario: sc.Scenario, seed: np.random.SeedSequence) -> pd.DataFrame:
     """One replicate: the scenario's model (no citizen agents) run for its ``steps``, as its
     time series."""
+    return run_replicate_groups(scenario, seed)[0]
+
+
+def run_replicate_groups(scenario: sc.Scenario, seed: np.random.SeedSequence
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One replicate as :func:`run_replicate`, with its outputs by region and demographic group
+    (``TrustModel.groups_timeseries``, long)."""
     model = scenario.build(rng=seed, citizen_agents=False)
     for _ in range(scenario.steps):
         model.step()
-    return model.timeseries()
+    return model.timeseries(), model.groups_timeseries()
 
 
 def with_run_settings(scenario: sc.Scenario | dict[str, Any], citizens: int, steps: int,
@@ -77,6 +88,29 @@ def run_task(task: Task) -> pd.DataFrame:
     return df
 
 
+def run_task_groups(task: Task) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """As :func:`run_task`, returning the time series and the group table, each with a
+    ``replicate`` column."""
+    scenario = sc.Scenario.model_validate(task.scenario)
+    seed = np.random.SeedSequence(task.entropy, spawn_key=task.spawn_key)
+    frames = run_replicate_groups(scenario, seed)
+    for df in frames:
+        df.insert(0, "replicate", task.replicate)
+    return frames
+
+
+def write_groups(groups: Sequence[pd.DataFrame], folder: Path) -> pd.DataFrame:
+    """Write the replicates' group tables: ``groups.csv`` long (replicate, step, group_kind,
+    group, output, value, and ``region`` on the region rows) and ``regions.csv`` wide (replicate,
+    step, region, opt_out_rate, trust_mean, trust_<agency>...). Returns the wide region table."""
+    long = pd.concat(groups, ignore_index=True)
+    long["region"] = long.group.where(long.group_kind == "region")
+    long.to_csv(folder / "groups.csv", index=False)
+    regions = wide_by(long.drop(columns="region"), "region")
+    regions.to_csv(folder / "regions.csv", index=False)
+    return regions
+
+
 def tasks(scenario: sc.Scenario, n_citizens: int, steps: int, replicates: int, seed: int,
           ) -> list[Task]:
     """The replicate tasks of one scenario, run with these settings."""
@@ -87,19 +121,22 @@ def tasks(scenario: sc.Scenario, n_citizens: int, steps: int, replicates: int, s
 
 
 def run_tasks(todo: Sequence[Task], workers: int = 1,
-              progress: Callable[[int], None] | None = None) -> list[pd.DataFrame]:
-    """Run tasks on ``workers`` processes (1: in this process); results in task order."""
-    results: list[pd.DataFrame | None] = [None] * len(todo)
+              progress: Callable[[int], None] | None = None,
+              work: Callable[[Task], T] = run_task) -> list[T]:
+    """Run tasks on ``workers`` processes (1: in this process); results in task order.
+    ``work`` runs one task (a module-level function, so workers can find it): the time series
+    by default, :func:`run_task_groups` for the group tables too."""
+    results: list[T | None] = [None] * len(todo)
     if workers <= 1 or len(todo) <= 1:
         for i, task in enumerate(todo):
-            results[i] = run_task(task)
+            results[i] = work(task)
             if progress:
                 progress(1)
     else:
         single_threaded_workers()
         pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)))
         try:
-            futures = {pool.submit(run_task, task): i for i, task in enumerate(todo)}
+            futures = {pool.submit(work, task): i for i, task in enumerate(todo)}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 if progress:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 SIM = Path(__file__).resolve().parents[1] / "sim"
-EDGES = {"sim.cli", "sim.command", "sim.report", "sim.files", "sim.plots", "sim.app"}
+EDGES = {"sim.cli", "sim.command", "sim.report", "sim.files", "sim.plots", "sim.plots_regions",
+         "sim.app"}
 
 
 def module_name(path: Path) -> str:

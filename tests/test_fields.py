@@ -92,8 +92,10 @@ EVENT_CASES: list[tuple[Any, str, Any]] = [
     (events.OptOutDeadline(step=20, programme="p", deadline=22), "salience", 1.0),
     (events.Pause(step=12, programme="p"), "duration", 3),
     (events.Resume(step=12, programme="p"), "step", 24),  # after PAUSED, below
+    # two fields whose effect is systematic: a higher breach rate as well made the comparison
+    # hang on whether one seed drew a breach (its t fell below the bar with other draws)
     (events.PolicyChange(step=12, programme="p", changes={"security": 0.2}), "changes",
-     {"security": 0.9, "breach_rate": 5.0}),
+     {"security": 0.9, "transparency": 0.9}),
 ]
 
 
