@@ -36,6 +36,7 @@ from sim import (
     baseline,
     breaches,
     campaigns,
+    catchment,
     control,
     demography,
     sharing,
@@ -72,8 +73,8 @@ class Plans:
 
     @classmethod
     def build(cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec],
-              params: TrustParams, consent_constant: np.ndarray) -> Plans:
-        table = ProgrammeTable.build(programmes, agencies)
+              params: TrustParams, consent_constant: np.ndarray, salt: int = 0) -> Plans:
+        table = ProgrammeTable.build(programmes, agencies, salt)
         return cls(table=table, sharing=sharing.SharingPlan.build(table, params),
                    trust=trust.TrustPlan.build(table, params, len(agencies) + 1),
                    control=control.ControlPlan.build(table, params, programmes,
@@ -153,6 +154,9 @@ class TrustModel(mesa.Model):
         demography.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
         self.cell_count = demography.cell_counts(self.citizens)
+        self.catchment_salt = int(self.streams.generator("catchment", 0).integers(2**32))
+        self.member_count = np.zeros((len(self.segments), n_prog), np.int64)
+        self._catchments: tuple | None = None
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
         self.consent_constant = np.full(n_prog, self.params.share_intercept)
         self._refresh()
@@ -209,7 +213,8 @@ class TrustModel(mesa.Model):
         """
         width = {"citizen": 1, "trust": n_cols, "programme": n_programmes}
         state = sum(np.dtype(v.dtype).itemsize * width[v.axis] for v in STATE)
-        buffers = 4 * n_cols + n_programmes + 8  # partner rows, choice copy, draws
+        # partner rows, choice copy, draws; a catchment's membership mask (sim.catchment)
+        buffers = 4 * n_cols + n_programmes + 8 + 1
         network = 12 * 5 + 4  # up to ~12 ties: int32 index + int8 data each, int32 indptr
         set_up = 4 * n_cols + 40  # float32 noise, household and pairing arrays
         agents = 700 if citizen_agents else 0  # a registered Mesa agent (Mesa 3.3: ~650 B)
@@ -222,7 +227,7 @@ class TrustModel(mesa.Model):
         self.serials.clear()
         self._apply_events(t)
         self.culture = self.plans.sharing.culture(self._trust_ratio)
-        cover, represent = sharing.step(self.plans.sharing, c, self.segment_count, self.culture)
+        cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture)
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
         trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
@@ -284,7 +289,7 @@ class TrustModel(mesa.Model):
     def _measure_initial_state(self) -> None:
         """Record step 0; set expectations to the benefit the citizens already get."""
         c = self.citizens
-        cover, represent = sharing.step(self.plans.sharing, c, self.segment_count)
+        cover, represent = sharing.step(self.plans.sharing, c, self.member_count)
         c.expectation[:] = c.benefit
         c.gap[:] = 0.0
         trust64 = c.trust.astype(np.float64)
@@ -340,9 +345,17 @@ class TrustModel(mesa.Model):
             raise ValueError("; ".join(f"{path}: {message}" for path, message in found))
 
     def _refresh(self) -> None:
-        """Rebuild the mechanisms' plans from the programmes (after any policy change)."""
+        """Rebuild the mechanisms' plans from the programmes (after any policy change), and
+        count each catchment's members again if a catchment changed."""
         self.plans = Plans.build(self.programmes, self.agency_specs, self.params,
-                                 self.consent_constant)
+                                 self.consent_constant, self.catchment_salt)
+        t = self.plans.table
+        now = (t.member.tobytes(), t.subject_share.tobytes(), t.subject_key.tobytes())
+        if now != self._catchments:
+            self.member_count = catchment.member_counts(
+                demography.codes(self.citizens), self.citizens.segment, self.segment_count,
+                t.member, t.subject_share, t.subject_key, t.everyone)
+            self._catchments = now
 
     @property
     def table(self) -> ProgrammeTable:

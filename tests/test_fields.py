@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from sim import TrustModel, baseline, events
+from sim.catchment import Catchment
 from sim.programmes import Barriers, Mandate, Programme
 from sim.scenario import POLICY_LEVERS
 
@@ -75,6 +76,14 @@ PROGRAMME_CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "barriers.data_quality": ({}, 0.5),
     "barriers.legal_clarity": ({}, 0.5),
     "barriers.willingness": ({}, 0.5),
+    "catchment.regions": ({}, ["london", "south_east"]),
+    "catchment.sex": ({}, ["female"]),
+    "catchment.age_bands": ({}, ["18-29", "30-39", "40-49"]),
+    "catchment.deprivation": ({}, [1, 2]),
+    "catchment.share": ({}, 0.3),
+    "subjects": ({}, "businesses"),
+    "citizen_share": ({"subjects": "businesses"}, 0.5),
+    "publicity_scope": ({"catchment": {"regions": ["london"]}}, "local"),
 }
 
 #: (event, field, value in the second arm): the event is added to the timeline of both arms
@@ -126,9 +135,10 @@ def moves(first: tuple, second: tuple) -> bool:
 
 
 def test_every_programme_field_is_covered_or_a_label():
-    fields = {f for f in Programme.model_fields if f not in ("mandate", "barriers")}
-    fields |= {f"mandate.{f}" for f in Mandate.model_fields}
-    fields |= {f"barriers.{f}" for f in Barriers.model_fields}
+    nested = {"mandate": Mandate, "barriers": Barriers, "catchment": Catchment}
+    fields = {f for f in Programme.model_fields if f not in nested}
+    for outer, model in nested.items():
+        fields |= {f"{outer}.{f}" for f in model.model_fields}
     covered = set(PROGRAMME_CASES) | {label.split(".", 1)[1] for label in LABEL_ONLY}
     assert fields == covered, fields ^ covered
     assert set(POLICY_LEVERS) <= {f.split(".")[0] for f in PROGRAMME_CASES}
