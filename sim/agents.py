@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim.agencies import AgencyKind, AgencySpec
 from sim.citizens import STATE, StateVar
+from sim.demography import GROUP_KINDS
 from sim.programmes import Choice, Consent
 
 if TYPE_CHECKING:
@@ -122,8 +123,12 @@ def citizens_frame(model: TrustModel) -> pd.DataFrame:
     columns: dict[str, Any] = {
         "id": np.arange(c.n), "agent_id": agent_id,
         "segment": pd.Categorical.from_codes(c.segment, categories=list(keys))}
+    labelled = {"segment"}
+    for _, name, labels in GROUP_KINDS:  # region, sex, age band, quintile by their labels
+        columns[name] = pd.Categorical.from_codes(getattr(c, name), categories=list(labels))
+        labelled.add(name)
     for var in STATE:
-        if var.name == "segment":
+        if var.name in labelled:
             continue
         values = getattr(c, var.name)
         names = _column_names(model, var)

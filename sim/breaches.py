@@ -2,10 +2,12 @@
 
 A programme's weekly breach hazard rises with the volume it shares (coverage) and the number of
 recipients, and falls with security. A breach has a severity; its direct victims are citizens
-whose records flowed; its publicity reaches a share of everyone else (media amplification,
-SARF). Each hit raises the citizen's *salience* of that programme, which drives trust down over
-the next weeks as it fades (sim.trust) and prompts opt-outs (sim.control). Sharing that was hidden
-and is then discovered hits harder than the same sharing announced.
+whose records flowed, so only citizens in the programme's catchment (sim.catchment); its
+publicity reaches a share of everyone else, nationally or only in the catchment's regions
+(media amplification, SARF). Each hit raises the citizen's *salience* of that programme, which
+drives trust down over the next weeks as it fades (sim.trust) and prompts opt-outs
+(sim.control). Sharing that was hidden and is then discovered hits harder than the same sharing
+announced.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import sharing
+from sim import demography, sharing
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
 
@@ -66,9 +68,13 @@ def victims_of(flow: np.ndarray, sev: float, params: TrustParams, draw: np.ndarr
     return draw < params.victim_share * sev * flow
 
 
-def reached(publicity: float, draw: np.ndarray) -> np.ndarray:
-    """Citizens the news reaches: a ``publicity`` share of the population."""
-    return draw < publicity
+def reached(publicity: float, draw: np.ndarray, local: np.ndarray | None = None) -> np.ndarray:
+    """Citizens the news reaches: a ``publicity`` share of the population, or of those for whom
+    ``local`` is true (local news: the residents of the catchment's regions)."""
+    reach = draw < publicity
+    if local is not None:
+        reach &= local
+    return reach
 
 
 def surprise(transparency: float, hidden: bool, params: TrustParams) -> float:
@@ -144,9 +150,12 @@ def _incident(model: TrustModel, p: int, kind: str, sev: float, publicity: float
     victim = None
     if victims:
         draw = model.streams.uniform("victims", t, n, p, serial)
-        flow = sharing.flow_of(model.plans.sharing, c.choice, p, c.refused, model.culture)
+        flow = sharing.flow_of(model.plans.sharing, c.choice, p, c.refused, model.culture,
+                               demography.codes(c))
         victim = victims_of(flow, sev, model.params, draw)
-    reach = reached(publicity, model.streams.uniform("publicity", t, n, p, serial))
+    regions = model.table.news_regions[p]
+    local = None if regions.all() else regions[c.region]
+    reach = reached(publicity, model.streams.uniform("publicity", t, n, p, serial), local)
     felt = surprise(model.programmes[p].transparency, hidden, model.params)
     hit(c.salience[:, p], victim, reach, sev, model.params, felt)
     if kind == "revelation":  # a story about the sharing itself tells of any choice about it

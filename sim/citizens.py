@@ -36,6 +36,14 @@ class StateVar:
 
 STATE: tuple[StateVar, ...] = (
     StateVar("segment", np.int8, "citizen", 0, "attitude segment (index into the segments)"),
+    StateVar("region", np.int8, "citizen", 0,
+             "region of residence (index into sim.demography.REGIONS: nine English regions, "
+             "Wales, Scotland, Northern Ireland)"),
+    StateVar("deprivation", np.int8, "citizen", 0,
+             "deprivation quintile of the neighbourhood, 0 the most deprived (IMD quintile 1)"),
+    StateVar("age_band", np.int8, "citizen", 0,
+             "adult age band (index into sim.demography.AGE_BANDS: 18-29 ... 70+)"),
+    StateVar("sex", np.int8, "citizen", 0, "sex: 0 female, 1 male"),
     StateVar("concern", np.float32, "citizen", 0.5, "privacy concern: importance of control, 0-1"),
     StateVar("need", np.float32, "citizen", 0.4, "need for public services, 0-1"),
     StateVar("propensity", np.float32, "citizen", 0.0,

@@ -276,14 +276,18 @@ def _run_one(scenario: sc.Scenario, name: str, hashes: dict[str, str], tmp: Path
     files.write_json(tmp / "summary.json", data)
     _csv(_summary_table(data["outputs"]), tmp / "summary.csv")
     _csv(runner.incident_table(done), tmp / "incidents.csv")
+    groups, regions = runner.group_tables(done)
+    _csv(groups, tmp / "groups.csv")
+    _csv(regions, tmp / "regions.csv")
     files.write_json(tmp / "manifest.json", report.manifest(
         scenarios={scenario.name: scenario.model_dump(mode="json")},
         files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
         citizens=citizens, steps=steps, workers=args.workers, started=started,
         argv=args.argv))
-    from sim import html_report, plots
+    from sim import html_report, plots, plots_regions
 
     drawn = plots.run_figures(df, tmp, _agencies(scenario), scenario.marks(), scenario=scenario)
+    drawn.append(plots_regions.regions_figure(regions, tmp / "regions.png", df, scenario.marks()))
     html_report.write_run_report(tmp, df, scenario, key, drawn)
     end = df[df.step == df.step.max()]
     return (f"{name}, {replicates} replicates x {steps} weeks x {citizens:,} citizens; at the "

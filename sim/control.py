@@ -29,8 +29,10 @@ import numba as nb
 import numpy as np
 from scipy.optimize import brentq
 
-from sim import sharing
+from sim import demography, sharing
+from sim.catchment import holds
 from sim.citizens import Citizens
+from sim.demography import cell_of
 from sim.params import TrustParams
 from sim.programmes import (
     PURPOSES,
@@ -85,6 +87,9 @@ class ControlPlan:
     unheard: np.ndarray  # float32 1 - perceived control (grievance of one who could refuse)
     flow_consent: np.ndarray  # float64 share flowing for a consenting citizen (sim.sharing)
     flow_refused: np.ndarray  # float64 share flowing for one who refused (a mandate)
+    member: np.ndarray  # bool P x cells: the catchment's demographic cells (sim.catchment)
+    subject_share: np.ndarray  # float64 share of their citizens whose records it holds
+    subject_key: np.ndarray  # int64 key of the membership draws
     w_holder: np.float32
     w_recipient: np.float32
     w_general: np.float32
@@ -121,6 +126,8 @@ class ControlPlan:
             illegitimacy=(1.0 - table.legitimacy).astype(f32), visible=table.visible.copy(),
             unheard=(1.0 - control_level(table, params)).astype(f32),
             flow_consent=sharing.flow_weight(table)[0], flow_refused=sharing.flow_weight(table)[1],
+            member=table.member, subject_share=table.subject_share,
+            subject_key=table.subject_key,
             w_holder=f32(params.weight_holder), w_recipient=f32(params.weight_recipient),
             w_general=f32(params.weight_general), trust_weight=f32(params.trust_weight),
             risk_weight=f32(params.risk_weight), benefit_weight=f32(params.benefit_weight),
@@ -153,7 +160,8 @@ class ControlPlan:
             consent, refuse = consent * culture, refuse * culture
         _attitudes(*self._utility_args(c), c.choice, c.refused, c.aware, self.visible,
                    self.unheard, self.regime, self.uses, consent, refuse, self.illegitimacy,
-                   willing, c.grievance)
+                   willing, c.grievance, *demography.codes(c), self.member,
+                   self.subject_share, self.subject_key)
         return willing
 
     def _utility_args(self, c: Citizens) -> tuple:
@@ -264,7 +272,8 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
                benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
                trust_weight, risk_weight, benefit_weight, legitimacy_weight, choice, refused,
                aware, visible, unheard, regime, uses, flow_consent, flow_refused, illegitimacy,
-               willing, grievance):
+               willing, grievance, region, sex, age_band, deprivation, member, subject_share,
+               subject_key):
     """Per programme, how many citizens' utility of sharing is positive (their stated
     willingness); per citizen and programme, the grievance of unwanted sharing: the share of its
     records that flows although its utility of sharing is negative, times the sharing's
@@ -272,7 +281,8 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     knows of aggrieves it: the programme is public (announced or revealed) and the citizen is
     aware of it. Records that flow although the citizen refused (a mandate) or could not refuse
     (no choice) aggrieve in full; one who could refuse and has not is aggrieved in proportion to
-    how little say the regime gives (1 - perceived control, :func:`control_level`)."""
+    how little say the regime gives (1 - perceived control, :func:`control_level`). Only the
+    records of the programme's catchment flow (sim.catchment), so no one else is aggrieved."""
     n_prog = willing.shape[0]
     for p in range(n_prog):
         count = 0
@@ -284,7 +294,9 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
             if u > 0:
                 count += 1
                 grievance[i, p] = 0
-            elif visible[p] and aware[i, p]:
+            elif visible[p] and aware[i, p] and holds(
+                    member, subject_share, subject_key,
+                    cell_of(region, sex, age_band, deprivation, i), i, p):
                 f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
                                             flow_consent[p], flow_refused[p], i, p))
                 if regime[p] != _NONE and choice[i, p] != _OUT:

@@ -31,7 +31,18 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import agents, baseline, breaches, campaigns, control, sharing, trust, world
+from sim import (
+    agents,
+    baseline,
+    breaches,
+    campaigns,
+    catchment,
+    control,
+    demography,
+    sharing,
+    trust,
+    world,
+)
 from sim.agencies import AgencySpec
 from sim.agents import Agency, Citizen
 from sim.breaches import Incident
@@ -40,7 +51,7 @@ from sim.events import Event
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
 from sim.programmes import PURPOSES, Choice, Consent, Programme, ProgrammeTable, Regime
-from sim.results import Results, output_names
+from sim.results import GroupResults, Results, group_output_names, output_names
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
 
@@ -62,8 +73,8 @@ class Plans:
 
     @classmethod
     def build(cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec],
-              params: TrustParams, consent_constant: np.ndarray) -> Plans:
-        table = ProgrammeTable.build(programmes, agencies)
+              params: TrustParams, consent_constant: np.ndarray, salt: int = 0) -> Plans:
+        table = ProgrammeTable.build(programmes, agencies, salt)
         return cls(table=table, sharing=sharing.SharingPlan.build(table, params),
                    trust=trust.TrustPlan.build(table, params, len(agencies) + 1),
                    control=control.ControlPlan.build(table, params, programmes,
@@ -135,11 +146,17 @@ class TrustModel(mesa.Model):
         n_cols, n_prog = len(self.column), len(self.programmes)
 
         shape = network if isinstance(network, NetworkParams) else NetworkParams(**network or {})
-        self.network = build_network(n, self.streams.generator("network", 0), shape)
         self.citizens = Citizens(n, n_cols, n_prog)
+        places = demography.place(self.citizens, self.streams)
+        self.network = build_network(n, self.streams.generator("network", 0), shape, places)
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
                    shape.homophily)
+        demography.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
+        self.cell_count = demography.cell_counts(self.citizens)
+        self.catchment_salt = int(self.streams.generator("catchment", 0).integers(2**32))
+        self.member_count = np.zeros((len(self.segments), n_prog), np.int64)
+        self._catchments: tuple | None = None
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
         self.consent_constant = np.full(n_prog, self.params.share_intercept)
         self._refresh()
@@ -180,6 +197,8 @@ class TrustModel(mesa.Model):
         self.results = Results(
             output_names(names, [s.key for s in self.segments],
                          [p.name for p in self.programmes]), n_steps)
+        self.group_results = GroupResults(demography.group_labels(), group_output_names(names),
+                                          n_steps)
         self._measure_initial_state()
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_latest, name=name) for name in self.results.names},
@@ -194,7 +213,8 @@ class TrustModel(mesa.Model):
         """
         width = {"citizen": 1, "trust": n_cols, "programme": n_programmes}
         state = sum(np.dtype(v.dtype).itemsize * width[v.axis] for v in STATE)
-        buffers = 4 * n_cols + n_programmes + 8  # partner rows, choice copy, draws
+        # partner rows, choice copy, draws; a catchment's membership mask (sim.catchment)
+        buffers = 4 * n_cols + n_programmes + 8 + 1
         network = 12 * 5 + 4  # up to ~12 ties: int32 index + int8 data each, int32 indptr
         set_up = 4 * n_cols + 40  # float32 noise, household and pairing arrays
         agents = 700 if citizen_agents else 0  # a registered Mesa agent (Mesa 3.3: ~650 B)
@@ -207,7 +227,7 @@ class TrustModel(mesa.Model):
         self.serials.clear()
         self._apply_events(t)
         self.culture = self.plans.sharing.culture(self._trust_ratio)
-        cover, represent = sharing.step(self.plans.sharing, c, self.segment_count, self.culture)
+        cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture)
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
         trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
@@ -244,6 +264,19 @@ class TrustModel(mesa.Model):
         values.update(zip((f"refusing_{k.value}" for k in PURPOSES), self._refusing(),
                           strict=True))
         self.results.record(t, values)
+        self._record_groups(t)
+
+    def _record_groups(self, t: int) -> None:
+        """Opt-out and mean trust in every region and demographic group (one pass, by cell)."""
+        c = self.citizens
+        trust_sum = np.zeros((demography.N_CELLS, c.trust.shape[1]))
+        out_count = np.zeros(demography.N_CELLS, np.int64)
+        demography.tally(*demography.codes(c), c.trust, c.choice,
+                         self.table.regime != Regime.NONE, trust_sum, out_count)
+        count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
+        mean = demography.by_group(trust_sum) / count
+        rate = demography.by_group(out_count)[:, None] / count
+        self.group_results.record(t, np.hstack([rate, mean[:, -1:], mean[:, :-1]]))
 
     def _refusing(self) -> list[float]:
         """Share of citizens refusing each purpose in at least one dynamic programme."""
@@ -256,7 +289,7 @@ class TrustModel(mesa.Model):
     def _measure_initial_state(self) -> None:
         """Record step 0; set expectations to the benefit the citizens already get."""
         c = self.citizens
-        cover, represent = sharing.step(self.plans.sharing, c, self.segment_count)
+        cover, represent = sharing.step(self.plans.sharing, c, self.member_count)
         c.expectation[:] = c.benefit
         c.gap[:] = 0.0
         trust64 = c.trust.astype(np.float64)
@@ -270,6 +303,12 @@ class TrustModel(mesa.Model):
     def timeseries(self) -> pd.DataFrame:
         """All outputs, one row per step from 0 (the initial state) to now."""
         return self.results.frame()
+
+    def groups_timeseries(self) -> pd.DataFrame:
+        """Outputs by region and demographic group, one row per step, group and output (tidy):
+        columns ``step``, ``group_kind`` (region, sex, age_band, deprivation), ``group``,
+        ``output`` (``opt_out_rate``, ``trust_mean``, ``trust_<agency>``) and ``value``."""
+        return self.group_results.frame()
 
     # ------------------------------------------------------------------ Mesa conventions
     last_step: int | None = None  # the ``steps`` argument (set before Mesa sets ``running``)
@@ -289,7 +328,9 @@ class TrustModel(mesa.Model):
         """Every citizen's state now, one row per citizen, for pandas rather than raw arrays.
 
         Columns: ``id`` (the citizen's row), ``agent_id`` (its Mesa ``unique_id``; missing
-        without citizen agents), ``segment`` (the segment's key), then every state variable of
+        without citizen agents), ``segment`` (the segment's key), ``region``, ``sex``,
+        ``age_band`` and ``deprivation`` (by their labels, e.g. ``london``, ``40-49``, ``q1``
+        for the most deprived quintile), then every other state variable of
         ``sim.citizens.STATE`` in order: one column per citizen variable, one per agency
         and ``general`` for trust and disposition (``trust_nhs``, ``trust_general``), one per
         programme for the consent state (``choice_gp_records``, ``aware_gp_records``, ...);
@@ -304,9 +345,17 @@ class TrustModel(mesa.Model):
             raise ValueError("; ".join(f"{path}: {message}" for path, message in found))
 
     def _refresh(self) -> None:
-        """Rebuild the mechanisms' plans from the programmes (after any policy change)."""
+        """Rebuild the mechanisms' plans from the programmes (after any policy change), and
+        count each catchment's members again if a catchment changed."""
         self.plans = Plans.build(self.programmes, self.agency_specs, self.params,
-                                 self.consent_constant)
+                                 self.consent_constant, self.catchment_salt)
+        t = self.plans.table
+        now = (t.member.tobytes(), t.subject_share.tobytes(), t.subject_key.tobytes())
+        if now != self._catchments:
+            self.member_count = catchment.member_counts(
+                demography.codes(self.citizens), self.citizens.segment, self.segment_count,
+                t.member, t.subject_share, t.subject_key, t.everyone)
+            self._catchments = now
 
     @property
     def table(self) -> ProgrammeTable:

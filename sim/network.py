@@ -2,8 +2,11 @@
 
 Citizens are numbered household by household, so household members and neighbours (the nearest
 ids on either side) sit next to each other in memory: a gather of a neighbour's trust mostly hits
-the cache. A few random long-range ties per citizen, drawn as random pairings so every tie is
-mutual, make it a small world (Newman-Watts style). The result is a symmetric CSR adjacency
+the cache. The citizen order is also a map: it runs place by place (sim.demography lays out one
+run of citizens per region and deprivation quintile), and households and local ties stay inside
+their run, so the people a citizen lives beside share its region. A few random long-range ties
+per citizen, drawn as random pairings so every tie is mutual, make it a small world
+(Newman-Watts style) and may cross regions. The result is a symmetric CSR adjacency
 (``scipy.sparse.csr_array``) built in two passes without sorting, so ten million citizens take
 seconds.
 """
@@ -63,11 +66,18 @@ def random_pairings(n: int, rounds: int, rng: np.random.Generator) -> np.ndarray
 
 
 @nb.njit(cache=True)
-def _fill_rows(household_start, household_end, local_ties, partner, indptr, indices, write):
-    """Count (``write`` false) or write each citizen's neighbours: household, local, long-range."""
+def _fill_rows(household_start, household_end, local_ties, partner, place_end, indptr, indices,
+               write):
+    """Count (``write`` false) or write each citizen's neighbours: household, local (inside the
+    citizen's place, the run ending at the next of ``place_end``), long-range."""
     n = household_start.shape[0]
     count = not write
+    b, lo = 0, 0
     for i in range(n):
+        while place_end[b] <= i:  # the place (run of citizens) that holds i
+            lo = place_end[b]
+            b += 1
+        hi = place_end[b]
         pos = indptr[i]
         start, end = household_start[i], household_end[i]
         for j in range(start, end):  # household members
@@ -77,13 +87,14 @@ def _fill_rows(household_start, household_end, local_ties, partner, indptr, indi
                 pos += 1
         for off in range(-local_ties, local_ties + 1):  # neighbouring households
             j = i + off
-            if 0 <= j < n and (j < start or j >= end):
+            if lo <= j < hi and (j < start or j >= end):
                 if not count:
                     indices[pos] = j
                 pos += 1
         for r in range(partner.shape[0]):  # long-range ties, unless already local
             j = partner[r, i]
-            if j >= 0 and abs(j - i) > local_ties and (j < start or j >= end):
+            local = abs(j - i) <= local_ties and lo <= j < hi
+            if j >= 0 and not local and (j < start or j >= end):
                 if not count:
                     indices[pos] = j
                 pos += 1
@@ -91,22 +102,30 @@ def _fill_rows(household_start, household_end, local_ties, partner, indptr, indi
             indptr[i + 1] = pos - indptr[i]
 
 
-def build_network(n: int, rng: np.random.Generator, shape: NetworkParams | None = None
-                  ) -> sp.csr_array:
-    """A symmetric, unweighted citizen network as CSR (int32 indices, rows in memory order)."""
+def build_network(n: int, rng: np.random.Generator, shape: NetworkParams | None = None,
+                  places: np.ndarray | None = None) -> sp.csr_array:
+    """A symmetric, unweighted citizen network as CSR (int32 indices, rows in memory order).
+
+    ``places``: the ends of consecutive runs of citizens (the last is ``n``) that households and
+    local ties do not cross; None: one run of all ``n``."""
     shape = shape or NetworkParams()
     local_ties, long_range_ties = shape.local_ties, shape.long_range_ties
-    sizes = household_sizes(n, rng)
+    place_end = np.array([n] if places is None else places, dtype=np.int64)
+    if len(place_end) == 0 or place_end[-1] != n or (np.diff(place_end) < 0).any():
+        raise ValueError("places: increasing ends of runs of citizens, the last one n")
+    counts = np.diff(place_end, prepend=0)
+    sizes = np.concatenate([household_sizes(int(k), rng) for k in counts if k > 0])
     ends = np.cumsum(sizes).astype(np.int64)
     household_end = np.repeat(ends, sizes)
     household_start = household_end - np.repeat(sizes, sizes)
     partner = random_pairings(n, long_range_ties, rng)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    _fill_rows(household_start, household_end, local_ties, partner, indptr,
+    _fill_rows(household_start, household_end, local_ties, partner, place_end, indptr,
                np.empty(0, np.int32), False)
     np.cumsum(indptr, out=indptr)
     indices = np.empty(int(indptr[-1]), dtype=np.int32)
-    _fill_rows(household_start, household_end, local_ties, partner, indptr, indices, True)
+    _fill_rows(household_start, household_end, local_ties, partner, place_end, indptr, indices,
+               True)
     if indptr[-1] < np.iinfo(np.int32).max:  # scipy upcasts both to the wider index dtype
         indptr = indptr.astype(np.int32)
     data = np.ones(indices.shape[0], dtype=np.int8)

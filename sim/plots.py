@@ -463,7 +463,7 @@ class EndLabels:
             return
         lo, hi = self.ax.get_ylim()
         height = self.ax.get_window_extent().height * 72 / self.ax.figure.dpi
-        line = 1.2 * self.fontsize / height
+        line = 1.35 * self.fontsize / height  # a text line with its leading, and a little air
         order = sorted(range(len(self.items)), key=lambda k: self.items[k][0])
         want = [(self.items[k][0] - lo) / (hi - lo) for k in order]
         half = [self.items[k][3] * line / 2 for k in order]
@@ -583,6 +583,8 @@ CAPTIONS = {
                    "docs/model.md).",
     "comparison.png": "Each scenario (top) and its paired difference to the reference, "
                       "replicate by replicate on common random numbers (bottom).",
+    "regions.png": "Share of citizens opted out in each region (the whole population in grey), "
+                   "with each region's rise over the run.",
 }
 
 

@@ -16,7 +16,10 @@ import numba as nb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim import catchment
 from sim.agencies import RECIPIENT_PENALTY, AgencySpec
+from sim.catchment import Catchment
+from sim.demography import N_CELLS, N_REGIONS
 
 
 class Purpose(StrEnum):
@@ -84,6 +87,24 @@ def consents(regime: int, choice: int) -> bool:
     if regime == _OPT_IN:
         return choice == _IN
     return choice != _OUT
+
+
+class Subjects(StrEnum):
+    CITIZENS = "citizens"  # the records are citizens' own
+    BUSINESSES = "businesses"  # business records: the citizens among them are sole traders
+
+
+class PublicityScope(StrEnum):
+    NATIONAL = "national"  # news of an incident can reach anyone
+    LOCAL = "local"  # only the residents of the catchment's regions
+
+
+#: Share of adult citizens who are the records of a business register: about 2.8M sole traders
+#: and partnerships with little public credit data (domain.md 1.2) over about 53.1M UK adults
+#: (67,026,292 x 79.08% aged 18 or over, domain.md A1, A2) = 0.0527 [S-d]. Counting each
+#: partnership once understates the partners; counting all of them, VAT-registered or not,
+#: overstates a VAT register's share.
+SOLE_TRADER_SHARE = 0.053
 
 
 class Mandate(BaseModel):
@@ -157,6 +178,21 @@ class Programme(BaseModel):
         description="share of the programme's records used for each purpose (sums to 1); "
         "unset: all for `purpose`. Under dynamic consent citizens choose per used purpose",
     )
+    catchment: Catchment = Field(
+        default_factory=Catchment,
+        description="whose records the programme holds: regions, groups and a share of them; "
+        "default: everyone's",
+    )
+    subjects: Subjects = Field(
+        default=Subjects.CITIZENS,
+        description="whose records these are: citizens', or businesses' (the citizens among "
+        "them are sole traders and partners, `citizen_share`)",
+    )
+    citizen_share: float | None = Field(
+        default=None, gt=0, le=1,
+        description="subjects 'businesses': share of the catchment's citizens who are among the "
+        "programme's data subjects; unset: SOLE_TRADER_SHARE (0.053)",
+    )
     legal_basis: LegalBasis = Field(default=LegalBasis.PUBLIC_TASK, description="legal gateway")
     consent: Consent = Field(default=Consent.OPT_OUT, description="citizen consent regime")
     dashboard: bool = Field(
@@ -179,6 +215,11 @@ class Programme(BaseModel):
     severity: float = Field(default=0.3, gt=0, lt=1, description="mean severity of a breach")
     publicity: float = Field(
         default=0.3, ge=0, le=1, description="share of the population a breach's news reaches"
+    )
+    publicity_scope: PublicityScope = Field(
+        default=PublicityScope.NATIONAL,
+        description="where the news of a breach or revelation can reach: national (anyone) or "
+        "local (the residents of the catchment's regions)",
     )
     discovery_rate: float = Field(
         default=0.8, ge=0, le=52, description="per year: how fast hidden sharing is discovered"
@@ -225,6 +266,21 @@ class Programme(BaseModel):
                 f"not {self.consent.value!r}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _citizen_share_needs_businesses(self) -> Programme:
+        if self.citizen_share is not None and self.subjects is not Subjects.BUSINESSES:
+            raise ValueError("citizen_share applies to subjects 'businesses'; a share of "
+                             "citizens as subjects is catchment.share")
+        return self
+
+    @property
+    def subject_share(self) -> float:
+        """Share of the citizens in the catchment's groups whose records the programme holds."""
+        if self.subjects is Subjects.CITIZENS:
+            return self.catchment.share
+        share = SOLE_TRADER_SHARE if self.citizen_share is None else self.citizen_share
+        return self.catchment.share * share
 
     @model_validator(mode="after")
     def _uses_are_shares(self) -> Programme:
@@ -291,11 +347,17 @@ class ProgrammeTable:
     awareness: np.ndarray
     recipient_penalty: np.ndarray  # risk weight of the recipient's kind
     blame: np.ndarray  # float64 P x 3 blame of holder, recipient, government (NaN: default)
+    member: np.ndarray  # bool P x N_CELLS: the demographic cells the catchment covers
+    subject_share: np.ndarray  # float64 share of those cells' citizens whose records it holds
+    subject_key: np.ndarray  # int64 32-bit key of the membership draws (sim.catchment)
+    everyone: np.ndarray  # bool: holds every citizen's records
+    news_regions: np.ndarray  # bool P x N_REGIONS: where news of an incident can reach
 
     @classmethod
     def build(
-        cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec]
+        cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec], salt: int = 0
     ) -> ProgrammeTable:
+        """The arrays; ``salt`` (the model's draw of stream ``catchment``) keys membership."""
         column = {a.name: k for k, a in enumerate(agencies)}
         kind = {a.name: a.kind for a in agencies}
 
@@ -334,6 +396,13 @@ class ProgrammeTable:
             blame=np.array([[np.nan if v is None else v for v in
                              (p.blame.holder, p.blame.recipient, p.blame.government)]
                             for p in programmes], np.float64).reshape(-1, 3),
+            member=np.array([p.catchment.cells() for p in programmes], bool).reshape(-1, N_CELLS),
+            subject_share=arr(lambda p: p.subject_share),
+            subject_key=arr(lambda p: catchment.key(p.name, salt), np.int64),
+            everyone=arr(lambda p: p.catchment.everyone and p.subject_share == 1.0, bool),
+            news_regions=np.array(
+                [p.catchment.region_mask() if p.publicity_scope is PublicityScope.LOCAL
+                 else np.ones(N_REGIONS, bool) for p in programmes], bool).reshape(-1, N_REGIONS),
         )
 
     def __len__(self) -> int:

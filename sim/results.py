@@ -2,6 +2,8 @@
 
 The outputs are the contract shared by the command line, sweeps, notebooks and plots
 (docs/model.md, "Observation"). Arrays grow by doubling if a run goes past the steps planned.
+Beside the wide table of population outputs, :class:`GroupResults` keeps a few outputs for each
+region and demographic group, read as a tidy long table.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ CORE_OUTPUTS = (
     "trust_mean", "trust_sd", "opt_out_rate", "data_coverage", "service_benefit",
     "public_benefit", "breaches",
 )
-
+#: The outputs kept for every region and demographic group (then ``trust_<agency>``).
+GROUP_OUTPUTS = ("opt_out_rate", "trust_mean")
 
 
 def output_names(agencies: Sequence[str], segments: Sequence[str],
@@ -61,3 +64,53 @@ class Results:
         df.insert(0, "step", np.arange(self.last + 1))
         df["breaches"] = df["breaches"].astype(np.int64)
         return df
+
+
+def group_output_names(agencies: Sequence[str]) -> list[str]:
+    """The outputs kept per group: opt-out rate, general trust, then trust in each agency."""
+    return [*GROUP_OUTPUTS, *(f"trust_{a}" for a in agencies)]
+
+
+class GroupResults:
+    """Outputs by group and step: ``values[step, group, output]``, preallocated like
+    :class:`Results`; ``groups`` lists (kind, group) of each row."""
+
+    def __init__(self, groups: Sequence[tuple[str, str]], names: Sequence[str], n_steps: int):
+        self.groups = list(groups)
+        self.names = list(names)
+        self.values = np.full((max(n_steps, 1) + 1, len(self.groups), len(self.names)), np.nan)
+        self.last = -1
+
+    def record(self, step: int, values: np.ndarray) -> None:
+        if step >= len(self.values):
+            grown = np.full((2 * step + 1, *self.values.shape[1:]), np.nan)
+            grown[: len(self.values)] = self.values
+            self.values = grown
+        self.values[step] = values
+        self.last = step
+
+    def frame(self) -> pd.DataFrame:
+        """Steps 0..last as a long table: step, group_kind, group, output, value."""
+        steps, n_groups, n_out = self.last + 1, len(self.groups), len(self.names)
+        kind = np.array([k for k, _ in self.groups], dtype=object)
+        group = np.array([g for _, g in self.groups], dtype=object)
+        return pd.DataFrame({
+            "step": np.repeat(np.arange(steps), n_groups * n_out),
+            "group_kind": np.tile(np.repeat(kind, n_out), steps),
+            "group": np.tile(np.repeat(group, n_out), steps),
+            "output": np.tile(np.array(self.names, dtype=object), steps * n_groups),
+            "value": self.values[:steps].ravel(),
+        })
+
+
+def wide_by(groups: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """One kind of group from a long group table as a wide one: a row per (any ``replicate``,)
+    step and group, named by the kind (e.g. ``region``), an output per column."""
+    keys = [c for c in ("replicate", "step") if c in groups.columns]
+    part = groups[groups.group_kind == kind]
+    wide = part.pivot_table(index=[*keys, "group"], columns="output", values="value",
+                            sort=False)
+    wide = wide.reset_index().rename(columns={"group": kind})
+    wide.columns.name = None
+    order = list(dict.fromkeys(part.output))
+    return wide[[*keys, kind, *order]]

@@ -26,6 +26,7 @@ import pandas as pd
 from sim import scenario as sc
 from sim import stop
 from sim.breaches import Incident
+from sim.results import wide_by
 
 if TYPE_CHECKING:
     from sim.model import TrustModel
@@ -96,6 +97,7 @@ class Replicate:
 
     timeseries: pd.DataFrame
     incidents: list[Incident]
+    groups: pd.DataFrame  # outputs by region and demographic group, long, with ``replicate``
 
 
 def run_task(task: Task, on_step: Callable[[int], None] | None = None) -> Replicate:
@@ -103,9 +105,10 @@ def run_task(task: Task, on_step: Callable[[int], None] | None = None) -> Replic
     scenario = sc.Scenario.model_validate(task.scenario)
     seed = np.random.SeedSequence(task.entropy, spawn_key=task.spawn_key)
     model = run_model(scenario, seed, on_step)
-    df = model.timeseries()
+    df, groups = model.timeseries(), model.groups_timeseries()
     df.insert(0, "replicate", task.replicate)
-    return Replicate(df, list(model.incidents))
+    groups.insert(0, "replicate", task.replicate)
+    return Replicate(df, list(model.incidents), groups)
 
 
 def incident_table(replicates: Sequence[Replicate],
@@ -123,6 +126,15 @@ def incident_table(replicates: Sequence[Replicate],
             for k, r in enumerate(replicates) for i in r.incidents]
     return pd.DataFrame(rows, columns=columns)
 
+
+def group_tables(replicates: Sequence[Replicate]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The replicates' outputs by group: long (replicate, step, group_kind, group, output,
+    value, and ``region`` on the region rows) and wide by region (replicate, step, region,
+    opt_out_rate, trust_mean, trust_<agency>...), what ``groups.csv`` and ``regions.csv``
+    hold."""
+    long = pd.concat([r.groups for r in replicates], ignore_index=True)
+    long["region"] = long.group.where(long.group_kind == "region")
+    return long, wide_by(long.drop(columns="region"), "region")
 
 def tasks(scenario: sc.Scenario, n_citizens: int, steps: int, replicates: int, seed: int,
           ) -> list[Task]:

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from sim import demography
+from sim.catchment import holds, members
 from sim.citizens import Citizens
+from sim.demography import cell_of
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable, Purpose, Regime, consents
 
@@ -40,6 +43,9 @@ class SharingPlan:
     recipient: np.ndarray  # int64 trust column of each programme's recipient
     willingness: np.ndarray  # float64 the holder's willingness to share (cultural barrier)
     culture_elasticity: float
+    member: np.ndarray  # bool P x cells: the catchment's demographic cells (sim.catchment)
+    subject_share: np.ndarray  # float64 share of their citizens whose records it holds
+    subject_key: np.ndarray  # int64 key of the membership draws
 
     @classmethod
     def build(cls, table: ProgrammeTable, params: TrustParams) -> SharingPlan:
@@ -50,7 +56,8 @@ class SharingPlan:
                    * (1.0 - table.uses[:, _DIRECT]),
                    expectation_rate=np.float32(params.expectation_rate),
                    recipient=table.recipient, willingness=table.willingness,
-                   culture_elasticity=params.culture_elasticity)
+                   culture_elasticity=params.culture_elasticity, member=table.member,
+                   subject_share=table.subject_share, subject_key=table.subject_key)
 
     def culture(self, trust_ratio: np.ndarray) -> np.ndarray:
         """Per programme, how far the holder's willingness to share has moved with public trust
@@ -66,19 +73,24 @@ class SharingPlan:
         return np.minimum(factor, cap)
 
 
-def step(plan: SharingPlan, citizens: Citizens, segment_count: np.ndarray,
+def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
          culture: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One week of sharing: every citizen's flows, benefit and benefit gap (written into
-    ``citizens``); returns coverage and representativeness per programme. ``culture`` scales
-    each programme's flows (:meth:`SharingPlan.culture`; None: 1)."""
+    ``citizens``); returns coverage and representativeness per programme. ``member_count`` is
+    each programme's catchment by segment (S x P, sim.catchment.member_counts; S alone: every
+    programme holds everyone's records). ``culture`` scales each programme's flows
+    (:meth:`SharingPlan.culture`; None: 1)."""
     c = citizens
-    segment_flow = np.zeros((len(segment_count), len(plan.regime)))
+    if member_count.ndim == 1:
+        member_count = np.repeat(member_count[:, None], len(plan.regime), axis=1)
+    segment_flow = np.zeros(member_count.shape)
     refused = c.refused if (plan.regime == _DYNAMIC).any() else None
     consent, refuse = scaled_flows(plan, culture)
     flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
           consent, refuse, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
-          segment_flow)
-    return coverage(segment_flow, c.n), representativeness(segment_flow, segment_count)
+          segment_flow, *demography.codes(c), plan.member, plan.subject_share,
+          plan.subject_key)
+    return coverage(segment_flow, member_count), representativeness(segment_flow, member_count)
 
 
 def scaled_flows(plan: SharingPlan, culture: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -89,15 +101,21 @@ def scaled_flows(plan: SharingPlan, culture: np.ndarray | None) -> tuple[np.ndar
 
 
 def flow_of(plan: SharingPlan, choice: np.ndarray, p: int,
-            refused: np.ndarray | None = None, culture: np.ndarray | None = None
-            ) -> np.ndarray:
+            refused: np.ndarray | None = None, culture: np.ndarray | None = None,
+            codes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
     """Each citizen's flowing share of programme ``p``'s records, given their choices (and,
-    under dynamic consent, the purposes they refused)."""
+    under dynamic consent, the purposes they refused); 0 outside its catchment, which needs the
+    citizens' demographic ``codes`` (sim.demography.codes) unless the programme holds
+    everyone's records."""
     out = np.empty(choice.shape[0])
     bits = np.zeros((choice.shape[0], 1), np.int8) if refused is None else refused[:, p:p + 1]
     consent, refuse = scaled_flows(plan, culture)
     _flow_column(choice[:, p], bits, plan.regime[p], plan.uses[p:p + 1], consent[p],
                  refuse[p], out)
+    if plan.subject_share[p] < 1.0 or not plan.member[p].all():
+        if codes is None:
+            raise ValueError("flow_of: programme p has a catchment; pass the citizens' codes")
+        out *= members(codes, plan.member, plan.subject_share, plan.subject_key, p)
     return out
 
 
@@ -147,19 +165,24 @@ def service_weight(table: ProgrammeTable) -> np.ndarray:
 
 @nb.njit(cache=True)
 def flows(choice, refused, segment, need, expectation, regime, uses, flow_consent, flow_refused,
-          weight, expectation_rate, benefit, gap, segment_flow):
+          weight, expectation_rate, benefit, gap, segment_flow, region, sex, age_band,
+          deprivation, member, subject_share, subject_key):
     """Records flowing and benefit received this step, for every citizen.
 
     Writes each citizen's service benefit ``benefit`` and its gap to expectation ``gap`` (then
     moves the expectation toward the benefit), and adds each citizen's flow to
-    ``segment_flow[segment, programme]``.
+    ``segment_flow[segment, programme]``. Only the records of a programme's catchment flow
+    (sim.catchment.holds).
     """
     n, n_prog = choice.shape
     eta = np.float32(expectation_rate)
     for i in range(n):
         s = segment[i]
+        cell = cell_of(region, sex, age_band, deprivation, i)
         b = 0.0
         for p in range(n_prog):
+            if not holds(member, subject_share, subject_key, cell, i, p):
+                continue
             f = flow(regime[p], choice[i, p], refused, uses, flow_consent[p], flow_refused[p],
                      i, p)
             segment_flow[s, p] += f
@@ -171,18 +194,20 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
         expectation[i] += eta * g
 
 
-def coverage(segment_flow: np.ndarray, n: int) -> np.ndarray:
-    """Share of the population whose records flow, per programme."""
-    return segment_flow.sum(axis=0) / n
+def coverage(segment_flow: np.ndarray, member_count: np.ndarray) -> np.ndarray:
+    """Share of the catchment's records that flow, per programme (0 for an empty catchment)."""
+    held = member_count.sum(axis=0)
+    return np.divide(segment_flow.sum(axis=0), held, out=np.zeros(held.shape), where=held > 0)
 
 
-def representativeness(segment_flow: np.ndarray, segment_count: np.ndarray) -> np.ndarray:
+def representativeness(segment_flow: np.ndarray, member_count: np.ndarray) -> np.ndarray:
     """1 minus the total-variation distance between the segment mix of shared records and of the
-    population, per programme (1: opt-outs spread evenly; 0: one segment missing entirely)."""
-    population = segment_count / segment_count.sum()
+    catchment, per programme (1: opt-outs spread evenly; 0: one segment missing entirely)."""
+    held = member_count.sum(axis=0)
+    population = np.divide(member_count, held, out=np.zeros(member_count.shape), where=held > 0)
     total = segment_flow.sum(axis=0)
     shared = np.divide(segment_flow, total, out=np.zeros_like(segment_flow), where=total > 0)
-    return 1.0 - 0.5 * np.abs(shared - population[:, None]).sum(axis=0)
+    return 1.0 - 0.5 * np.abs(shared - population).sum(axis=0)
 
 
 def public_benefit(plan: SharingPlan, cover: np.ndarray, represent: np.ndarray) -> float:

@@ -7,7 +7,7 @@ import pytest
 
 SIM = Path(__file__).resolve().parents[1] / "sim"
 EDGES = {"sim.cli", "sim.api", "sim.command", "sim.report", "sim.files", "sim.plots",
-         "sim.html_report", "sim.app"}
+         "sim.plots_regions", "sim.html_report", "sim.app"}
 
 
 def module_name(path: Path) -> str:

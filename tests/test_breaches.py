@@ -72,3 +72,30 @@ def test_breaches_at_counts_this_steps_breaches_only():
            breaches.Incident(2, "q", "breach", 0.5, 0.3, 1, 1, False)]
     assert breaches.breaches_at(log, 2) == 2
     assert breaches.breaches_at(log, 3) == 0
+
+
+def test_victims_only_in_the_catchment_and_local_news_only_in_its_regions(prog):
+    from sim import demography
+    from sim.catchment import members
+
+    london = demography.REGIONS.index(demography.Region.LONDON)
+    local = prog(consent="none", catchment={"regions": ["london"], "share": 0.5},
+                 publicity_scope="local")
+    national = local.changed(name="q")
+    m = TrustModel(20_000, programmes=[local, national.changed(publicity_scope="national")],
+                   rng=6, citizen_agents=False)
+    c = m.citizens
+    held = members(demography.codes(c), m.table.member, m.table.subject_share,
+                   m.table.subject_key, 0)
+    m.breach("p", severity=0.9, publicity=0.0)  # victims only: no news
+    victim = c.salience[:, 0] > 0
+    assert victim.any() and not victim[~held].any()
+    c.salience[:] = 0
+    m.breach("p", severity=0.9, publicity=0.6)
+    hit = c.salience[:, 0] > 0
+    assert hit.any() and not hit[c.region != london].any()  # victims and news stay in London
+    assert hit[c.region == london].mean() == pytest.approx(0.6, abs=0.05)
+    m.breach("q", severity=0.9, publicity=0.6)
+    news = c.salience[:, 1] > 0
+    assert news[c.region != london].mean() == pytest.approx(0.6, abs=0.02)  # national news
+    assert m.incidents[-1].victims <= held.sum()  # q has the same catchment

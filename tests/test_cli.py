@@ -164,6 +164,20 @@ def test_run_draws_the_figures(run_w1):
         assert data.startswith(PNG) and len(data) > 10_000, name
 
 
+def test_run_writes_the_outputs_by_region_and_group(run_w1):
+    _, out = run_w1
+    ts = pd.read_csv(out / "timeseries.csv")
+    regions = pd.read_csv(out / "regions.csv")
+    assert list(regions.columns[:5]) == ["replicate", "step", "region", "opt_out_rate",
+                                         "trust_mean"]
+    by = regions.groupby(["region", "step"])["opt_out_rate"].mean().unstack()
+    assert len(by) == 12 and by.shape[1] == ts.step.nunique()
+    groups = pd.read_csv(out / "groups.csv")
+    assert set(groups.group_kind) == {"region", "sex", "age_band", "deprivation"}
+    assert (groups.region.notna() == (groups.group_kind == "region")).all()
+    assert (out / "regions.png").read_bytes().startswith(PNG)
+
+
 def test_results_are_ordinary_files_not_private_temporaries(run_w1):
     """Files written atomically start as private temporaries; they end as any file would."""
     _, out = run_w1
@@ -181,7 +195,7 @@ def test_run_reports_on_stdout_and_leaves_no_temporary_folder(run_w1, world):
     assert hidden(world) == []
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["timeseries.csv", "summary.json", "summary.csv", "incidents.csv", "manifest.json",
-         "report.html", *FIGURES])
+         "groups.csv", "regions.csv", "regions.png", "report.html", *FIGURES])
 
 
 def test_one_and_two_workers_write_byte_identical_time_series(run_w1, world, run_cli):

@@ -31,6 +31,7 @@ import pytest
 
 from sim import baseline, breaches, control, mandates, sharing
 from sim.agencies import GENERAL_TRUST, INITIAL_TRUST, RECIPIENT_PENALTY, AgencyKind
+from sim.catchment import Catchment
 from sim.citizens import STATE
 from sim.control import CONTROL_LEVEL
 from sim.events import Event
@@ -217,7 +218,8 @@ def test_baseline_programmes_table_matches_the_code(text):
     names = [key(cell) for cell in header[2:]]
     assert names == [p.name for p in baseline.PROGRAMMES]
     defaults = {name: field_default(f) for name, f in Programme.model_fields.items()}
-    for sub, model in (("mandate", Mandate), ("barriers", Barriers), ("blame", Blame)):
+    for sub, model in (("mandate", Mandate), ("barriers", Barriers), ("blame", Blame),
+                       ("catchment", Catchment)):
         del defaults[sub]
         defaults.update({f"{sub}.{n}": field_default(f) for n, f in model.model_fields.items()})
     del defaults["name"]

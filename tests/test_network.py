@@ -89,3 +89,30 @@ def test_assortativity_is_one_for_like_ties_and_minus_for_unlike():
     pairs = sp.csr_array(np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]]))
     assert assortativity(pairs, np.array([0, 0, 1, 1])) == pytest.approx(1.0)
     assert assortativity(pairs, np.array([0, 1, 0, 1])) == pytest.approx(-1.0)
+
+
+def test_households_and_local_ties_stay_inside_their_place():
+    shape = NetworkParams(local_ties=3, long_range_ties=1)
+    places = np.array([0, 700, 700, 1_500, 3_000])  # an empty run and one of 0 are allowed
+    net = build_network(3_000, np.random.default_rng(5), shape, places)
+    assert (net != net.T).nnz == 0 and net.diagonal().sum() == 0
+    rows = np.repeat(np.arange(3_000), np.diff(net.indptr))
+    place = np.searchsorted(places, np.arange(3_000), side="right")
+    near = np.abs(net.indices - rows) <= shape.local_ties + 4  # household or local tie
+    crossing = place[rows] != place[net.indices]
+    assert not (near & crossing).any()  # no household or local tie crosses a place
+    assert 0 < crossing.mean() < 0.2  # long-range ties may
+    with pytest.raises(ValueError, match="places"):
+        build_network(3_000, np.random.default_rng(5), shape, np.array([1_000, 2_000]))
+
+
+def test_the_models_network_is_local_in_place():
+    from sim import TrustModel
+
+    m = TrustModel(20_000, rng=2, citizen_agents=False)
+    net, region = m.network, m.citizens.region
+    rows = np.repeat(np.arange(m.n_citizens), np.diff(net.indptr))
+    local = np.abs(net.indices - rows) <= NetworkParams().local_ties + 4  # households, neighbours
+    same = region[rows] == region[net.indices]
+    assert same[local].mean() == 1.0  # every household and local tie within a region
+    assert 0.85 < same.mean() < 1.0  # long-range ties cross regions

@@ -284,7 +284,8 @@ def test_every_command_and_option_is_documented(doc):
                 assert f"`{option} {choice}`" in section, f"trustsim {name} {option} {choice}"
     run = command_section(doc, "run")
     for output in ("timeseries.csv", "timeseries.parquet", "summary.json", "manifest.json",
-                   "trust.png", "opt_out.png", "coverage.png", "benefit.png"):
+                   "trust.png", "opt_out.png", "coverage.png", "benefit.png", "groups.csv",
+                   "regions.csv", "regions.png"):
         assert f"`{output}`" in run, output
     compare = command_section(doc, "compare")
     for output in ("comparison.json", "comparison.png", "paired_difference", "manifest.json"):
