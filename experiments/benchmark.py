@@ -6,7 +6,9 @@ What is measured (default world, no events, seed 1):
   per-citizen Mesa views take no part in a step). ``citizen_steps_per_s`` is
   citizens x steps / seconds of the steps alone, set-up excluded. For the 1M run also the
   end-to-end time of set-up plus steps (``run_1m_120_s``; import and warm-up excluded) and its
-  peak resident memory (``peak_rss_mb``).
+  peak resident memory (``peak_rss_mb``). Memory per citizen: the declared state
+  (``state_bytes_per_citizen``, the arrays of ``sim.citizens.STATE``) and the estimate with
+  buffers and the network that the memory check uses (``bytes_per_citizen``).
 * The plain Mesa reference (experiments/mesa_reference.py): one ``mesa.Agent`` per citizen with
   its state in Python attributes, the same weekly step written agent by agent, with the numbers
   the array model derives. ``mesa_citizen_steps_per_s`` at 10k citizens over 30 steps, defined
@@ -109,6 +111,7 @@ def child_trust_model(n: int, steps: int) -> dict[str, Any]:
     """One TrustModel run in this (fresh) process: set-up and stepping times, peak RSS."""
     import_start = time.perf_counter()
     from sim import TrustModel
+    from sim.citizens import STATE
 
     import_s = time.perf_counter() - import_start
     warmup_s = _warm_up()
@@ -119,7 +122,12 @@ def child_trust_model(n: int, steps: int) -> dict[str, Any]:
     for _ in range(steps):
         model.step()
     done, cpu = time.perf_counter(), time.process_time() - cpu
+    c = model.citizens
+    state = sum(getattr(c, v.name).nbytes for v in STATE) / n
     return {"citizens": n, "steps": steps, "import_s": import_s, "warmup_s": warmup_s,
+            "state_bytes_per_citizen": state,
+            "bytes_per_citizen": TrustModel.bytes_per_citizen(c.trust.shape[1],
+                                                              len(model.programmes)),
             "setup_s": built - start, "steps_s": done - built, "total_s": done - start,
             "cpu_share": cpu / (done - built),
             "citizen_steps_per_s": n * steps / (done - built),
@@ -208,6 +216,8 @@ def measure(sizes: list[int], steps: int, mesa_citizens: int, mesa_steps: int, b
         "setup_s": {str(n): r["setup_s"] for n, r in runs.items()},
         "steps_s": {str(n): r["steps_s"] for n, r in runs.items()},
         "peak_rss_mb_by_size": {str(n): r["peak_rss_mb"] for n, r in runs.items()},
+        "state_bytes_per_citizen": runs[basis]["state_bytes_per_citizen"],
+        "bytes_per_citizen": runs[basis]["bytes_per_citizen"],
         "rss_after_warmup_mb": runs[basis]["rss_after_warmup_mb"],
         "warmup_s": {str(n): r["warmup_s"] for n, r in runs.items()},
         "mesa": {k: v for k, v in mesa.items() if k not in ("crn_check", "warmup_s")},
@@ -242,6 +252,9 @@ def table(s: dict[str, Any]) -> str:
     for n, rate in s["citizen_steps_per_s"].items():
         out.append(f"{int(n):>12,} {s['setup_s'][n]:>9.2f} {s['steps_s'][n]:>8.2f} "
                    f"{rate:>16,.0f} {s['peak_rss_mb_by_size'][n]:>12,.0f}")
+    out.append(f"\nMemory per citizen: {s['state_bytes_per_citizen']:.0f} bytes of declared state "
+               f"(sim.citizens.STATE), {s['bytes_per_citizen']:.0f} bytes with buffers and the "
+               "network (TrustModel.bytes_per_citizen, the figure the memory check uses)")
     if s["run_1m_120_s"] is not None:
         out.append(f"\n1M citizens x {s['steps']} steps end to end (set-up + steps): "
                    f"{s['run_1m_120_s']:.2f} s, peak RSS {s['peak_rss_mb']:,.0f} MB "

@@ -296,6 +296,9 @@ class MesaReference(mesa.Model):
         self.keep = float(np.float32(1) - ctl.fade)  # as the kernel computes it
         self.deadline_lead = ctl.deadline_lead
         self.segment_count = source.segment_count
+        # whose records each programme holds, by segment: everyone in the worlds this reference
+        # runs (it has no catchments)
+        self.member_count = source.member_count
         self.n_segments, self.n_cols = len(source.segments), len(source.column)
 
         c = source.citizens
@@ -331,8 +334,8 @@ class MesaReference(mesa.Model):
         self.flow_refused = (self.sharing_plan.flow_refused * culture).tolist()
         self.citizens.do("share")
         flow = np.array(self.segment_flow)
-        cover = sharing.coverage(flow, n)
-        represent = sharing.representativeness(flow, self.segment_count)
+        cover = sharing.coverage(flow, self.member_count)
+        represent = sharing.representativeness(flow, self.member_count)
         self.breaches_now = 0
         draw = self.streams.generator("breach", t).random(len(self.table))
         for p in np.flatnonzero(draw < breaches.hazard(self.table, cover, self.params)):
