@@ -48,8 +48,8 @@ from sim.agents import Agency, Citizen
 from sim.breaches import Incident
 from sim.citizens import STATE, Citizens, aligned_full, initialise
 from sim.events import Event
-from sim.network import NetworkParams, build_network
-from sim.params import TrustParams
+from sim.network import build_network
+from sim.params import NetworkParams, TrustParams
 from sim.programmes import PURPOSES, Choice, Consent, Programme, ProgrammeTable, Regime
 from sim.results import GroupResults, Results, group_output_names, output_names
 from sim.segments import NHS_SEGMENTS, Segment
