@@ -30,7 +30,6 @@ import numpy as np
 from scipy.optimize import brentq
 
 from sim import demography, sharing
-from sim.catchment import holds
 from sim.citizens import Citizens
 from sim.demography import cell_of
 from sim.params import TrustParams
@@ -41,8 +40,8 @@ from sim.programmes import (
     ProgrammeTable,
     Purpose,
     Regime,
-    consents,
 )
+from sim.sharing import consents, holds
 from sim.streams import Streams, spread
 
 if TYPE_CHECKING:

@@ -36,7 +36,6 @@ from sim import (
     baseline,
     breaches,
     campaigns,
-    catchment,
     control,
     demography,
     sharing,
@@ -352,7 +351,7 @@ class TrustModel(mesa.Model):
         t = self.plans.table
         now = (t.member.tobytes(), t.subject_share.tobytes(), t.subject_key.tobytes())
         if now != self._catchments:
-            self.member_count = catchment.member_counts(
+            self.member_count = sharing.member_counts(
                 demography.codes(self.citizens), self.citizens.segment, self.segment_count,
                 t.member, t.subject_share, t.subject_key, t.everyone)
             self._catchments = now

@@ -76,7 +76,7 @@ def test_breaches_at_counts_this_steps_breaches_only():
 
 def test_victims_only_in_the_catchment_and_local_news_only_in_its_regions(prog):
     from sim import demography
-    from sim.catchment import members
+    from sim.sharing import members
 
     london = demography.REGIONS.index(demography.Region.LONDON)
     local = prog(consent="none", catchment={"regions": ["london"], "share": 0.5},

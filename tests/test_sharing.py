@@ -169,7 +169,7 @@ def test_statutory_sharing_shrinks_when_a_scandal_costs_the_recipient_trust():
 # ------------------------------------------------------------------ catchments and subjects
 def test_only_the_catchments_records_flow_and_coverage_is_of_the_catchment(table, prog):
     from sim import TrustModel, demography
-    from sim.catchment import members
+    from sim.sharing import members
 
     london = demography.REGIONS.index(demography.Region.LONDON)
     m = TrustModel(20_000, rng=3, citizen_agents=False, programmes=[
@@ -193,8 +193,8 @@ def test_only_the_catchments_records_flow_and_coverage_is_of_the_catchment(table
 
 def test_business_records_hold_only_the_sole_traders_among_citizens(table, prog):
     from sim import TrustModel, demography
-    from sim.catchment import members
     from sim.programmes import SOLE_TRADER_SHARE
+    from sim.sharing import members
 
     m = TrustModel(40_000, rng=4, citizen_agents=False, programmes=[
         prog(consent="none", subjects="businesses"),
@@ -210,6 +210,16 @@ def test_business_records_hold_only_the_sole_traders_among_citizens(table, prog)
         members(codes, t.member, t.subject_share, t.subject_key, 0),
         members(demography.codes(other.citizens), other.table.member,
                 other.table.subject_share, other.table.subject_key, 0))
+
+
+def test_a_membership_key_is_the_programme_names_stream_key_mixed_with_the_salt():
+    """sim.catchment, which is data, computes the crc32 itself rather than import sim.streams."""
+    from sim import catchment
+    from sim.streams import stream_key
+
+    for name in ("gp_records", "vat_register"):
+        assert catchment.key(name, 0) == stream_key(name)
+        assert catchment.key(name, 2**32 - 1) == stream_key(name) ^ (2**32 - 1)
 
 
 def test_a_default_catchment_leaves_flows_as_before(table, prog):
