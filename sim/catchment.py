@@ -68,7 +68,7 @@ class Catchment(BaseModel):
                                          ("regions", "sex", "age_bands", "deprivation"))
 
     def cells(self) -> np.ndarray:
-        """Which demographic cells (sim.demography.cell_of) the listed groups cover."""
+        """Which demographic cells (sim.population.cell_of) the listed groups cover."""
         def mask(chosen, options) -> np.ndarray:
             if chosen is None:
                 return np.ones(len(options), bool)

@@ -2,7 +2,7 @@
 
 Citizens are numbered household by household, so household members and neighbours (the nearest
 ids on either side) sit next to each other in memory: a gather of a neighbour's trust mostly hits
-the cache. The citizen order is also a map: it runs place by place (sim.demography lays out one
+the cache. The citizen order is also a map: it runs place by place (sim.population lays out one
 run of citizens per region and deprivation quintile), and households and local ties stay inside
 their run, so the people a citizen lives beside share its region. A few random long-range ties
 per citizen, drawn as random pairings so every tie is mutual, make it a small world

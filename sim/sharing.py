@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from sim import demography
+from sim import population
 from sim.citizens import Citizens
-from sim.demography import cell_of
 from sim.params import TrustParams
+from sim.population import cell_of
 from sim.programmes import Choice, ProgrammeTable, Purpose, Regime
 from sim.streams import spread
 
@@ -153,7 +153,7 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
     consent, refuse = scaled_flows(plan, culture)
     flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
           consent, refuse, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
-          segment_flow, *demography.codes(c), plan.member, plan.subject_share,
+          segment_flow, *population.codes(c), plan.member, plan.subject_share,
           plan.subject_key)
     return coverage(segment_flow, member_count), representativeness(segment_flow, member_count)
 
@@ -170,7 +170,7 @@ def flow_of(plan: SharingPlan, choice: np.ndarray, p: int,
             codes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
     """Each citizen's flowing share of programme ``p``'s records, given their choices (and,
     under dynamic consent, the purposes they refused); 0 outside its catchment, which needs the
-    citizens' demographic ``codes`` (sim.demography.codes) unless the programme holds
+    citizens' demographic ``codes`` (sim.population.codes) unless the programme holds
     everyone's records."""
     out = np.empty(choice.shape[0])
     bits = np.zeros((choice.shape[0], 1), np.int8) if refused is None else refused[:, p:p + 1]
