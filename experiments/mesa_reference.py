@@ -44,7 +44,7 @@ DEFAULT, OUT, IN = (int(c) for c in Choice)
 
 
 def consents(regime: int, choice: int) -> bool:
-    """Whether the choice lets data flow under this regime (as ``sim.programmes.consents``)."""
+    """Whether the choice lets data flow under this regime (as ``sim.sharing.consents``)."""
     if regime == NONE:
         return True
     if regime == OPT_IN:

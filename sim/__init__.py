@@ -5,7 +5,7 @@ mechanism lives in the module named for it: sharing, breaches, campaigns, trust 
 social_influence, control, mandates; docs/architecture.md maps the package.
 
 The public names below are imported when first used (PEP 562), so ``import sim`` and the
-command line's ``--help``, ``validate`` and ``schema`` do not load Mesa, SciPy or pandas.
+command line's ``--help``, ``validate`` and ``schema`` do not load Mesa, numba, SciPy or pandas.
 """
 
 from __future__ import annotations

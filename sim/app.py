@@ -283,7 +283,7 @@ def _without(changes_: dict[str, Any], fields: set[str], prefix: str = "") -> di
 def held_back(model: TrustModel, p: int, rows: slice | np.ndarray = slice(None)) -> float:
     """Share of citizens whose own choice keeps their records of programme ``p`` back: opted
     out (opt-out, dynamic) or not opted in (opt-in); nobody under consent ``none``. The same
-    rule as :func:`sim.programmes.consents`."""
+    rule as :func:`sim.sharing.consents`."""
     choice = model.citizens.choice[rows, p]
     if not len(choice):
         return 0.0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import demography, sharing
+from sim import population, sharing
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
 
@@ -151,7 +151,7 @@ def _incident(model: TrustModel, p: int, kind: str, sev: float, publicity: float
     if victims:
         draw = model.streams.uniform("victims", t, n, p, serial)
         flow = sharing.flow_of(model.plans.sharing, c.choice, p, c.refused, model.culture,
-                               demography.codes(c))
+                               population.codes(c))
         victim = victims_of(flow, sev, model.params, draw)
     regions = model.table.news_regions[p]
     local = None if regions.all() else regions[c.region]

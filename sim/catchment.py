@@ -11,14 +11,16 @@ Membership is never stored per citizen and programme: a programme keeps a table 
 demographic cells it covers (sim.demography) and a share; a citizen of a covered cell is a member
 when a uniform made from its index and the programme's key (``sim.streams.spread``) is below the
 share. The key comes from the programme's name and one draw of stream ``catchment``, so a
-programme's members depend only on the seed and its name.
+programme's members depend only on the seed and its name. This module is the data (it is what a
+scenario file is validated against); the compiled membership test, :func:`sim.sharing.holds`, and
+the counts of members live with the sharing kernels that call them.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Annotated
 
-import numba as nb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,9 +33,7 @@ from sim.demography import (
     AgeBand,
     Region,
     Sex,
-    cell_of,
 )
-from sim.streams import spread, stream_key
 
 Quintile = Annotated[int, Field(ge=1, le=5)]
 
@@ -68,7 +68,7 @@ class Catchment(BaseModel):
                                          ("regions", "sex", "age_bands", "deprivation"))
 
     def cells(self) -> np.ndarray:
-        """Which demographic cells (sim.demography.cell_of) the listed groups cover."""
+        """Which demographic cells (sim.population.cell_of) the listed groups cover."""
         def mask(chosen, options) -> np.ndarray:
             if chosen is None:
                 return np.ones(len(options), bool)
@@ -91,50 +91,6 @@ class Catchment(BaseModel):
 
 
 def key(name: str, salt: int) -> int:
-    """A programme's 32-bit membership key: its name's crc32 mixed with the model's salt."""
-    return (stream_key(name) ^ int(salt)) & 0xFFFFFFFF
-
-
-@nb.njit(cache=True, inline="always")
-def holds(member, share, key, cell, i, p):
-    """Whether programme p holds the records of citizen i (of demographic cell ``cell``)."""
-    if not member[p, cell]:
-        return False
-    s = share[p]
-    return s >= 1.0 or spread(key[p], i) < s
-
-
-@nb.njit(cache=True)
-def _members(region, sex, age_band, deprivation, member, share, key, p, out):
-    for i in range(region.shape[0]):
-        out[i] = holds(member, share, key, cell_of(region, sex, age_band, deprivation, i), i, p)
-
-
-def members(codes: tuple[np.ndarray, ...], member: np.ndarray, share: np.ndarray,
-            keys: np.ndarray, p: int) -> np.ndarray:
-    """Every citizen's membership of programme ``p``'s catchment (bool, one per citizen)."""
-    out = np.empty(codes[0].shape[0], bool)
-    _members(*codes, member, share, keys, p, out)
-    return out
-
-
-@nb.njit(cache=True)
-def _member_counts(region, sex, age_band, deprivation, segment, member, share, key, todo, out):
-    for i in range(region.shape[0]):
-        c = cell_of(region, sex, age_band, deprivation, i)
-        for p in todo:
-            if holds(member, share, key, c, i, p):
-                out[segment[i], p] += 1
-
-
-def member_counts(codes: tuple[np.ndarray, ...], segment: np.ndarray, segment_count: np.ndarray,
-                  member: np.ndarray, share: np.ndarray, keys: np.ndarray,
-                  everyone: np.ndarray) -> np.ndarray:
-    """Members of each programme's catchment by segment (S x P, int64); a programme that holds
-    everyone's records takes ``segment_count`` without a pass over the citizens."""
-    out = np.zeros((len(segment_count), len(share)), np.int64)
-    out[:, everyone] = segment_count[:, None]
-    todo = np.flatnonzero(~everyone)
-    if len(todo):
-        _member_counts(*codes, segment, member, share, keys, todo, out)
-    return out
+    """A programme's 32-bit membership key: its name's crc32 (as ``sim.streams.stream_key``, which
+    is not imported: that module compiles kernels) mixed with the model's salt."""
+    return (zlib.crc32(name.encode("utf-8")) ^ int(salt)) & 0xFFFFFFFF

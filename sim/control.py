@@ -29,11 +29,10 @@ import numba as nb
 import numpy as np
 from scipy.optimize import brentq
 
-from sim import demography, sharing
-from sim.catchment import holds
+from sim import population, sharing
 from sim.citizens import Citizens
-from sim.demography import cell_of
 from sim.params import TrustParams
+from sim.population import cell_of
 from sim.programmes import (
     PURPOSES,
     Choice,
@@ -41,8 +40,8 @@ from sim.programmes import (
     ProgrammeTable,
     Purpose,
     Regime,
-    consents,
 )
+from sim.sharing import consents, holds
 from sim.streams import Streams, spread
 
 if TYPE_CHECKING:
@@ -160,7 +159,7 @@ class ControlPlan:
             consent, refuse = consent * culture, refuse * culture
         _attitudes(*self._utility_args(c), c.choice, c.refused, c.aware, self.visible,
                    self.unheard, self.regime, self.uses, consent, refuse, self.illegitimacy,
-                   willing, c.grievance, *demography.codes(c), self.member,
+                   willing, c.grievance, *population.codes(c), self.member,
                    self.subject_share, self.subject_key)
         return willing
 

@@ -1,18 +1,17 @@
-"""People and places: each citizen's region, deprivation quintile, age band and sex.
+"""People and places: the regions, deprivation quintiles, age bands and sexes, and their shares.
 
 The marginals are the ONS figures of domain.md section 7 (A1 regions, A2 ages, A3 sex, A4
 deprivation); where a share had to be derived, the arithmetic is here and in docs/model.md
-section 5. The citizens are adults who decide about their records, so ages start at 18.
-
-Place comes first and is laid out along the citizen order: one contiguous run of citizens per
-region, and within it one run per deprivation quintile (a neighbourhood's IMD quintile is a
-property of its area). The network (sim.network) builds households and local ties inside these
-runs, so they never cross a region. Age depends on the attitude segment where the segmentation
-says so (82% of the "unfamiliar and unsure" are over 65); sex is drawn on its own.
+section 5. The citizens are adults who decide about their records, so ages start at 18. Age
+depends on the attitude segment where the segmentation says so (82% of the "unfamiliar and
+unsure" are over 65); sex does not.
 
 Each citizen's four codes make one *cell* of ``N_CELLS``; the group outputs and catchments
-(sim.catchment) read cells, so one pass over the citizens serves every grouping.
-"""
+(sim.catchment) read cells, so one pass over the citizens serves every grouping, and the cells'
+sums are added up into the groups here (:func:`by_group`).
+
+This module is data, read when a scenario file is validated; drawing the codes onto the citizens
+and the compiled passes over them are in sim.population."""
 
 from __future__ import annotations
 
@@ -20,13 +19,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-import numba as nb
 import numpy as np
 
-from sim.streams import Streams
-
 if TYPE_CHECKING:
-    from sim.citizens import Citizens
     from sim.segments import Segment
 
 
@@ -200,88 +195,7 @@ def deprivation_shares() -> np.ndarray:
     return out
 
 
-# ------------------------------------------------------------------ drawing them
-def place(citizens: Citizens, streams: Streams) -> np.ndarray:
-    """Lay out regions and deprivation quintiles along the citizen order; return the ends of the
-    runs (region x quintile, in order), inside which the network keeps households and local
-    ties. Counts are multinomial draws (streams ``region``, ``deprivation``)."""
-    n = citizens.n
-    counts = streams.generator("region", 0).multinomial(n, region_shares())
-    rng = streams.generator("deprivation", 0)
-    runs = np.stack([rng.multinomial(int(counts[r]), p)
-                     for r, p in enumerate(deprivation_shares())])  # 12 x 5
-    ends = np.cumsum(runs.ravel())
-    start = 0
-    for k, end in enumerate(ends):
-        citizens.region[start:end] = k // N_QUINTILES
-        citizens.deprivation[start:end] = k % N_QUINTILES
-        start = end
-    return ends.astype(np.int64)
-
-
-def people(citizens: Citizens, segments: Sequence[Segment], streams: Streams) -> None:
-    """Each citizen's age band (given its segment; stream ``age``) and sex (stream ``sex``)."""
-    cdf = np.cumsum(age_shares_by_segment(segments), axis=1)
-    cdf[:, -1] = 1.0
-    u = streams.uniform("age", 0, citizens.n)
-    _draw_by_segment(u, citizens.segment, cdf.astype(np.float32), citizens.age_band)
-    u = streams.uniform("sex", 0, citizens.n)
-    np.less(np.float32(sex_shares()[0]), u, out=citizens.sex, casting="unsafe")  # 0 female
-
-
-@nb.njit(cache=True)
-def _draw_by_segment(u, segment, cdf, out):
-    for i in range(u.shape[0]):
-        row = segment[i]
-        k = 0
-        while k < cdf.shape[1] - 1 and u[i] >= cdf[row, k]:
-            k += 1
-        out[i] = k
-
-
-# ------------------------------------------------------------------ cells and groups
-@nb.njit(cache=True, inline="always")
-def cell_of(region, sex, age_band, deprivation, i):
-    """Citizen i's cell: region x sex x age band x quintile, in that nesting."""
-    return ((np.int64(region[i]) * N_SEXES + sex[i]) * N_AGES + age_band[i]) * N_QUINTILES \
-        + deprivation[i]
-
-
-def codes(citizens: Citizens) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The four code arrays, in the order :func:`cell_of` reads them."""
-    return citizens.region, citizens.sex, citizens.age_band, citizens.deprivation
-
-
-def cell_counts(citizens: Citizens) -> np.ndarray:
-    """Citizens per cell (int64, ``N_CELLS``)."""
-    out = np.zeros(N_CELLS, np.int64)
-    _count_cells(*codes(citizens), out)
-    return out
-
-
-@nb.njit(cache=True)
-def _count_cells(region, sex, age_band, deprivation, out):
-    for i in range(region.shape[0]):
-        out[cell_of(region, sex, age_band, deprivation, i)] += 1
-
-
-@nb.njit(cache=True)
-def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_sum, out_count):
-    """One pass over the citizens: per cell, the sum of each trust column and the number opted
-    out of at least one programme with a choice (the definition of ``opt_out_rate``)."""
-    n, n_cols = trust.shape
-    n_prog = choice.shape[1]
-    for i in range(n):
-        c = cell_of(region, sex, age_band, deprivation, i)
-        row = trust_sum[c]
-        for k in range(n_cols):
-            row[k] += trust[i, k]
-        out = False
-        for p in range(n_prog):
-            out |= has_choice[p] & (choice[i, p] == 1)
-        out_count[c] += out
-
-
+# ------------------------------------------------------------------ groups
 def by_group(cell_values: np.ndarray) -> np.ndarray:
     """Sum cell values (``N_CELLS`` x ...) into the groups of every kind, in ``GROUP_KINDS``
     order (12 regions, 2 sexes, 6 age bands, 5 quintiles: 25 rows)."""

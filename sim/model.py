@@ -36,9 +36,9 @@ from sim import (
     baseline,
     breaches,
     campaigns,
-    catchment,
     control,
     demography,
+    population,
     sharing,
     trust,
     world,
@@ -48,8 +48,8 @@ from sim.agents import Agency, Citizen
 from sim.breaches import Incident
 from sim.citizens import STATE, Citizens, aligned_full, initialise
 from sim.events import Event
-from sim.network import NetworkParams, build_network
-from sim.params import TrustParams
+from sim.network import build_network
+from sim.params import NetworkParams, TrustParams
 from sim.programmes import PURPOSES, Choice, Consent, Programme, ProgrammeTable, Regime
 from sim.results import GroupResults, Results, group_output_names, output_names
 from sim.segments import NHS_SEGMENTS, Segment
@@ -147,13 +147,13 @@ class TrustModel(mesa.Model):
 
         shape = network if isinstance(network, NetworkParams) else NetworkParams(**network or {})
         self.citizens = Citizens(n, n_cols, n_prog)
-        places = demography.place(self.citizens, self.streams)
+        places = population.place(self.citizens, self.streams)
         self.network = build_network(n, self.streams.generator("network", 0), shape, places)
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
                    shape.homophily)
-        demography.people(self.citizens, self.segments, self.streams)
+        population.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
-        self.cell_count = demography.cell_counts(self.citizens)
+        self.cell_count = population.cell_counts(self.citizens)
         self.catchment_salt = int(self.streams.generator("catchment", 0).integers(2**32))
         self.member_count = np.zeros((len(self.segments), n_prog), np.int64)
         self._catchments: tuple | None = None
@@ -271,8 +271,8 @@ class TrustModel(mesa.Model):
         c = self.citizens
         trust_sum = np.zeros((demography.N_CELLS, c.trust.shape[1]))
         out_count = np.zeros(demography.N_CELLS, np.int64)
-        demography.tally(*demography.codes(c), c.trust, c.choice,
-                         self.table.regime != Regime.NONE, trust_sum, out_count)
+        population.tally(*population.codes(c), c.trust, c.choice,
+                          self.table.regime != Regime.NONE, trust_sum, out_count)
         count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
         mean = demography.by_group(trust_sum) / count
         rate = demography.by_group(out_count)[:, None] / count
@@ -352,8 +352,8 @@ class TrustModel(mesa.Model):
         t = self.plans.table
         now = (t.member.tobytes(), t.subject_share.tobytes(), t.subject_key.tobytes())
         if now != self._catchments:
-            self.member_count = catchment.member_counts(
-                demography.codes(self.citizens), self.citizens.segment, self.segment_count,
+            self.member_count = sharing.member_counts(
+                population.codes(self.citizens), self.citizens.segment, self.segment_count,
                 t.member, t.subject_share, t.subject_key, t.everyone)
             self._catchments = now
 

@@ -2,13 +2,14 @@
 
 Citizens are numbered household by household, so household members and neighbours (the nearest
 ids on either side) sit next to each other in memory: a gather of a neighbour's trust mostly hits
-the cache. The citizen order is also a map: it runs place by place (sim.demography lays out one
+the cache. The citizen order is also a map: it runs place by place (sim.population lays out one
 run of citizens per region and deprivation quintile), and households and local ties stay inside
 their run, so the people a citizen lives beside share its region. A few random long-range ties
 per citizen, drawn as random pairings so every tie is mutual, make it a small world
 (Newman-Watts style) and may cross regions. The result is a symmetric CSR adjacency
 (``scipy.sparse.csr_array``) built in two passes without sorting, so ten million citizens take
-seconds.
+seconds. The network's shape, :class:`NetworkParams`, is data (sim.params), imported from here
+too.
 """
 
 from __future__ import annotations
@@ -16,25 +17,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
 
-
-class NetworkParams(BaseModel):
-    """The network's shape: set under ``network:`` in a scenario, ``TrustModel(network=...)``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    local_ties: int = Field(default=3, ge=0, le=50, description="ties to the nearest citizens "
-                            "on each side outside the household (neighbourhood)",
-                            json_schema_extra={"source": "[P]"})
-    long_range_ties: int = Field(default=1, ge=0, le=20, description="random long-range ties per "
-                                 "citizen (small world)", json_schema_extra={"source": "[P]"})
-    homophily: float = Field(default=0.5, ge=0, le=1, description="chance that a citizen has "
-                             "the attitude segment of the citizen before it in household and "
-                             "neighbourhood order, so that like lives beside like",
-                             json_schema_extra={"source": "McPherson, Smith-Lovin & Cook 2001 "
-                                                "(homophily); [P] value"})
-
+from sim.params import NetworkParams
 
 #: Household sizes 1..5 (5 = five or more): roughly the UK distribution, mean about 2.4 people
 #: per household [R: ONS Families and Households 2021; not in domain.md].

@@ -2,7 +2,9 @@
 
 These are the model's uncertainties (the exogenous X of the XLRM framing), as opposed to the
 policy levers that live on each programme. docs/model.md has the table with sources; a test checks
-that the two agree. Rates are per step; one step is one week.
+that the two agree. Rates are per step; one step is one week. The network's shape
+(:class:`NetworkParams`) is here too, so a scenario is validated without building a network
+(sim.network, which needs numba and SciPy).
 """
 
 from __future__ import annotations
@@ -139,3 +141,20 @@ class TrustParams(BaseModel):
                 f"got {total:.4g}"
             )
         return self
+
+
+class NetworkParams(BaseModel):
+    """The network's shape: set under ``network:`` in a scenario, ``TrustModel(network=...)``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    local_ties: int = Field(default=3, ge=0, le=50, description="ties to the nearest citizens "
+                            "on each side outside the household (neighbourhood)",
+                            json_schema_extra={"source": "[P]"})
+    long_range_ties: int = Field(default=1, ge=0, le=20, description="random long-range ties per "
+                                 "citizen (small world)", json_schema_extra={"source": "[P]"})
+    homophily: float = Field(default=0.5, ge=0, le=1, description="chance that a citizen has "
+                             "the attitude segment of the citizen before it in household and "
+                             "neighbourhood order, so that like lives beside like",
+                             json_schema_extra={"source": "McPherson, Smith-Lovin & Cook 2001 "
+                                                "(homophily); [P] value"})

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-import numba as nb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -73,20 +72,6 @@ class Choice(IntEnum):
     DEFAULT = 0  # no choice made: the regime's default applies
     OUT = 1  # opted out (or withdrew consent)
     IN = 2  # opted in
-
-
-_NONE, _OPT_IN = int(Regime.NONE), int(Regime.OPT_IN)
-_OUT, _IN = int(Choice.OUT), int(Choice.IN)
-
-
-@nb.njit(cache=True, inline="always")
-def consents(regime: int, choice: int) -> bool:
-    """Whether a citizen's recorded choice lets data flow under this regime."""
-    if regime == _NONE:
-        return True
-    if regime == _OPT_IN:
-        return choice == _IN
-    return choice != _OUT
 
 
 class Subjects(StrEnum):

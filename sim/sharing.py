@@ -8,6 +8,11 @@ data unrepresentative. Citizens judge the benefit they receive against what they
 
 The cultural barrier moves with public trust: a holder shares more readily while the public
 trusts the recipient and holds back as that trust falls (:meth:`SharingPlan.culture`).
+
+Whether a citizen's records of a programme can flow at all is decided here for every mechanism
+(control's kernels call the same two tests): the recorded choice under the consent regime
+(:func:`consents`) and membership of the programme's catchment (:func:`holds`; the catchment
+itself is data, sim.catchment).
 """
 
 from __future__ import annotations
@@ -17,15 +22,75 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from sim import demography
-from sim.catchment import holds, members
+from sim import population
 from sim.citizens import Citizens
-from sim.demography import cell_of
 from sim.params import TrustParams
-from sim.programmes import ProgrammeTable, Purpose, Regime, consents
+from sim.population import cell_of
+from sim.programmes import Choice, ProgrammeTable, Purpose, Regime
+from sim.streams import spread
 
-_DYNAMIC = int(Regime.DYNAMIC)
+_NONE, _OPT_IN, _DYNAMIC = int(Regime.NONE), int(Regime.OPT_IN), int(Regime.DYNAMIC)
+_OUT, _IN = int(Choice.OUT), int(Choice.IN)
 _DIRECT, _RESEARCH, _COMMERCIAL = (list(Purpose).index(k) for k in Purpose)
+
+
+# ------------------------------------------------------------------ whose records can flow
+@nb.njit(cache=True, inline="always")
+def consents(regime: int, choice: int) -> bool:
+    """Whether a citizen's recorded choice lets data flow under this regime."""
+    if regime == _NONE:
+        return True
+    if regime == _OPT_IN:
+        return choice == _IN
+    return choice != _OUT
+
+
+@nb.njit(cache=True, inline="always")
+def holds(member, share, key, cell, i, p):
+    """Whether programme p holds the records of citizen i (of demographic cell ``cell``)."""
+    if not member[p, cell]:
+        return False
+    s = share[p]
+    return s >= 1.0 or spread(key[p], i) < s
+
+
+@nb.njit(cache=True)
+def _members(region, sex, age_band, deprivation, member, share, key, p, out):
+    for i in range(region.shape[0]):
+        out[i] = holds(member, share, key, cell_of(region, sex, age_band, deprivation, i), i, p)
+
+
+def members(codes: tuple[np.ndarray, ...], member: np.ndarray, share: np.ndarray,
+            keys: np.ndarray, p: int) -> np.ndarray:
+    """Every citizen's membership of programme ``p``'s catchment (bool, one per citizen)."""
+    out = np.empty(codes[0].shape[0], bool)
+    _members(*codes, member, share, keys, p, out)
+    return out
+
+
+@nb.njit(cache=True)
+def _member_counts(region, sex, age_band, deprivation, segment, member, share, key, todo, out):
+    for i in range(region.shape[0]):
+        c = cell_of(region, sex, age_band, deprivation, i)
+        for p in todo:
+            if holds(member, share, key, c, i, p):
+                out[segment[i], p] += 1
+
+
+def member_counts(codes: tuple[np.ndarray, ...], segment: np.ndarray, segment_count: np.ndarray,
+                  member: np.ndarray, share: np.ndarray, keys: np.ndarray,
+                  everyone: np.ndarray) -> np.ndarray:
+    """Members of each programme's catchment by segment (S x P, int64); a programme that holds
+    everyone's records takes ``segment_count`` without a pass over the citizens."""
+    out = np.zeros((len(segment_count), len(share)), np.int64)
+    out[:, everyone] = segment_count[:, None]
+    todo = np.flatnonzero(~everyone)
+    if len(todo):
+        _member_counts(*codes, segment, member, share, keys, todo, out)
+    return out
+
+
+# ------------------------------------------------------------------ the plan and the step
 
 
 @dataclass(frozen=True)
@@ -77,7 +142,7 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
          culture: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One week of sharing: every citizen's flows, benefit and benefit gap (written into
     ``citizens``); returns coverage and representativeness per programme. ``member_count`` is
-    each programme's catchment by segment (S x P, sim.catchment.member_counts; S alone: every
+    each programme's catchment by segment (S x P, :func:`member_counts`; S alone: every
     programme holds everyone's records). ``culture`` scales each programme's flows
     (:meth:`SharingPlan.culture`; None: 1)."""
     c = citizens
@@ -88,7 +153,7 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
     consent, refuse = scaled_flows(plan, culture)
     flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
           consent, refuse, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
-          segment_flow, *demography.codes(c), plan.member, plan.subject_share,
+          segment_flow, *population.codes(c), plan.member, plan.subject_share,
           plan.subject_key)
     return coverage(segment_flow, member_count), representativeness(segment_flow, member_count)
 
@@ -105,7 +170,7 @@ def flow_of(plan: SharingPlan, choice: np.ndarray, p: int,
             codes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
     """Each citizen's flowing share of programme ``p``'s records, given their choices (and,
     under dynamic consent, the purposes they refused); 0 outside its catchment, which needs the
-    citizens' demographic ``codes`` (sim.demography.codes) unless the programme holds
+    citizens' demographic ``codes`` (sim.population.codes) unless the programme holds
     everyone's records."""
     out = np.empty(choice.shape[0])
     bits = np.zeros((choice.shape[0], 1), np.int8) if refused is None else refused[:, p:p + 1]
@@ -172,7 +237,7 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
     Writes each citizen's service benefit ``benefit`` and its gap to expectation ``gap`` (then
     moves the expectation toward the benefit), and adds each citizen's flow to
     ``segment_flow[segment, programme]``. Only the records of a programme's catchment flow
-    (sim.catchment.holds).
+    (:func:`holds`).
     """
     n, n_prog = choice.shape
     eta = np.float32(expectation_rate)

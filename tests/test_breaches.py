@@ -75,8 +75,8 @@ def test_breaches_at_counts_this_steps_breaches_only():
 
 
 def test_victims_only_in_the_catchment_and_local_news_only_in_its_regions(prog):
-    from sim import demography
-    from sim.catchment import members
+    from sim import demography, population
+    from sim.sharing import members
 
     london = demography.REGIONS.index(demography.Region.LONDON)
     local = prog(consent="none", catchment={"regions": ["london"], "share": 0.5},
@@ -85,7 +85,7 @@ def test_victims_only_in_the_catchment_and_local_news_only_in_its_regions(prog):
     m = TrustModel(20_000, programmes=[local, national.changed(publicity_scope="national")],
                    rng=6, citizen_agents=False)
     c = m.citizens
-    held = members(demography.codes(c), m.table.member, m.table.subject_share,
+    held = members(population.codes(c), m.table.member, m.table.subject_share,
                    m.table.subject_key, 0)
     m.breach("p", severity=0.9, publicity=0.0)  # victims only: no news
     victim = c.salience[:, 0] > 0

@@ -168,8 +168,8 @@ def test_statutory_sharing_shrinks_when_a_scandal_costs_the_recipient_trust():
 
 # ------------------------------------------------------------------ catchments and subjects
 def test_only_the_catchments_records_flow_and_coverage_is_of_the_catchment(table, prog):
-    from sim import TrustModel, demography
-    from sim.catchment import members
+    from sim import TrustModel, demography, population
+    from sim.sharing import members
 
     london = demography.REGIONS.index(demography.Region.LONDON)
     m = TrustModel(20_000, rng=3, citizen_agents=False, programmes=[
@@ -177,7 +177,7 @@ def test_only_the_catchments_records_flow_and_coverage_is_of_the_catchment(table
              catchment={"regions": ["london"], "share": 0.5}),
         prog(name="q", consent="none", barriers=OPEN)])
     c, t = m.citizens, m.table
-    held = members(demography.codes(c), t.member, t.subject_share, t.subject_key, 0)
+    held = members(population.codes(c), t.member, t.subject_share, t.subject_key, 0)
     assert not held[c.region != london].any()  # none outside London
     in_london = c.region == london
     assert held[in_london].mean() == pytest.approx(0.5, abs=0.03)  # half of London
@@ -185,21 +185,21 @@ def test_only_the_catchments_records_flow_and_coverage_is_of_the_catchment(table
     assert m.member_count[:, 0].sum() == held.sum()
     cover = m.timeseries().iloc[0]
     assert cover.coverage_p == pytest.approx(1.0) and cover.coverage_q == pytest.approx(1.0)
-    flow = sharing.flow_of(m.plans.sharing, c.choice, 0, c.refused, None, demography.codes(c))
+    flow = sharing.flow_of(m.plans.sharing, c.choice, 0, c.refused, None, population.codes(c))
     np.testing.assert_array_equal(flow > 0, held)
     with pytest.raises(ValueError, match="codes"):
         sharing.flow_of(m.plans.sharing, c.choice, 0)
 
 
 def test_business_records_hold_only_the_sole_traders_among_citizens(table, prog):
-    from sim import TrustModel, demography
-    from sim.catchment import members
+    from sim import TrustModel, population
     from sim.programmes import SOLE_TRADER_SHARE
+    from sim.sharing import members
 
     m = TrustModel(40_000, rng=4, citizen_agents=False, programmes=[
         prog(consent="none", subjects="businesses"),
         prog(name="q", consent="none", subjects="businesses", citizen_share=0.2)])
-    t, codes = m.table, demography.codes(m.citizens)
+    t, codes = m.table, population.codes(m.citizens)
     share = [members(codes, t.member, t.subject_share, t.subject_key, p).mean() for p in (0, 1)]
     assert share[0] == pytest.approx(SOLE_TRADER_SHARE, abs=0.005)
     assert share[1] == pytest.approx(0.2, abs=0.01)
@@ -208,8 +208,18 @@ def test_business_records_hold_only_the_sole_traders_among_citizens(table, prog)
     other = TrustModel(40_000, rng=5, citizen_agents=False, programmes=m.programmes)
     assert not np.array_equal(  # members come from the seed's stream, not from the index alone
         members(codes, t.member, t.subject_share, t.subject_key, 0),
-        members(demography.codes(other.citizens), other.table.member,
+        members(population.codes(other.citizens), other.table.member,
                 other.table.subject_share, other.table.subject_key, 0))
+
+
+def test_a_membership_key_is_the_programme_names_stream_key_mixed_with_the_salt():
+    """sim.catchment, which is data, computes the crc32 itself rather than import sim.streams."""
+    from sim import catchment
+    from sim.streams import stream_key
+
+    for name in ("gp_records", "vat_register"):
+        assert catchment.key(name, 0) == stream_key(name)
+        assert catchment.key(name, 2**32 - 1) == stream_key(name) ^ (2**32 - 1)
 
 
 def test_a_default_catchment_leaves_flows_as_before(table, prog):

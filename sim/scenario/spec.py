@@ -21,8 +21,7 @@ from pydantic.fields import FieldInfo
 from sim import baseline
 from sim.agencies import AgencySpec
 from sim.events import Event, PolicyChange
-from sim.network import NetworkParams
-from sim.params import TrustParams
+from sim.params import NetworkParams, TrustParams
 from sim.programmes import Mandate, Programme
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.world import suggest
