@@ -59,6 +59,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim import scenario as scenario_mod
+from sim.demography import N_REGIONS, REGION_LABELS, REGIONS, Region
 from sim.events import Event, PolicyChange
 from sim.model import TrustModel
 from sim.programmes import Choice, Consent, Programme, Regime
@@ -572,6 +573,81 @@ def citizens_figure(model: TrustApp) -> Figure:
     return fig
 
 
+def regions_now(model: TrustApp) -> pd.DataFrame:
+    """Each region now in both runs: one row per region (in ``sim.demography.REGIONS`` order)
+    with its ``label``, ``citizens``, and the share opted out of any programme and the mean
+    general trust, ``_levered`` and ``_written``.
+
+    Read from the models' own group outputs, which every week records anyway, so drawing costs
+    no pass over the citizens; only the head count is a bincount.
+    """
+    out: dict[str, Any] = {}
+    for key, run in (("levered", model), ("written", model.reference)):
+        groups = run.group_results
+        rows = [k for k, (kind, _) in enumerate(groups.groups) if kind == "region"]
+        now = groups.values[groups.last, rows]
+        if "region" not in out:
+            out["region"] = [groups.groups[k][1] for k in rows]
+        for column in ("opt_out_rate", "trust_mean"):
+            out[f"{column}_{key}"] = now[:, groups.names.index(column)]
+    table = pd.DataFrame(out)
+    codes = [REGIONS.index(Region(r)) for r in table["region"]]
+    table.insert(1, "label", [REGION_LABELS[REGIONS[k]] for k in codes])
+    table.insert(2, "citizens", np.bincount(model.citizens.region, minlength=N_REGIONS)[codes])
+    return table
+
+
+def regions_figure(model: TrustApp) -> Figure:
+    """The citizens now by region: the share opted out of any programme (from 0, a span of at
+    least 5 points, as in the choices chart) and mean general trust (on 0-1, as in the trust
+    chart); the levered run solid in front of the scenario as written, faint, and the whole
+    population's value as a line across the regions."""
+    table = regions_now(model)
+    whole = {"levered": model.results, "written": model.reference.results}  # the population
+    fig = Figure(figsize=(10.8, 4.6), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(table))
+    red, ink = "tab:red", "black"
+    written, levered = 100 * table["opt_out_rate_written"], 100 * table["opt_out_rate_levered"]
+    left.barh(y, written, height=0.8, color=red, alpha=0.25, lw=0)
+    left.barh(y, levered, height=0.34, color=red)
+    for key, style in (("written", {**WRITTEN_STYLE, "zorder": 0}),
+                       ("levered", {"lw": 1, "ls": (0, (4, 2))})):
+        left.axvline(100 * whole[key].latest("opt_out_rate"), color=red, **style)
+        right.axvline(whole[key].latest("trust_mean"), color=ink, **style)
+    left.set_xlim(0, max(5.0, 1.15 * max(written.max(), levered.max())))
+    _percent_axis(left.xaxis)
+    left.set_xlabel("share opted out of any programme that offers a choice")
+    left.set_title(f"Opted out by region, week {model.steps}", fontsize="medium")
+    left.set_yticks(y, [f"{label} ({n:,})" for label, n in zip(table["label"],
+                                                                table["citizens"], strict=True)],
+                    fontsize="small")
+    left.set_ylabel("region (citizens)")
+    left.invert_yaxis()
+    choice = [run.table.regime != Regime.NONE for run in (model, model.reference)]
+    if not any(c.any() for c in choice):
+        left.text(0.5, 0.5, "no programme offers a choice:\nnobody can opt out",
+                  transform=left.transAxes, ha="center", va="center", fontsize="small",
+                  color="0.35")
+    right.plot(table["trust_mean_written"], y, "o", color=ink, alpha=0.25, ms=11)
+    right.plot(table["trust_mean_levered"], y, "o", color=ink, ms=5)
+    right.set_xlim(0, 1)
+    right.set_xlabel("mean general trust in data use (0 to 1)")
+    right.set_title(f"General trust by region, week {model.steps}", fontsize="medium")
+    for ax in (left, right):
+        ax.grid(axis="x", color="0.92")
+    handles = [Patch(color=red), Patch(color=red, alpha=0.25),
+               Line2D([], [], color=ink, marker="o", ms=5, lw=0),
+               Line2D([], [], color=ink, marker="o", ms=11, alpha=0.25, lw=0),
+               Line2D([], [], color="0.3", lw=1, ls=(0, (4, 2))),
+               Line2D([], [], color="0.3", **WRITTEN_STYLE)]
+    fig.legend(handles, ["opted out, with the levers", "opted out, as written",
+                         "trust, with the levers", "trust, as written",
+                         "whole population, with the levers", "whole population, as written"],
+               loc="outside lower center", ncol=3, fontsize="x-small", frameon=False)
+    return fig
+
+
 # ------------------------------------------------------------------------------- summary data
 def comparison(model: TrustApp) -> list[tuple[str, str, str, str]]:
     """The summary's rows now: what, with the levers, as written, difference (in words)."""
@@ -680,12 +756,16 @@ def summary_html(model: TrustApp) -> str:
 
 
 def _chart(make: Callable[[TrustApp], Figure]):
+    # its own class (e.g. trustsim-regions for regions_figure): the browser test finds it
+    classes = ["trustsim-chart", "trustsim-" + make.__name__.removesuffix("_figure")]
+
     @solara.component
     def Chart(model: TrustApp):  # noqa: N802 (Solara components are CamelCase)
         update_counter.get()
         with model.lock:
             figure = make(model)
-        solara.FigureMatplotlib(figure, format="png")  # laid out already: constrained
+        with solara.Column(gap="0px", classes=classes):
+            solara.FigureMatplotlib(figure, format="png")  # laid out already: constrained
 
     Chart.__name__ = make.__name__
     return Chart
@@ -696,6 +776,7 @@ ChoicesChart = _chart(choices_figure)
 CoverageChart = _chart(coverage_figure)
 BenefitChart = _chart(benefit_figure)
 CitizensChart = _chart(citizens_figure)
+RegionsChart = _chart(regions_figure)
 
 
 @solara.component
@@ -806,6 +887,7 @@ def Page():  # noqa: N802 (Solara components are CamelCase)
             CoverageChart(model.value)
             BenefitChart(model.value)
         CitizensChart(model.value)
+        RegionsChart(model.value)
 
 
 # ------------------------------------------------------------------------------------ serving

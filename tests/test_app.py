@@ -4,11 +4,11 @@ browser test.
 The lever tests check that the levers start at the picked scenario's values and change nothing
 until moved (the levered run is then the scenario as written, to the bit, and the faint line is
 replicate 1 of ``trustsim run``), and what a moved lever changes, from when, and for how long.
-The chart test checks words and fixed ranges. The browser test serves the app and drives it in
-headless Chromium: it needs Debian's chromium at /usr/bin/chromium
-(``.ci/install-browser``) and Playwright for Python (the ``dev`` extra); no Playwright browser
-download. It is skipped, with the reason, when either is missing; its server always stops,
-whatever happens.
+The chart test checks words and fixed ranges; the region chart's numbers are checked against
+the citizens themselves. The browser test serves the app and drives it in headless Chromium: it
+needs Debian's chromium at /usr/bin/chromium (``.ci/install-browser``) and Playwright for Python
+(the ``dev`` extra); no Playwright browser download. It is skipped, with the reason, when
+either is missing; its server always stops, whatever happens.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ pytest.importorskip("solara", reason="solara is missing: pip install -e '.[dev]'
 with warnings.catch_warnings():  # solara's hook check on Mesa's own ComponentsView, not ours
     warnings.filterwarnings("ignore", "(?s).*found despite early return", UserWarning)
     from sim import app, runner  # (after the skip: the dev extra)
+    from sim.demography import REGION_LABELS, REGIONS
     from sim.programmes import Consent
 
 TROUBLED = "troubled_families"  # one programme, consent none: a lever's effect is plain
@@ -193,9 +194,55 @@ def test_charts_speak_words_and_keep_their_ranges():
         assert all(texts) and not [t for t in texts if re.search(r"\b[a-z]+_[a-z_]+\b",
                                                                  t.replace(model.programme, ""))]
         assert len(ax.lines) >= 4  # each measure twice: with the levers and as written
+    for fig in (app.citizens_figure(model), app.regions_figure(model)):
+        texts = [t for ax in fig.axes for t in (ax.get_title(), ax.get_xlabel())]
+        texts += [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+        assert all(texts) and not [t for t in texts if re.search(r"\b[a-z]+_[a-z_]+\b",
+                                                                 t.replace(model.programme, ""))]
     left, right = app.citizens_figure(model).axes
     assert left.get_xlim() == (0, 1) and right.get_xlim()[1] >= 5
     assert left.get_yticklabels()[0].get_text() == "Confident data\nenthusiasts"
+
+
+def test_regions_chart_reads_the_models_group_outputs():
+    """Each region's opt-out and general trust now, in both runs, are what the citizens
+    themselves say (one row per citizen, grouped by pandas), and add up to the population's."""
+    model = _run(4, scenario_name=TROUBLED, levers={"consent": "opt_out"})
+    table = app.regions_now(model)
+    assert list(table["region"]) == [r.value for r in REGIONS]
+    assert list(table["label"]) == [REGION_LABELS[r] for r in REGIONS]
+    for key, run in (("levered", model), ("written", model.reference)):
+        people = run.citizens_frame()
+        opted = people.filter(like="opted_out_").any(axis=1)
+        by_region = people.assign(opted=opted).groupby("region", sort=False)
+        assert list(table["citizens"]) == list(by_region.size()[table["region"]])
+        assert table[f"opt_out_rate_{key}"].to_numpy() == pytest.approx(
+            by_region["opted"].mean()[table["region"]].to_numpy())
+        assert table[f"trust_mean_{key}"].to_numpy() == pytest.approx(
+            by_region["trust_general"].mean()[table["region"]].to_numpy(), abs=1e-6)
+        whole = run.timeseries().iloc[-1]
+        weights = table["citizens"] / table["citizens"].sum()
+        assert (weights * table[f"opt_out_rate_{key}"]).sum() == pytest.approx(
+            whole["opt_out_rate"])
+        assert (weights * table[f"trust_mean_{key}"]).sum() == pytest.approx(
+            whole["trust_mean"], abs=1e-6)
+    assert (table["opt_out_rate_written"] == 0).all()  # consent none as written
+    assert (table["opt_out_rate_levered"] > 0).all()  # opt-out from week 1 with the lever
+    assert table["citizens"].sum() == model.n_citizens == 1_000
+
+    left, right = app.regions_figure(model).axes
+    assert left.get_xlim()[0] == 0 and left.get_xlim()[1] >= 5
+    assert right.get_xlim() == (0, 1)
+    labels = [t.get_text() for t in left.get_yticklabels()]
+    assert labels[0] == f"North East ({table['citizens'].iloc[0]:,})"
+    assert labels[2].startswith("Yorkshire and The Humber (")
+    assert left.get_ylim()[0] > left.get_ylim()[1]  # North East at the top
+    assert len(left.patches) == 24  # every region twice: with the levers and as written
+    dots = [line for line in right.lines if len(line.get_xdata()) == 12]
+    assert len(dots) == 2 and [d.get_xdata().tolist() for d in dots] == [
+        table["trust_mean_written"].tolist(), table["trust_mean_levered"].tolist()]
+    assert left.get_title() == right.get_title().replace("General trust", "Opted out") \
+        == "Opted out by region, week 4"
 
 
 # ------------------------------------------------------------------------------ entry point
@@ -334,14 +381,19 @@ def test_app_lever_step_and_screenshot(server, tmp_path):
                 .wait_for()
 
             # stepping changes the charts, and nothing differs from the scenario as written
-            page.wait_for_function("document.querySelectorAll('img').length >= 5")
+            page.wait_for_function("document.querySelectorAll('img').length >= 6")
+            regions = page.locator(".trustsim-regions img")
+            assert regions.count() == 1  # the population by place, below the segments
+            region_chart = regions.get_attribute("src")
             before = _images(page)
             _step(page, TROUBLED, range(1, 4))
             page.get_by_text("No lever moved: the two runs are identical (weeks 0 to 3).") \
                 .wait_for()
             page.wait_for_function(
                 "before => Array.from(document.querySelectorAll('img'), e => e.src)"
-                ".filter((s, i) => s !== before[i]).length >= 5", arg=before, timeout=30_000)
+                ".filter((s, i) => s !== before[i]).length >= 6", arg=before, timeout=30_000)
+            assert regions.get_attribute("src") != region_chart  # redrawn each week
+            assert regions.evaluate("e => e.complete && e.naturalWidth") >= 1_000
             table = _comparison(page)
             assert len(table) >= 9
             for measure, (levered, written, difference) in table.items():
@@ -363,6 +415,12 @@ def test_app_lever_step_and_screenshot(server, tmp_path):
             assert written == "0.00%" and levered != written and difference.startswith("+")
             page.wait_for_timeout(500)  # the last redraw of the charts
 
+            # the main area scrolls inside the page, which full_page does not follow: a window
+            # taller by what is hidden shows all of it, the region chart last
+            hidden = page.evaluate("Math.max(0, ...Array.from(document.querySelectorAll('*'),"
+                                   " e => e.scrollHeight - e.clientHeight))")
+            page.set_viewport_size({"width": 1600, "height": 1680 + hidden + 16})
+            page.wait_for_timeout(500)
             shot = tmp_path / "app.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:
