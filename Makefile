@@ -33,8 +33,8 @@ test-fast: $(STAMP)
 	$(BIN)/ruff check sim tests experiments
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not integration and not slow"
 
-# Python 3.12 resolves Mesa 3.5: the model's tests and the app's browser test again there, with
-# Mesa's warnings as errors.
+# Python 3.12 resolves Mesa 3.5: the model's tests, the app's browser test and the Python API
+# (Mesa's run_model, batch_run and agent reporters) again there, with Mesa's warnings as errors.
 test-mesa35:
 	[ -x $(VENV35)/bin/python ] || $(PY312) -m venv $(VENV35)
 	$(VENV35)/bin/pip install --quiet -e ".[dev]"
@@ -42,7 +42,7 @@ test-mesa35:
 		-W error::FutureWarning -W error::PendingDeprecationWarning \
 		tests/test_model.py tests/test_breaches.py tests/test_campaigns.py tests/test_control.py \
 		tests/test_mandates.py tests/test_network.py tests/test_sharing.py tests/test_trust.py \
-		tests/test_stylized_facts.py tests/test_app.py
+		tests/test_stylized_facts.py tests/test_app.py tests/test_api.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests experiments

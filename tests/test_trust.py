@@ -109,7 +109,8 @@ def test_only_a_large_shortfall_moves_lasting_trust(table, prog):
     c.disposition[:] = 0.7
     c.trust[:] = [[0.69], [0.3], [0.9]]  # near the target, far below it, above it
     plan = trust.TrustPlan.build(table(prog(announced=False)), P, N_COLS)  # no attitude terms
-    trust.step(plan, c, PAIR, Streams(seed_sequence(0)), 1, np.zeros_like(c.trust))
+    alone = sp.csr_array((3, 3), dtype=np.int8)  # nobody talks: no social pull
+    trust.step(plan, c, alone, Streams(seed_sequence(0)), 1, np.zeros_like(c.trust))
     assert (c.disposition[0] == np.float32(0.7)).all()
     assert (c.disposition[2] == np.float32(0.7)).all()
     expected = 0.7 - P.memory_rate * (0.7 - c.trust[1] - P.memory_threshold)
