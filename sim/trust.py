@@ -89,6 +89,8 @@ def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: St
     column's sum and sum of squares of the new trust (float64).
     """
     c = citizens
+    if network.shape[0] != c.n:  # the compiled kernels do not check bounds
+        raise ValueError(f"the network has {network.shape[0]} citizens, the state {c.n}")
     partners(network.indptr, network.indices, streams.uniform("partner", t, c.n), c.partner)
     gather(c.trust, c.partner, neighbour)
     col_sum, col_sumsq = np.zeros(c.trust.shape[1]), np.zeros(c.trust.shape[1])
