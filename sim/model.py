@@ -11,7 +11,8 @@ Step order (synchronous: every citizen's update reads the state as it was before
                                                                         (sim.events)
 2. sharing: records flow under each programme's consent regime, mandate and barriers (the
    cultural one moving with trust in the recipient); citizens receive service benefit and
-   compare it with what they expected                                    (sim.sharing)
+   compare it with what they expected                                    (sim.sharing);
+   valued programmes' benefit, harm and evidence in real units           (sim.public_value)
 3. breaches: stochastic breaches and discoveries of hidden sharing; victims and the news raise
    the salience of the programme                                        (sim.breaches)
 4. trust: experience, news, attitudes, drift and social influence move trust (sim.trust,
@@ -39,6 +40,7 @@ from sim import (
     control,
     demography,
     population,
+    public_value,
     sharing,
     trust,
     world,
@@ -70,6 +72,7 @@ class Plans:
     sharing: sharing.SharingPlan
     trust: trust.TrustPlan
     control: control.ControlPlan
+    value: public_value.ValuePlan
 
     @classmethod
     def build(cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec],
@@ -78,7 +81,8 @@ class Plans:
         return cls(table=table, sharing=sharing.SharingPlan.build(table, params),
                    trust=trust.TrustPlan.build(table, params, len(agencies) + 1),
                    control=control.ControlPlan.build(table, params, programmes,
-                                                     consent_constant))
+                                                     consent_constant),
+                   value=public_value.ValuePlan.build(programmes, table))
 
 
 class TrustModel(mesa.Model):
@@ -196,7 +200,8 @@ class TrustModel(mesa.Model):
         self.serials = Serials()
         self.results = Results(
             output_names(names, [s.key for s in self.segments],
-                         [p.name for p in self.programmes]), n_steps)
+                         [p.name for p in self.programmes],
+                         public_value.entries(self.programmes)), n_steps)
         self.group_results = GroupResults(demography.group_labels(), group_output_names(names),
                                           n_steps)
         self._measure_initial_state()
@@ -228,6 +233,7 @@ class TrustModel(mesa.Model):
         self._apply_events(t)
         self.culture = self.plans.sharing.culture(self._trust_ratio)
         cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture)
+        worth = public_value.measure(self.plans.value, self.plans.sharing, c, self.culture)
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
         trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
@@ -236,12 +242,13 @@ class TrustModel(mesa.Model):
                                       out=np.ones_like(trust_sum), where=self._trust_start > 0)
         out_by_segment, willing = control.step(plans.control, c, self.streams, t,
                                                len(self.segments), self.culture)
-        self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing)
+        self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
+                     worth)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ outputs
     def _record(self, t, cover, represent, trust_sum, trust_sumsq, out_by_segment,
-                willing) -> None:
+                willing, worth) -> None:
         n = self.n_citizens
         mean = trust_sum / n
         general_var = max(trust_sumsq[-1] / n - mean[-1] ** 2, 0.0)
@@ -263,6 +270,7 @@ class TrustModel(mesa.Model):
                                                                   strict=True)})
         values.update(zip((f"refusing_{k.value}" for k in PURPOSES), self._refusing(),
                           strict=True))
+        values.update(worth)
         self.results.record(t, values)
         self._record_groups(t)
 
@@ -290,6 +298,7 @@ class TrustModel(mesa.Model):
         """Record step 0; set expectations to the benefit the citizens already get."""
         c = self.citizens
         cover, represent = sharing.step(self.plans.sharing, c, self.member_count)
+        worth = public_value.measure(self.plans.value, self.plans.sharing, c)
         c.expectation[:] = c.benefit
         c.gap[:] = 0.0
         trust64 = c.trust.astype(np.float64)
@@ -298,7 +307,7 @@ class TrustModel(mesa.Model):
         out_by_segment = np.bincount(c.segment, weights=out, minlength=len(self.segments))
         willing = self.plans.control.attitudes(c)
         self._record(0, cover, represent, trust64.sum(axis=0), (trust64**2).sum(axis=0),
-                     out_by_segment, willing)
+                     out_by_segment, willing, worth)
 
     def timeseries(self) -> pd.DataFrame:
         """All outputs, one row per step from 0 (the initial state) to now."""
@@ -373,7 +382,7 @@ class TrustModel(mesa.Model):
         """Change a programme's fields (validated) and everything derived from them."""
         p = self.programme_index(name)
         before = self.programmes[p]
-        self.programmes[p] = before.changed(**changes)
+        self.programmes[p] = before.changed_in_run(**changes)
         self._check_world()
         self._refresh()
         after = self.programmes[p]

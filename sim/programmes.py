@@ -19,6 +19,7 @@ from sim import catchment
 from sim.agencies import RECIPIENT_PENALTY, AgencySpec
 from sim.catchment import Catchment
 from sim.demography import N_CELLS, N_REGIONS
+from sim.valuation import Evidence, Harm, Unit, Value
 
 
 class Purpose(StrEnum):
@@ -240,6 +241,15 @@ class Programme(BaseModel):
     deadline_salience: float = Field(
         default=0.0, ge=0, le=1, description="how strongly the deadline prompts citizens to act"
     )
+    value: Value | None = Field(
+        default=None, description="what the records that flow produce, in a real unit per "
+        "citizen-year of the catchment (output benefit_<programme>_<unit>); unset: not valued")
+    harm: Harm | None = Field(
+        default=None, description="what records that do not flow cost, in a real unit per "
+        "citizen-year withheld (output harm_<programme>_<unit>); unset: none stated")
+    evidence: Evidence | None = Field(
+        default=None, description="an evaluation: the spending or decision its evidence informs "
+        "per citizen-year, whatever it finds (output evidence_<programme>_<unit>); unset: none")
 
     @model_validator(mode="after")
     def _consent_basis_needs_a_choice(self) -> Programme:
@@ -258,6 +268,12 @@ class Programme(BaseModel):
             raise ValueError("citizen_share applies to subjects 'businesses'; a share of "
                              "citizens as subjects is catchment.share")
         return self
+
+    def units(self) -> tuple[Unit | None, Unit | None, Unit | None]:
+        """The units of the value, harm and evidence (None: unset): a run's output columns are
+        named for them, so they are fixed once the programme exists (:meth:`changed`)."""
+        return tuple(None if x is None else x.unit for x in (self.value, self.harm,
+                                                             self.evidence))
 
     @property
     def subject_share(self) -> float:
@@ -300,6 +316,22 @@ class Programme(BaseModel):
             else:
                 data[key] = value
         return Programme.model_validate(data)
+
+    def changed_in_run(self, **changes: object) -> Programme:
+        """:meth:`changed`, for a change during a run (an event or a policy): the
+        units of value, harm and evidence, set or unset, stay as they are, since the run's
+        outputs are named for them."""
+        new = self.changed(**changes)
+        if new.units() != self.units():
+            raise ValueError("the units of value, harm and evidence are fixed for a run (the "
+                             f"outputs are named for them): {_units(self)} cannot become "
+                             f"{_units(new)}")
+        return new
+
+
+def _units(programme: Programme) -> str:
+    named = zip(("value", "harm", "evidence"), programme.units(), strict=True)
+    return ", ".join(f"{k} {'unset' if u is None else u.value}" for k, u in named)
 
 
 @dataclass(frozen=True)
