@@ -7,8 +7,10 @@ mechanisms run each week. Each mechanism lives in the module named for it, which
 
 Step order (synchronous: every citizen's update reads the state as it was before that phase):
 
-1. events due this step apply (policy changes, pauses, deadlines, breaches, scandals, campaigns)
-                                                                        (sim.events)
+1. programmes' own decision rules pause, cancel or reform them, on the state the last week
+   left                                                                 (sim.institutions);
+   then events due this step apply (policy changes, pauses, deadlines, breaches, scandals,
+   campaigns)                                                           (sim.events)
 2. sharing: records flow under each programme's consent regime, mandate and barriers (the
    cultural one moving with trust in the recipient); citizens receive service benefit and
    compare it with what they expected                                    (sim.sharing);
@@ -39,6 +41,7 @@ from sim import (
     campaigns,
     control,
     demography,
+    institutions,
     population,
     public_value,
     sharing,
@@ -197,6 +200,8 @@ class TrustModel(mesa.Model):
 
         self.events: list[Event] = sorted(events, key=lambda e: e.step)
         self.incidents: list[Incident] = []
+        self.watch = institutions.Watch()  # the programmes' decision rules (sim.institutions)
+        self.cancelled: set[str] = set()  # programmes cancelled for good: they never resume
         self.serials = Serials()
         self.results = Results(
             output_names(names, [s.key for s in self.segments],
@@ -230,6 +235,7 @@ class TrustModel(mesa.Model):
         """One week, in the order given in the module docstring."""
         t, c = self.steps, self.citizens
         self.serials.clear()
+        institutions.step(self, t)
         self._apply_events(t)
         self.culture = self.plans.sharing.culture(self._trust_ratio)
         cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture)
@@ -379,8 +385,11 @@ class TrustModel(mesa.Model):
                        f"{', '.join(p.name for p in self.programmes)})")
 
     def update_programme(self, name: str, **changes: Any) -> None:
-        """Change a programme's fields (validated) and everything derived from them."""
+        """Change a programme's fields (validated) and everything derived from them. A
+        programme cancelled by its decision rule (sim.institutions) stays inactive."""
         p = self.programme_index(name)
+        if name in self.cancelled and changes.get("active"):
+            changes = {k: v for k, v in changes.items() if k != "active"}
         before = self.programmes[p]
         self.programmes[p] = before.changed_in_run(**changes)
         self._check_world()

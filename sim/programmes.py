@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim import catchment
 from sim.agencies import RECIPIENT_PENALTY, AgencySpec
@@ -150,6 +151,45 @@ class Blame(BaseModel):
     )
 
 
+class ResponseAction(StrEnum):
+    PAUSE = "pause"  # nothing flows until a resume event (GPDPR, July 2021)
+    CANCEL = "cancel"  # nothing flows, for good: a later resume does not restart it (care.data)
+    REFORM = "reform"  # the programme is changed (``changes``) and goes on
+
+
+class Response(BaseModel):
+    """An institutional response: a rule that pauses, cancels or reforms the programme once its
+    opt-outs or the salience of its news cross a threshold (sim.institutions). It acts once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    opt_out_above: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="acts once the share of citizens opted out of the programme is above this")
+    salience_above: float | None = Field(
+        default=None, gt=0,
+        description="acts once the mean salience of the programme's news is above this")
+    after_weeks: int = Field(
+        default=0, ge=0, description="weeks from the first week a threshold is crossed to the "
+        "action (the time a decision takes)")
+    action: ResponseAction = Field(default=ResponseAction.PAUSE, description="what is done")
+    changes: dict[str, Any] = Field(
+        default={}, description="programme fields changed with the action: the "
+        "reform itself, or what goes with a pause or cancellation (a deadline withdrawn)")
+
+    @model_validator(mode="after")
+    def _a_threshold_and_a_reform(self) -> Response:
+        if self.opt_out_above is None and self.salience_above is None:
+            raise ValueError("response: give opt_out_above or salience_above (or both)")
+        if self.action is ResponseAction.REFORM and not self.changes:
+            raise ValueError("response: a reform needs the changes it makes")
+        kept = {"name", "response", "active"} & set(self.changes)
+        if kept:
+            raise ValueError(f"response.changes cannot set {', '.join(sorted(kept))}: the "
+                             "action sets whether the programme runs, and the rule acts once")
+        return self
+
+
 class Programme(BaseModel):
     """One data-sharing programme; see docs/model.md for how each field enters the equations."""
 
@@ -250,6 +290,9 @@ class Programme(BaseModel):
     evidence: Evidence | None = Field(
         default=None, description="an evaluation: the spending or decision its evidence informs "
         "per citizen-year, whatever it finds (output evidence_<programme>_<unit>); unset: none")
+    response: Response | None = Field(
+        default=None, description="a rule that pauses, cancels or reforms the programme when "
+        "opt-outs or news cross a threshold (institutional response); unset: none")
 
     @model_validator(mode="after")
     def _consent_basis_needs_a_choice(self) -> Programme:
@@ -267,6 +310,17 @@ class Programme(BaseModel):
         if self.citizen_share is not None and self.subjects is not Subjects.BUSINESSES:
             raise ValueError("citizen_share applies to subjects 'businesses'; a share of "
                              "citizens as subjects is catchment.share")
+        return self
+
+    @model_validator(mode="after")
+    def _response_changes_apply(self) -> Programme:
+        if self.response is not None and self.response.changes:
+            try:
+                self.changed_in_run(response=None, **self.response.changes)
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(x) for x in first["loc"])
+                raise ValueError(f"response.changes: {where}: {first['msg']}") from None
         return self
 
     def units(self) -> tuple[Unit | None, Unit | None, Unit | None]:
@@ -318,7 +372,7 @@ class Programme(BaseModel):
         return Programme.model_validate(data)
 
     def changed_in_run(self, **changes: object) -> Programme:
-        """:meth:`changed`, for a change during a run (an event or a policy): the
+        """:meth:`changed`, for a change during a run (an event, a policy, a decision rule): the
         units of value, harm and evidence, set or unset, stay as they are, since the run's
         outputs are named for them."""
         new = self.changed(**changes)

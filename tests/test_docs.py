@@ -38,7 +38,7 @@ from sim.events import Event
 from sim.model import TrustModel
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
-from sim.programmes import Barriers, Blame, Mandate, Programme
+from sim.programmes import Barriers, Blame, Mandate, Programme, Response
 from sim.results import CORE_OUTPUTS, output_names
 from sim.segments import NHS_SEGMENTS, trust_factors
 from sim.valuation import Evidence, Harm, Value
@@ -143,7 +143,7 @@ def test_parameter_table_has_no_stale_rows(text):
 @pytest.mark.parametrize(("marker", "model"), [
     ("### 2.3", Programme), ("**Mandate**", Mandate), ("**Barriers**", Barriers),
     ("**Blame**", Blame), ("**Value**:", Value), ("**Harm**:", Harm),
-    ("**Evidence**:", Evidence)])
+    ("**Evidence**:", Evidence), ("**Response**", Response)])
 def test_every_programme_field_is_documented_with_its_default(text, marker, model):
     header, rows = keyed(text, marker)
     assert set(rows) == set(model.model_fields), set(rows) ^ set(model.model_fields)

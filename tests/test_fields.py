@@ -21,7 +21,7 @@ import pytest
 
 from sim import TrustModel, baseline, events
 from sim.catchment import Catchment
-from sim.programmes import Barriers, Blame, Mandate, Programme
+from sim.programmes import Barriers, Blame, Mandate, Programme, Response
 from sim.scenario import POLICY_LEVERS
 from sim.valuation import Evidence, Harm, Value
 
@@ -98,6 +98,15 @@ PROGRAMME_CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "harm.per_citizen_year": ({"harm": GBP}, 20.0),
     "evidence.per_citizen_year": ({"evidence": GBP}, 20.0),
     "evidence.depends_on": ({"evidence": {**GBP, "depends_on": []}}, ["age_band"]),
+    # a decision rule: one that never acts against one that acts at once (or later, or otherwise)
+    "response.opt_out_above": ({"response": {"opt_out_above": 0.9}}, 0.001),
+    "response.salience_above": ({"response": {"salience_above": 100.0}}, 0.05),
+    "response.after_weeks": ({"response": {"opt_out_above": 0.001}}, 15),
+    "response.action": ({"response": {"opt_out_above": 0.001,
+                                      "changes": {"transparency": 0.9}}}, "reform"),
+    "response.changes": ({"response": {"opt_out_above": 0.001, "action": "reform",
+                                       "changes": {"transparency": 0.2}}},
+                         {"transparency": 0.9}),
 }
 
 #: (event, field, value in the second arm): the event is added to the timeline of both arms
@@ -152,7 +161,7 @@ def moves(first: tuple, second: tuple) -> bool:
 
 def test_every_programme_field_is_covered_or_a_label():
     nested = {"mandate": Mandate, "barriers": Barriers, "blame": Blame, "catchment": Catchment,
-              "value": Value, "harm": Harm, "evidence": Evidence}
+              "value": Value, "harm": Harm, "evidence": Evidence, "response": Response}
     fields = {f for f in Programme.model_fields if f not in nested}
     for outer, model in nested.items():
         fields |= {f"{outer}.{f}" for f in model.model_fields}

@@ -131,7 +131,8 @@ def world(**fields) -> list[Programme]:
 def test_stating_amounts_changes_no_existing_output():
     plain = run(world())
     valued = run(world(value=GBP, harm={"unit": "gbp", "per_citizen_year": 5.0},
-                       evidence={"unit": "qaly", "per_citizen_year": 1.0}))
+                       evidence={"unit": "qaly", "per_citizen_year": 1.0},
+                       response={"opt_out_above": 0.99}))
     assert list(plain.columns) == ["step", *output_names(
         [a.name for a in baseline.AGENCIES], [s.key for s in NHS_SEGMENTS], ["p", "q"])]
     old = valued[plain.columns]
