@@ -156,7 +156,7 @@ def test_royal_free_hurts_more_inside_its_catchment_and_blame_follows_the_ruling
     in the NHS has fallen more than everyone else's, as those who object are aggrieved. The ICO
     ruled against the Royal Free, the controller (week 93): with the ruling's blame the Royal
     Free loses more, and DeepMind, the processor, less, than with the default split."""
-    from sim import catchment, demography
+    from sim import population, sharing
 
     s = scenario.load(SCENARIOS / "royal_free_deepmind.yaml")
     unassigned = s.model_copy(update={"timeline": [
@@ -164,8 +164,8 @@ def test_royal_free_hurts_more_inside_its_catchment_and_blame_follows_the_ruling
     for seed in SEEDS:
         m = s.build(rng=seed, citizen_agents=False)
         t, p = m.table, m.programme_index("streams")
-        inside = catchment.members(demography.codes(m.citizens), t.member, t.subject_share,
-                                   t.subject_key, p)
+        inside = sharing.members(population.codes(m.citizens), t.member, t.subject_share,
+                                 t.subject_key, p)
         assert 0.01 < inside.mean() < 0.04  # 18% of London's 13% of the UK
         col = {a.name: a.column for a in m.agencies}
         start = m.citizens.trust.copy()
