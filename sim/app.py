@@ -511,10 +511,10 @@ def benefit_figure(model: TrustApp) -> Figure:
     frames = model.frames()
     fig, ax = _figure()
     top = _pairs(ax, frames, [
-        ("service_benefit", "service benefit (mean per citizen)", "tab:green"),
-        ("public_benefit", "public benefit (research and planning)", "tab:olive")])
+        ("service_benefit", "service benefit index (mean per citizen)", "tab:green"),
+        ("public_benefit", "public benefit index (research and planning)", "tab:olive")])
     ax.set_ylim(0, max(1.0, top * 1.15))
-    ax.set_ylabel("benefit (model units)")
+    ax.set_ylabel("benefit (model index, no unit)")
     ax.set_title("Benefit of sharing")
     _weeks_axis(ax, model)
     _legend(ax)
@@ -662,8 +662,8 @@ def comparison(model: TrustApp) -> list[tuple[str, str, str, str]]:
         (f"Holding back their {p} records", "held_back", _percent),
         (f"Records of {p} shared", f"coverage_{p}", _percent),
         ("Records of all programmes shared", "data_coverage", _percent),
-        ("Service benefit (mean per citizen)", "service_benefit", _decimal),
-        ("Public benefit", "public_benefit", _decimal),
+        ("Service benefit index (mean per citizen)", "service_benefit", _decimal),
+        ("Public benefit index", "public_benefit", _decimal),
     ]
     if recipient == holder:
         del rows[2]

@@ -40,7 +40,7 @@ CASES: tuple[Case, ...] = (
     Case("vat_register_cra", "VAT register to credit agencies", "trust_hmrc",
          "trust in HMRC"),
     Case("troubled_families", "Troubled Families evaluation", "public_benefit",
-         "public benefit"),
+         "public benefit index"),
     Case("gp_records", "GP records (GPDPR 2021)", "trust_nhs", "trust in the NHS"),
     Case("royal_free_deepmind", "Royal Free and DeepMind", "trust_deepmind",
          "trust in DeepMind"),

@@ -136,6 +136,18 @@ def age_shares() -> np.ndarray:
     return bands / bands.sum()
 
 
+def adult_share() -> float:
+    """Share of the whole population aged 18 or over, 79.08%: the adults' five-year groups of
+    England's age structure (ages 18-19 as 2/5 of the 15-19 group), not renormalised."""
+    return float(_adult_groups()[1].sum() / 100)
+
+
+#: The people the model's citizens stand for: the UK's adults, 67,026,292 (mid-2021, the sum of
+#: the regions) x 79.08% = 53,004,392 [S-d]; real-unit outputs scale the citizens up to them
+#: (sim.public_value).
+ADULT_POPULATION = round(float(REGION_POPULATION.sum()) * adult_share())
+
+
 def age_groups_by_segment(segments: Sequence[Segment]) -> np.ndarray:
     """P(five-year age group | segment), S x 16 (18-19, 20-24, ..., 90+), keeping the adults'
     age marginal.

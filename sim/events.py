@@ -153,7 +153,7 @@ class Pause(_ProgrammeUpdate):
 
 
 class Resume(_ProgrammeUpdate):
-    """Resume a paused programme."""
+    """Resume a paused programme (one its decision rule cancelled stays stopped)."""
 
     type: Literal["resume"] = "resume"
 

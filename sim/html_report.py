@@ -26,14 +26,15 @@ import yaml
 from scipy import stats
 
 from sim import files, plots
+from sim.valuation import UNIT_LABELS, Unit
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 #: the outputs in the summary tables, with their labels
 HEADLINE = (("trust_mean", "General trust (0-1)"), ("opt_out_rate", "Opted out"),
-            ("data_coverage", "Data coverage"), ("service_benefit", "Service benefit"),
-            ("public_benefit", "Public benefit"))
+            ("data_coverage", "Data coverage"), ("service_benefit", "Service benefit (index)"),
+            ("public_benefit", "Public benefit (index)"))
 CONFIDENCE = 0.95  # of the interval of a mean paired difference, as in comparison.json
 
 STYLE = """
@@ -55,9 +56,12 @@ dd{margin:0;overflow-wrap:anywhere}.note{color:#666;font-size:.85rem}
 
 # ------------------------------------------------------------------------------ numbers
 def value(column: str, v: float) -> str:
-    """A level: trust to 3 decimals, shares as percentages, indices to 4 decimals."""
+    """A level: trust to 3 decimals, shares as percentages, indices to 4 decimals, amounts in
+    real units with their unit."""
     if not np.isfinite(v):
         return "n/a"
+    if plots.real_unit(column) is not None:
+        return amount(column, v)
     if plots.is_percent(column):
         return f"{v * 100:.2f}%"
     if column.startswith("trust_"):
@@ -66,14 +70,27 @@ def value(column: str, v: float) -> str:
 
 
 def difference(column: str, v: float) -> str:
-    """A difference: trust points, percentage points, or the index's own units, signed."""
+    """A difference: trust points, percentage points, the index's own units, or the amount's
+    real unit, signed."""
     if not np.isfinite(v):
         return "n/a"
+    if plots.real_unit(column) is not None:
+        return amount(column, v, signed=True)
     if plots.is_percent(column):
         return f"{v * 100:+.2f} pts"
     if column.startswith("trust_"):
         return f"{v:+.3f}"
     return f"{v:+.4f}"
+
+
+def amount(column: str, v: float, signed: bool = False) -> str:
+    """An amount in a real unit: £42,237,820 (a week), 577 staff hours, 0.0123 QALYs."""
+    unit = plots.real_unit(column)
+    size = f"{abs(v):,.0f}" if abs(v) >= 100 else f"{abs(v):.3g}"
+    sign = ("+" if v >= 0 else "-") if signed else ("-" if v < 0 else "")
+    if unit is Unit.GBP:
+        return f"{sign}£{size}"
+    return f"{sign}{size} {UNIT_LABELS[unit]}"
 
 
 def band(runs: pd.DataFrame, column: str, step: int) -> tuple[float, float, float]:
@@ -308,7 +325,8 @@ def run_report(runs: pd.DataFrame, scenario: Scenario, key_steps: Sequence[int],
         "<h2>Summary</h2><p>Mean across replicates at the key weeks (the start, every event and "
         "policy, the quarters of the run and the end); below each, the 10th to 90th percentile "
         f"across the {int(runs.replicate.nunique())} replicates. Shares in percent, trust on "
-        "its 0-1 scale, benefits as model indices (docs/model.md).</p>"
+        "its 0-1 scale, service and public benefit as model indices without a unit, amounts in "
+        "real units per week for the UK's adults (docs/model.md).</p>"
         f"{summary_table(runs, key_steps, marks)}"
         f"<details><summary>Every output at week {last}</summary>"
         f"{every_output_table(runs, plots.output_labels(scenario))}</details>"
@@ -346,7 +364,8 @@ def compare_report(runs: pd.DataFrame, scenarios: Mapping[str, Scenario], refere
         "replicates with the 10th to 90th percentile below it, then each scenario minus the "
         "reference, paired replicate by replicate: the mean difference with its "
         f"{CONFIDENCE:.0%} t interval below it. Shares in percent (differences in percentage "
-        "points), trust on its 0-1 scale, benefits as model indices (docs/model.md).</p>"
+        "points), trust on its 0-1 scale, service and public benefit as model indices without a "
+        "unit, amounts in real units per week for the UK's adults (docs/model.md).</p>"
         f"{comparison_tables(runs, names, reference, key_steps, marks)}"
         f"<h2>Figures</h2>{_figures(figures)}"
         f"<h2>Scenarios as written</h2>{written}"

@@ -7,11 +7,14 @@ mechanisms run each week. Each mechanism lives in the module named for it, which
 
 Step order (synchronous: every citizen's update reads the state as it was before that phase):
 
-1. events due this step apply (policy changes, pauses, deadlines, breaches, scandals, campaigns)
-                                                                        (sim.events)
+1. programmes' own decision rules pause, cancel or reform them, on the state the last week
+   left                                                                 (sim.institutions);
+   then events due this step apply (policy changes, pauses, deadlines, breaches, scandals,
+   campaigns)                                                           (sim.events)
 2. sharing: records flow under each programme's consent regime, mandate and barriers (the
    cultural one moving with trust in the recipient); citizens receive service benefit and
-   compare it with what they expected                                    (sim.sharing)
+   compare it with what they expected                                    (sim.sharing);
+   valued programmes' benefit, harm and evidence in real units           (sim.public_value)
 3. breaches: stochastic breaches and discoveries of hidden sharing; victims and the news raise
    the salience of the programme                                        (sim.breaches)
 4. trust: experience, news, attitudes, drift and social influence move trust (sim.trust,
@@ -38,7 +41,9 @@ from sim import (
     campaigns,
     control,
     demography,
+    institutions,
     population,
+    public_value,
     sharing,
     trust,
     world,
@@ -70,6 +75,7 @@ class Plans:
     sharing: sharing.SharingPlan
     trust: trust.TrustPlan
     control: control.ControlPlan
+    value: public_value.ValuePlan
 
     @classmethod
     def build(cls, programmes: Sequence[Programme], agencies: Sequence[AgencySpec],
@@ -78,7 +84,8 @@ class Plans:
         return cls(table=table, sharing=sharing.SharingPlan.build(table, params),
                    trust=trust.TrustPlan.build(table, params, len(agencies) + 1),
                    control=control.ControlPlan.build(table, params, programmes,
-                                                     consent_constant))
+                                                     consent_constant),
+                   value=public_value.ValuePlan.build(programmes, table))
 
 
 class TrustModel(mesa.Model):
@@ -193,10 +200,13 @@ class TrustModel(mesa.Model):
 
         self.events: list[Event] = sorted(events, key=lambda e: e.step)
         self.incidents: list[Incident] = []
+        self.watch = institutions.Watch()  # the programmes' decision rules (sim.institutions)
+        self.cancelled: set[str] = set()  # programmes cancelled for good: they never resume
         self.serials = Serials()
         self.results = Results(
             output_names(names, [s.key for s in self.segments],
-                         [p.name for p in self.programmes]), n_steps)
+                         [p.name for p in self.programmes],
+                         public_value.entries(self.programmes)), n_steps)
         self.group_results = GroupResults(demography.group_labels(), group_output_names(names),
                                           n_steps)
         self._measure_initial_state()
@@ -225,9 +235,11 @@ class TrustModel(mesa.Model):
         """One week, in the order given in the module docstring."""
         t, c = self.steps, self.citizens
         self.serials.clear()
+        institutions.step(self, t)
         self._apply_events(t)
         self.culture = self.plans.sharing.culture(self._trust_ratio)
         cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture)
+        worth = public_value.measure(self.plans.value, self.plans.sharing, c, self.culture)
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
         trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
@@ -236,12 +248,13 @@ class TrustModel(mesa.Model):
                                       out=np.ones_like(trust_sum), where=self._trust_start > 0)
         out_by_segment, willing = control.step(plans.control, c, self.streams, t,
                                                len(self.segments), self.culture)
-        self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing)
+        self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
+                     worth)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ outputs
     def _record(self, t, cover, represent, trust_sum, trust_sumsq, out_by_segment,
-                willing) -> None:
+                willing, worth) -> None:
         n = self.n_citizens
         mean = trust_sum / n
         general_var = max(trust_sumsq[-1] / n - mean[-1] ** 2, 0.0)
@@ -263,6 +276,7 @@ class TrustModel(mesa.Model):
                                                                   strict=True)})
         values.update(zip((f"refusing_{k.value}" for k in PURPOSES), self._refusing(),
                           strict=True))
+        values.update(worth)
         self.results.record(t, values)
         self._record_groups(t)
 
@@ -290,6 +304,7 @@ class TrustModel(mesa.Model):
         """Record step 0; set expectations to the benefit the citizens already get."""
         c = self.citizens
         cover, represent = sharing.step(self.plans.sharing, c, self.member_count)
+        worth = public_value.measure(self.plans.value, self.plans.sharing, c)
         c.expectation[:] = c.benefit
         c.gap[:] = 0.0
         trust64 = c.trust.astype(np.float64)
@@ -298,7 +313,7 @@ class TrustModel(mesa.Model):
         out_by_segment = np.bincount(c.segment, weights=out, minlength=len(self.segments))
         willing = self.plans.control.attitudes(c)
         self._record(0, cover, represent, trust64.sum(axis=0), (trust64**2).sum(axis=0),
-                     out_by_segment, willing)
+                     out_by_segment, willing, worth)
 
     def timeseries(self) -> pd.DataFrame:
         """All outputs, one row per step from 0 (the initial state) to now."""
@@ -370,10 +385,13 @@ class TrustModel(mesa.Model):
                        f"{', '.join(p.name for p in self.programmes)})")
 
     def update_programme(self, name: str, **changes: Any) -> None:
-        """Change a programme's fields (validated) and everything derived from them."""
+        """Change a programme's fields (validated) and everything derived from them. A
+        programme cancelled by its decision rule (sim.institutions) stays inactive."""
         p = self.programme_index(name)
+        if name in self.cancelled and changes.get("active"):
+            changes = {k: v for k, v in changes.items() if k != "active"}
         before = self.programmes[p]
-        self.programmes[p] = before.changed(**changes)
+        self.programmes[p] = before.changed_in_run(**changes)
         self._check_world()
         self._refresh()
         after = self.programmes[p]

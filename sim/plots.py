@@ -31,6 +31,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim import files
 from sim.segments import NHS_SEGMENTS
+from sim.valuation import UNIT_LABELS, Unit
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -80,14 +81,16 @@ OVERLAP = 0.006
 
 WEEKS = "week"
 BENEFIT_UNIT = "(model index, see docs/model.md)"
+#: the prefixes of the outputs in real units (sim.public_value), each ending with its unit
+AMOUNTS = ("benefit_", "harm_", "evidence_", "total_benefit_", "total_harm_", "net_value_")
 
 CORE_LABELS = {
     "trust_mean": "General trust in public-sector data use",
     "trust_sd": "Spread of general trust (standard deviation)",
     "opt_out_rate": "Opted out of at least one programme",
     "data_coverage": "Data coverage (mean over programmes)",
-    "service_benefit": "Service benefit per citizen",
-    "public_benefit": "Public benefit",
+    "service_benefit": "Service benefit per citizen (index)",
+    "public_benefit": "Public benefit (index)",
     "breaches": "Breaches per week",
     "refusing_direct_service": "Refusing the use for direct services",
     "refusing_planning_research": "Refusing the use for planning and research",
@@ -124,9 +127,20 @@ def output_labels(scenario: Scenario | None = None) -> dict[str, str]:
     if scenario is not None:
         for name, agency in scenario.agencies.items():
             labels[f"trust_{name}"] = agency.label or humanise(name)
-        for name in scenario.programmes:
+        for name, programme in scenario.programmes.items():
             labels[f"coverage_{name}"] = humanise(name)
             labels[f"willing_{name}"] = f"Willing to share: {humanise(name)}"
+            for kind, words in (("value", "Benefit"), ("harm", "Harm of not sharing"),
+                                ("evidence", "Evidence informs")):
+                amount = getattr(programme, kind)
+                if amount is not None:
+                    column = f"{'benefit' if kind == 'value' else kind}_{name}_{amount.unit}"
+                    labels[column] = f"{words}: {humanise(name)}"
+    for u in Unit:
+        labels.update(zip(
+            (f"total_benefit_{u}", f"total_harm_{u}", f"net_value_{u}"),
+            ("Benefit, all programmes", "Harm of not sharing, all programmes",
+             "Net value (benefit minus harm)"), strict=True))
     return labels
 
 
@@ -138,6 +152,16 @@ def label_of(column: str, labels: Mapping[str, str]) -> str:
         if column.startswith(prefix):
             return humanise(column.removeprefix(prefix))
     return humanise(column)
+
+
+def real_unit(column: str) -> Unit | None:
+    """The real unit of an output of sim.public_value (``benefit_<programme>_<unit>``,
+    ``net_value_<unit>``, ...), or None for any other output."""
+    if column.startswith(AMOUNTS):
+        for u in Unit:
+            if column.endswith(f"_{u.value}"):
+                return u
+    return None
 
 
 def is_share(column: str) -> bool:
@@ -153,6 +177,9 @@ def is_percent(column: str) -> bool:
 
 def unit(column: str) -> str:
     """What the y axis of ``column`` measures."""
+    amount = real_unit(column)
+    if amount is not None:
+        return f"{UNIT_LABELS[amount]} per week"
     if column.startswith("trust_"):
         return "trust (0-1)"
     if column.startswith("coverage_") or column == "data_coverage":
@@ -168,6 +195,8 @@ def unit(column: str) -> str:
 
 def difference_unit(column: str) -> str:
     """What a difference in ``column`` is measured in."""
+    if real_unit(column) is not None:
+        return unit(column)
     if column.startswith("trust_"):
         return "trust points"
     if is_share(column):
@@ -580,7 +609,8 @@ CAPTIONS = {
                    "attitude segment.",
     "coverage.png": "Share of records shared, over all programmes and in each programme.",
     "benefit.png": "Service benefit per citizen and public benefit of sharing (model indices, "
-                   "docs/model.md).",
+                   "docs/model.md), and, where programmes state them, benefit, harm of not "
+                   "sharing and net value in real units per week.",
     "comparison.png": "Each scenario (top) and its paired difference to the reference, "
                       "replicate by replicate on common random numbers (bottom).",
     "regions.png": "Share of citizens opted out in each region (the whole population in grey), "
@@ -645,26 +675,51 @@ def coverage_figure(runs: pd.DataFrame, marks: Marks = (), about: About | None =
 
 def benefit_figure(runs: pd.DataFrame, marks: Marks = (), about: About | None = None) -> Figure:
     """Service benefit per citizen and public benefit, side by side: two indices on scales of
-    their own, each from 0."""
+    their own, each from 0; then, for each real unit the run has (sim.public_value), benefit,
+    harm of not sharing and net value in that unit."""
     about = about or About.of(runs)
     steps = int(runs.step.max())
     key = f" {event_key(marks)}" if marks else ""
+    units = [u for u in Unit if f"net_value_{u}" in runs.columns]
+    real = (" Amounts in real units are per week, for the UK's adults the citizens stand for "
+            "(docs/model.md, sections 7.1 and 7.9)." if units else "")
     with mpl.rc_context(STYLE):
         fig = titled_figure(f"{about.name}: benefit of sharing", _run_caption(
-            about, "Benefits are model indices (docs/model.md, section 7.1), comparable between "
-                   f"runs, not money.{key}"), WIDTH, 4.4)
-        axes = fig.subplots(1, 2)
-        panels = (("service_benefit", "Service benefit per citizen", BLUE),
-                  ("public_benefit", "Public benefit", GREEN))
-        for ax, (column, title, colour) in zip(axes, panels, strict=True):
+            about, "Service and public benefit are model indices (docs/model.md, section 7.1), "
+                   f"comparable between runs, not money.{real}{key}"),
+            WIDTH * (2 + len(units)) / 2, 4.4)
+        axes = fig.subplots(1, 2 + len(units))
+        panels = (("service_benefit", "Service benefit per citizen (index)", BLUE),
+                  ("public_benefit", "Public benefit (index)", GREEN))
+        for ax, (column, title, colour) in zip(axes[:2], panels, strict=True):
             line = summary_line(runs, column, title, colour)
             top = float(np.nanmax(np.abs(line.hi if line.hi is not None else line.y),
                                   initial=0.0))
             lines_panel(ax, [line], steps, marks, ylabel=unit(column),
                         min_span=REL_SPAN * top or MIN_SPAN, end_labels=False, key=True)
             ax.set_title(title)
+        for ax, u in zip(axes[2:], units, strict=True):
+            lines = [summary_line(runs, f"{kind}_{u}", title, colour) for kind, title, colour in
+                     (("total_benefit", "benefit", GREEN),
+                      ("total_harm", "harm of not sharing", VERMILLION),
+                      ("net_value", "net value", BLUE))]
+            top = max(float(np.nanmax(np.abs(line.y), initial=0.0)) for line in lines)
+            lines_panel(ax, lines, steps, marks, ylabel=unit(f"net_value_{u}"),
+                        min_span=REL_SPAN * top or MIN_SPAN, base=None, floor=None,
+                        end_labels=False, key=True)
+            ax.yaxis.set_major_formatter(FuncFormatter(_amount))
+            ax.set_title(f"In {UNIT_LABELS[u]}")
+            ax.legend(loc="best")
         finish(fig)
     return fig
+
+
+def _amount(value: float, _position: object = None) -> str:
+    """A tick of an amount in real units: 40M, 2.5bn, 300k."""
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
 
 
 def run_figures(runs: pd.DataFrame, out: Path, agencies: Sequence[str], marks: Marks = (), *,

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim import catchment
 from sim.agencies import RECIPIENT_PENALTY, AgencySpec
 from sim.catchment import Catchment
 from sim.demography import N_CELLS, N_REGIONS
+from sim.valuation import Evidence, Harm, Unit, Value
 
 
 class Purpose(StrEnum):
@@ -149,6 +151,45 @@ class Blame(BaseModel):
     )
 
 
+class ResponseAction(StrEnum):
+    PAUSE = "pause"  # nothing flows until a resume event (GPDPR, July 2021)
+    CANCEL = "cancel"  # nothing flows, for good: a later resume does not restart it (care.data)
+    REFORM = "reform"  # the programme is changed (``changes``) and goes on
+
+
+class Response(BaseModel):
+    """An institutional response: a rule that pauses, cancels or reforms the programme once its
+    opt-outs or the salience of its news cross a threshold (sim.institutions). It acts once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    opt_out_above: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="acts once the share of citizens opted out of the programme is above this")
+    salience_above: float | None = Field(
+        default=None, gt=0,
+        description="acts once the mean salience of the programme's news is above this")
+    after_weeks: int = Field(
+        default=0, ge=0, description="weeks from the first week a threshold is crossed to the "
+        "action (the time a decision takes)")
+    action: ResponseAction = Field(default=ResponseAction.PAUSE, description="what is done")
+    changes: dict[str, Any] = Field(
+        default={}, description="programme fields changed with the action: the "
+        "reform itself, or what goes with a pause or cancellation (a deadline withdrawn)")
+
+    @model_validator(mode="after")
+    def _a_threshold_and_a_reform(self) -> Response:
+        if self.opt_out_above is None and self.salience_above is None:
+            raise ValueError("response: give opt_out_above or salience_above (or both)")
+        if self.action is ResponseAction.REFORM and not self.changes:
+            raise ValueError("response: a reform needs the changes it makes")
+        kept = {"name", "response", "active"} & set(self.changes)
+        if kept:
+            raise ValueError(f"response.changes cannot set {', '.join(sorted(kept))}: the "
+                             "action sets whether the programme runs, and the rule acts once")
+        return self
+
+
 class Programme(BaseModel):
     """One data-sharing programme; see docs/model.md for how each field enters the equations."""
 
@@ -240,6 +281,18 @@ class Programme(BaseModel):
     deadline_salience: float = Field(
         default=0.0, ge=0, le=1, description="how strongly the deadline prompts citizens to act"
     )
+    value: Value | None = Field(
+        default=None, description="what the records that flow produce, in a real unit per "
+        "citizen-year of the catchment (output benefit_<programme>_<unit>); unset: not valued")
+    harm: Harm | None = Field(
+        default=None, description="what records that do not flow cost, in a real unit per "
+        "citizen-year withheld (output harm_<programme>_<unit>); unset: none stated")
+    evidence: Evidence | None = Field(
+        default=None, description="an evaluation: the spending or decision its evidence informs "
+        "per citizen-year, whatever it finds (output evidence_<programme>_<unit>); unset: none")
+    response: Response | None = Field(
+        default=None, description="a rule that pauses, cancels or reforms the programme when "
+        "opt-outs or news cross a threshold (institutional response); unset: none")
 
     @model_validator(mode="after")
     def _consent_basis_needs_a_choice(self) -> Programme:
@@ -258,6 +311,23 @@ class Programme(BaseModel):
             raise ValueError("citizen_share applies to subjects 'businesses'; a share of "
                              "citizens as subjects is catchment.share")
         return self
+
+    @model_validator(mode="after")
+    def _response_changes_apply(self) -> Programme:
+        if self.response is not None and self.response.changes:
+            try:
+                self.changed_in_run(response=None, **self.response.changes)
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(x) for x in first["loc"])
+                raise ValueError(f"response.changes: {where}: {first['msg']}") from None
+        return self
+
+    def units(self) -> tuple[Unit | None, Unit | None, Unit | None]:
+        """The units of the value, harm and evidence (None: unset): a run's output columns are
+        named for them, so they are fixed once the programme exists (:meth:`changed`)."""
+        return tuple(None if x is None else x.unit for x in (self.value, self.harm,
+                                                             self.evidence))
 
     @property
     def subject_share(self) -> float:
@@ -300,6 +370,22 @@ class Programme(BaseModel):
             else:
                 data[key] = value
         return Programme.model_validate(data)
+
+    def changed_in_run(self, **changes: object) -> Programme:
+        """:meth:`changed`, for a change during a run (an event, a policy, a decision rule): the
+        units of value, harm and evidence, set or unset, stay as they are, since the run's
+        outputs are named for them."""
+        new = self.changed(**changes)
+        if new.units() != self.units():
+            raise ValueError("the units of value, harm and evidence are fixed for a run (the "
+                             f"outputs are named for them): {_units(self)} cannot become "
+                             f"{_units(new)}")
+        return new
+
+
+def _units(programme: Programme) -> str:
+    named = zip(("value", "harm", "evidence"), programme.units(), strict=True)
+    return ", ".join(f"{k} {'unset' if u is None else u.value}" for k, u in named)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.programmes import PURPOSES
+from sim.valuation import Unit
 
 CORE_OUTPUTS = (
     "trust_mean", "trust_sd", "opt_out_rate", "data_coverage", "service_benefit",
@@ -23,9 +24,26 @@ CORE_OUTPUTS = (
 GROUP_OUTPUTS = ("opt_out_rate", "trust_mean")
 
 
-def output_names(agencies: Sequence[str], segments: Sequence[str],
-                 programmes: Sequence[str]) -> list[str]:
-    """All outputs of a model with these agencies, segments and programmes, in column order."""
+def worth_name(kind: str, programme: str, unit: str) -> str:
+    """The output of a programme's amount in a real unit: ``benefit_<programme>_<unit>``,
+    ``harm_...`` or ``evidence_...`` (sim.public_value)."""
+    return f"{kind}_{programme}_{unit}"
+
+
+def total_names(unit: str) -> tuple[str, str, str]:
+    """The outputs summed within one unit: total benefit, total harm, net value."""
+    return f"total_benefit_{unit}", f"total_harm_{unit}", f"net_value_{unit}"
+
+
+def output_names(agencies: Sequence[str], segments: Sequence[str], programmes: Sequence[str],
+                 worth: Sequence[tuple[str, str, str]] = ()) -> list[str]:
+    """All outputs of a model with these agencies, segments and programmes, in column order;
+    ``worth`` lists the (kind, programme, unit) of the programmes' real-unit amounts
+    (``sim.public_value.entries``), which add their columns and, per unit of a benefit or
+    harm in the order of ``sim.valuation.Unit``, the totals."""
+    order = {u.value: k for k, u in enumerate(Unit)}
+    units = sorted({unit for kind, _, unit in worth if kind != "evidence"},
+                   key=lambda u: (order.get(u, len(order)), u))
     return [
         *CORE_OUTPUTS,
         *(f"trust_{a}" for a in agencies),
@@ -33,6 +51,8 @@ def output_names(agencies: Sequence[str], segments: Sequence[str],
         *(f"coverage_{p}" for p in programmes),
         *(f"willing_{p}" for p in programmes),
         *(f"refusing_{k.value}" for k in PURPOSES),
+        *(worth_name(*entry) for entry in worth),
+        *(name for unit in units for name in total_names(unit)),
     ]
 
 

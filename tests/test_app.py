@@ -178,7 +178,7 @@ def test_timeline_in_words():
         "week 2: opt-out deadline for gp_records (deadline 8, salience 0.8)",
         "week 5: story about gp_records (severity 0.4, publicity 0.9)"]
     assert app.describe_event(app.load_scenario(TROUBLED).events()[0]) == \
-        "week 1: policy change to family_evaluation (benefit 0)"
+        "week 1: policy change to family_evaluation (benefit 0, value.per citizen year 0)"
 
 
 # ------------------------------------------------------------------------------------ figures

@@ -38,9 +38,10 @@ from sim.events import Event
 from sim.model import TrustModel
 from sim.network import NetworkParams, build_network
 from sim.params import TrustParams
-from sim.programmes import Barriers, Blame, Mandate, Programme
+from sim.programmes import Barriers, Blame, Mandate, Programme, Response
 from sim.results import CORE_OUTPUTS, output_names
 from sim.segments import NHS_SEGMENTS, trust_factors
+from sim.valuation import Evidence, Harm, Value
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM = ROOT / "sim"
@@ -141,7 +142,8 @@ def test_parameter_table_has_no_stale_rows(text):
 # ------------------------------------------------------------------ programmes
 @pytest.mark.parametrize(("marker", "model"), [
     ("### 2.3", Programme), ("**Mandate**", Mandate), ("**Barriers**", Barriers),
-    ("**Blame**", Blame)])
+    ("**Blame**", Blame), ("**Value**:", Value), ("**Harm**:", Harm),
+    ("**Evidence**:", Evidence), ("**Response**", Response)])
 def test_every_programme_field_is_documented_with_its_default(text, marker, model):
     header, rows = keyed(text, marker)
     assert set(rows) == set(model.model_fields), set(rows) ^ set(model.model_fields)
@@ -163,7 +165,8 @@ def test_every_state_variable_is_documented_with_its_dtype(text):
 
 def test_every_output_and_output_pattern_is_documented(text):
     _, rows = keyed(text, "### 4.11")
-    patterns = output_names(["<agency>"], ["<segment>"], ["<programme>"])
+    amounts = [(kind, "<programme>", "<unit>") for kind in ("benefit", "harm", "evidence")]
+    patterns = output_names(["<agency>"], ["<segment>"], ["<programme>"], amounts)
     assert set(CORE_OUTPUTS) <= set(patterns)
     assert set(rows) == set(patterns), set(rows) ^ set(patterns)
 

@@ -21,8 +21,9 @@ import pytest
 
 from sim import TrustModel, baseline, events
 from sim.catchment import Catchment
-from sim.programmes import Barriers, Blame, Mandate, Programme
+from sim.programmes import Barriers, Blame, Mandate, Programme, Response
 from sim.scenario import POLICY_LEVERS
+from sim.valuation import Evidence, Harm, Value
 
 SEEDS = (1, 2, 3, 4, 5)
 N, STEPS = 2_000, 30
@@ -30,7 +31,8 @@ T = 2.78  # Student's t at 97.5% with four degrees of freedom
 MODEL_MD = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 
 #: Fields that only name things (documented in docs/model.md, "Label-only fields").
-LABEL_ONLY = {"Programme.name"}
+LABEL_ONLY = {"Programme.name", "Programme.value.source", "Programme.harm.source",
+              "Programme.evidence.source", "Programme.evidence.unit"}
 
 #: The focal programme "p" and a second one "q" that events can be moved to.
 FOCAL = {"name": "p", "holder": "nhs", "recipient": "university"}
@@ -42,6 +44,7 @@ TIMELINE = [events.Scandal(step=5, programme="p", severity=0.5, publicity=0.6),
 #: a pause from week 8 in both arms, for the Resume case
 PAUSED = events.Pause(step=8, programme="p")
 BREACHY = {"breach_rate": 20.0}  # a context in which breaches happen often (about 4 a run)
+GBP = {"unit": "gbp", "per_citizen_year": 10.0}  # an amount in a real unit
 
 #: field -> (context set in both arms, the field's value in the second arm)
 PROGRAMME_CASES: dict[str, tuple[dict[str, Any], Any]] = {
@@ -87,6 +90,23 @@ PROGRAMME_CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "subjects": ({}, "businesses"),
     "citizen_share": ({"subjects": "businesses"}, 0.5),
     "publicity_scope": ({"catchment": {"regions": ["london"]}}, "local"),
+    # real units: a benefit and a harm in pounds; the unit decides which total an amount joins
+    "value.unit": ({"value": GBP, "harm": GBP}, "qaly"),
+    "value.per_citizen_year": ({"value": GBP}, 20.0),
+    "value.depends_on": ({"value": {**GBP, "depends_on": []}}, ["age_band"]),
+    "harm.unit": ({"value": GBP, "harm": GBP}, "qaly"),
+    "harm.per_citizen_year": ({"harm": GBP}, 20.0),
+    "evidence.per_citizen_year": ({"evidence": GBP}, 20.0),
+    "evidence.depends_on": ({"evidence": {**GBP, "depends_on": []}}, ["age_band"]),
+    # a decision rule: one that never acts against one that acts at once (or later, or otherwise)
+    "response.opt_out_above": ({"response": {"opt_out_above": 0.9}}, 0.001),
+    "response.salience_above": ({"response": {"salience_above": 100.0}}, 0.05),
+    "response.after_weeks": ({"response": {"opt_out_above": 0.001}}, 15),
+    "response.action": ({"response": {"opt_out_above": 0.001,
+                                      "changes": {"transparency": 0.9}}}, "reform"),
+    "response.changes": ({"response": {"opt_out_above": 0.001, "action": "reform",
+                                       "changes": {"transparency": 0.2}}},
+                         {"transparency": 0.9}),
 }
 
 #: (event, field, value in the second arm): the event is added to the timeline of both arms
@@ -140,7 +160,8 @@ def moves(first: tuple, second: tuple) -> bool:
 
 
 def test_every_programme_field_is_covered_or_a_label():
-    nested = {"mandate": Mandate, "barriers": Barriers, "blame": Blame, "catchment": Catchment}
+    nested = {"mandate": Mandate, "barriers": Barriers, "blame": Blame, "catchment": Catchment,
+              "value": Value, "harm": Harm, "evidence": Evidence, "response": Response}
     fields = {f for f in Programme.model_fields if f not in nested}
     for outer, model in nested.items():
         fields |= {f"{outer}.{f}" for f in model.model_fields}

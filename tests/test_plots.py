@@ -122,6 +122,29 @@ def test_benefit_axes_say_what_benefit_is(runs):
     assert not any("benefit units" in y for y in ylabels)
 
 
+def test_amounts_in_real_units_carry_their_unit_on_axes_and_in_the_report():
+    """benefit.png adds a panel per real unit, whose axis names it; the report writes amounts
+    with their unit; the indices stay indices."""
+    df = _flat_runs()
+    for column, level in (("benefit_a_gbp", 4e7), ("total_benefit_gbp", 4e7),
+                          ("total_harm_gbp", 1e7), ("net_value_gbp", 3e7),
+                          ("harm_b_staff_hours", 5.0), ("total_benefit_staff_hours", 0.0),
+                          ("total_harm_staff_hours", 5.0), ("net_value_staff_hours", -5.0)):
+        df[column] = level
+    fig = plots.benefit_figure(df)
+    ylabels = [ax.get_ylabel() for ax in fig.axes]
+    assert ylabels[2:] == ["£ per week", "staff hours per week"], ylabels
+    assert all("model index, see docs/model.md" in y for y in ylabels[:2]), ylabels
+    assert "not money" in flat(texts(fig)) and "per week" in flat(texts(fig))
+    assert plots.real_unit("service_benefit") is None
+    assert plots.real_unit("public_benefit") is None
+    assert plots.difference_unit("net_value_qaly") == "QALYs per week"
+    assert plots.output_labels()["net_value_gbp"] == "Net value (benefit minus harm)"
+    assert html_report.value("benefit_a_gbp", 42_237_820.4) == "£42,237,820"
+    assert html_report.difference("net_value_qaly", -0.5) == "-0.5 QALYs"
+    assert html_report.value("public_benefit", 1.18) == "1.1800"
+
+
 def test_without_a_scenario_existing_callers_still_work(runs, tmp_path):
     written = plots.run_figures(runs, tmp_path, ["nhs", "dfe"])
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)

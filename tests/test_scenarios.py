@@ -121,6 +121,11 @@ def test_troubled_families_trust_flat_and_benefit_follows_the_evaluation():
         benefit = df.public_benefit
         assert benefit.iloc[50] < 0.5 * benefit.iloc[0]  # phase 1: no effect found
         assert benefit.iloc[-1] > 1.5 * benefit.iloc[0]  # phase 2: effects found
+        # in pounds: the value follows the findings, the evidence informs whatever they are
+        value, evidence = df.benefit_family_evaluation_gbp, df.evidence_family_evaluation_gbp
+        assert (value.iloc[1:124] == 0).all() and value.iloc[-1] > 1.5 * value.iloc[0] > 0
+        assert (evidence - evidence.iloc[0]).abs().max() < 0.05 * evidence.iloc[0]
+        assert (df.net_value_gbp == value).all()  # no harm stated, evidence joins no total
 
 
 def _relative_fall(series: pd.Series, event_step: int) -> float:
@@ -131,6 +136,9 @@ def _relative_fall(series: pd.Series, event_step: int) -> float:
 
 def test_royal_free_trust_in_the_tech_partner_falls_with_a_small_spillover_to_the_nhs():
     for df in runs("royal_free_deepmind"):
+        # staff time saved only while the records flow, from week 8
+        hours = df.benefit_streams_staff_hours
+        assert (hours.iloc[:8] == 0).all() and (hours.iloc[8:] > 0).all()
         # nothing is felt while the sharing is hidden
         assert abs(df.trust_deepmind.iloc[30] - df.trust_deepmind.iloc[0]) < 0.005
         partner, trust_, nhs = (_relative_fall(df[f"trust_{a}"], 31)
@@ -181,6 +189,8 @@ def test_gp_records_surge_is_bunched_in_the_deadline_month_then_paused():
         assert opt.max() < 0.10  # still single digits
         assert df.trust_nhs.iloc[0] - df.trust_nhs.iloc[8] > 0.05  # attitudes move far more
         assert (df.coverage_gp_records.iloc[12:] == 0).all()  # paused from 19 July
+        pounds = df.benefit_gp_records_gbp  # EY's value of NHS data, GBP 59 a record-year
+        assert (pounds.iloc[12:] == 0).all() and pounds.iloc[11] < pounds.iloc[0]
 
 
 def test_gp_records_reproduces_the_2021_national_opt_out():

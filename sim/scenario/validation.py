@@ -160,7 +160,7 @@ def _dry_run(s: Scenario) -> list[tuple[str, str]]:
     current = dict(s.programmes)
     for _, where, name, change in sorted(changes, key=lambda c: c[0]):
         try:
-            current[name] = current[name].changed(**change)
+            current[name] = current[name].changed_in_run(**change)
         except ValidationError as err:
             for e in err.errors():
                 field = ".".join(str(x) for x in e["loc"])
