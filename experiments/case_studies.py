@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runs without installing the package
     sys.path.insert(0, str(ROOT))
 
-from sim import case_studies, files, plots, report  # noqa: E402
+from sim import case_studies, files, plots, report, stop  # noqa: E402
 from sim import scenario as sc  # noqa: E402
 from sim.command import EXIT_BAD_INPUT, EXIT_INTERRUPTED, integer  # noqa: E402
 
@@ -60,6 +60,7 @@ def write(args: argparse.Namespace) -> str:
                   disable=args.quiet or not sys.stderr.isatty()) as bar:
             runs = case_studies.run(scenarios, args.citizens, args.replicates, args.workers,
                                     bar.update)
+        stop.stop_point()  # a stop asked for during the last replicate: write nothing
         table = case_studies.summary(runs)
         runs.to_csv(tmp / "timeseries.csv", index=False, float_format="%.6g")
         table.to_csv(tmp / "summary.csv", float_format="%.6g")
@@ -78,11 +79,16 @@ def write(args: argparse.Namespace) -> str:
                                 for n, s in scenarios.items()}
         manifest["steps"] = {n: s.steps for n, s in scenarios.items()}
         files.write_json(tmp / "manifest.json", manifest)
+        stop.stop_point()
     return table.to_string(float_format=lambda v: f"{v:.3f}")
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: the temporary folder is removed
+    """SIGTERM unwinds like Ctrl-C, so the temporary folder is removed: at once, or, while model
+    steps run, between two steps (sim.stop). The request stays recorded, so one that lands where
+    Python can only report an exception, not raise it, still stops the script at the next
+    stop point."""
+    stop.request()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,9 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (files.OutputError, sc.ScenarioError) as err:
         print(f"case_studies: error:\n{err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, stop.Terminated):
         print("case_studies: interrupted; no results were written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        stop.clear()
     print(f"{args.out}: {len(case_studies.CASES)} case studies")
     return 0
 
