@@ -282,21 +282,25 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     aware of it. Records that flow although the citizen refused (a mandate) or could not refuse
     (no choice) aggrieve in full; one who could refuse and has not is aggrieved in proportion to
     how little say the regime gives (1 - perceived control, :func:`control_level`). Only the
-    records of the programme's catchment flow (sim.catchment), so no one else is aggrieved."""
+    records of the programme's catchment flow (sim.catchment), so no one else is aggrieved.
+
+    One pass over the citizens, every programme for each: a citizen's trust row, codes and
+    choices are read once, not once per programme (each (citizen, programme) is computed as
+    before, and the counts are integers, so the order changes no number)."""
     n_prog = willing.shape[0]
-    for p in range(n_prog):
-        count = 0
-        for i in range(trust.shape[0]):
+    willing[:] = 0
+    for i in range(trust.shape[0]):
+        cell = cell_of(region, sex, age_band, deprivation, i)
+        for p in range(n_prog):
             u = utility(trust, concern, propensity, need, holder, recipient, constant, exposure,
                         benefit_direct, benefit_public, legitimacy, w_holder, w_recipient,
                         w_general, trust_weight, risk_weight, benefit_weight, legitimacy_weight,
                         i, p)
             if u > 0:
-                count += 1
+                willing[p] += 1
                 grievance[i, p] = 0
-            elif visible[p] and aware[i, p] and holds(
-                    member, subject_share, subject_key,
-                    cell_of(region, sex, age_band, deprivation, i), i, p):
+            elif visible[p] and aware[i, p] and holds(member, subject_share, subject_key, cell,
+                                                      i, p):
                 f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
                                             flow_consent[p], flow_refused[p], i, p))
                 if regime[p] != _NONE and choice[i, p] != _OUT:
@@ -304,7 +308,6 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
                 grievance[i, p] = f * illegitimacy[p]
             else:
                 grievance[i, p] = 0
-        willing[p] = count
 
 
 @nb.njit(cache=True)
