@@ -346,7 +346,9 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
             if r != _NONE:
                 c = choice[i, p]
                 u = spread(draw[i], p)
-                if u < act[p] and aware[i, p]:  # cheap tests first: most do nothing
+                # cheap tests first, as one branch (& not and): most do nothing, and two
+                # unpredictable branches mispredict more often than their conjunction
+                if (u < act[p]) & (aware[i, p] != 0):
                     if consents(r, c):  # sharing: bad news, a deadline or a partner prompt exit
                         alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
                         go = u < act[p] * alert
