@@ -52,8 +52,8 @@ if TYPE_CHECKING:
 #: by how much say they give (domain.md SF4, control paradox).
 CONTROL_LEVEL = {Regime.NONE: 0.0, Regime.OPT_OUT: 0.4, Regime.OPT_IN: 0.7, Regime.DYNAMIC: 1.0}
 
-#: Citizens per block of :func:`_attitudes`: the block's trust rows stay in cache while each
-#: programme's column loop runs over them.
+#: Citizens per block of :func:`_attitudes` and :func:`decide`: the block's rows stay in cache
+#: while each programme's column loop runs over them.
 BLOCK = 1024
 
 #: Salience and attention below this are set to zero, so kernels can skip citizens with nothing
@@ -400,52 +400,83 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
     with a choice. A utility is computed only for a citizen who acts. Programmes under dynamic
     consent are decided by :func:`decide_dynamic` first and passed here with ``act`` 0. Pass
     float32 scalars and arrays (see sim.trust.update).
+
+    Each (citizen, programme) decides from its own values as they were at the start of the
+    phase (its choice, salience and attention, the partner's ``previous`` choice), so the order
+    of the work changes no number. For speed, per block of :data:`BLOCK` citizens and per
+    programme with a choice: one loop draws every citizen's first uniform and lists those who
+    act (``u < act`` and aware: about 8% in the default world), as a vectorised loop and a
+    branch-free list; then only they decide. The opt-out counts follow per block; salience
+    and attention fade in one flat pass at the end.
     """
     n, n_prog = choice.shape
-    keep = np.float32(1) - fade
-    for i in range(n):
-        j = partner[i]
-        opted_out = False
+    n_segments = out_by_segment.shape[0]
+    acting = np.empty(BLOCK, np.int64)
+    out = np.empty(BLOCK, np.int8)
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        m = stop - start
+        out[:m] = 0
         for p in range(n_prog):
             r = regime[p]
-            if r != _NONE:
+            if r == _NONE:
+                continue
+            draw_b, aware_b = draw[start:stop], aware[start:stop, p]
+            act_p = act[p]
+            count = 0
+            for j in range(m):  # cheap tests first: most do nothing
+                acting[count] = j
+                count += (spread(draw_b[j], p) < act_p) & (aware_b[j] != 0)
+            for a in range(count):
+                i = start + acting[a]
                 c = choice[i, p]
                 u = spread(draw[i], p)
-                # cheap tests first, as one branch (& not and): most do nothing, and two
-                # unpredictable branches mispredict more often than their conjunction
-                if (u < act[p]) & (aware[i, p] != 0):
-                    if consents(r, c):  # sharing: bad news, a deadline or a partner prompt exit
-                        alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
-                        go = u < act[p] * alert
-                        if not go and u < act[p] * min(alert + word_of_mouth, 1):
-                            go = j >= 0 and previous[j, p] == _OUT  # only now ask the partner
-                        if go:
-                            u_sh = utility(trust, concern, propensity, need, holder, recipient,
-                                           constant, exposure, benefit_direct, benefit_public,
-                                           legitimacy, w_holder, w_recipient, w_general,
-                                           trust_weight, risk_weight, benefit_weight,
-                                           legitimacy_weight, i, p)
-                            if spread(draw[i], n_prog + p) < logistic(-u_sh - switching_cost):
-                                c = _OUT
-                    elif u < act[p] * min(background + attention[i, p], 1):  # not sharing
+                if consents(r, c):  # sharing: bad news, a deadline or a partner prompt exit
+                    alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
+                    go = u < act[p] * alert
+                    if not go and u < act[p] * min(alert + word_of_mouth, 1):
+                        j = partner[i]  # only now ask the partner
+                        go = j >= 0 and previous[j, p] == _OUT
+                    if go:
                         u_sh = utility(trust, concern, propensity, need, holder, recipient,
                                        constant, exposure, benefit_direct, benefit_public,
                                        legitimacy, w_holder, w_recipient, w_general,
                                        trust_weight, risk_weight, benefit_weight,
                                        legitimacy_weight, i, p)
-                        if spread(draw[i], n_prog + p) < logistic(u_sh - switching_cost):
-                            c = _IN if r == _OPT_IN else _DEFAULT
+                        if spread(draw[i], n_prog + p) < logistic(-u_sh - switching_cost):
+                            c = _OUT
+                elif u < act[p] * min(background + attention[i, p], 1):  # not sharing
+                    u_sh = utility(trust, concern, propensity, need, holder, recipient,
+                                   constant, exposure, benefit_direct, benefit_public,
+                                   legitimacy, w_holder, w_recipient, w_general,
+                                   trust_weight, risk_weight, benefit_weight,
+                                   legitimacy_weight, i, p)
+                    if spread(draw[i], n_prog + p) < logistic(u_sh - switching_cost):
+                        c = _IN if r == _OPT_IN else _DEFAULT
                 if c != choice[i, p]:
                     choice[i, p] = c
-                opted_out |= c == _OUT
-            s = salience[i, p]
-            if s != 0:  # fade; flush what is too faint to matter to exactly zero
-                salience[i, p] = s * keep if s > SALIENCE_FLOOR else 0
-            a = attention[i, p]
-            if a != 0:
-                attention[i, p] = a * keep if a > SALIENCE_FLOOR else 0
-        if opted_out:
-            out_by_segment[segment[i]] += 1
+            choice_b = choice[start:stop, p]
+            for j in range(m):
+                out[j] |= choice_b[j] == _OUT
+        segment_b = segment[start:stop]
+        for s in range(n_segments):  # integer counts: any order gives the same
+            total = 0
+            for j in range(m):
+                total += (segment_b[j] == s) & (out[j] != 0)
+            out_by_segment[s] += total
+    keep = np.float32(1) - fade
+    _fade(salience.reshape(salience.size), keep)
+    _fade(attention.reshape(attention.size), keep)
+
+
+@nb.njit(cache=True, inline="always")
+def _fade(values, keep):
+    """Salience or attention fades by ``keep``; what is too faint to matter is flushed to
+    exactly zero (so kernels can skip it)."""
+    for j in range(values.shape[0]):
+        s = values[j]
+        if s != 0:
+            values[j] = s * keep if s > SALIENCE_FLOOR else 0
 
 
 @nb.njit(cache=True)
