@@ -176,11 +176,12 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
     than ``memory_threshold`` below its target, the disposition (lasting trust) falls by
     ``memory_rate`` times the excess: large betrayals leave a mark that outlasts the news.
 
-    Pass float32 arrays and scalars: impulses, targets and the drift are float32 (mixing in
-    float64 makes the loop far slower). :func:`sim.social_influence.pull` returns float64, so the
-    change, the new trust before it is stored (rounded to float32), the shortfall behind the
-    memory and the partial sums take that value in float64, as they always have: results depend
-    on it to the last bit.
+    ``trust``, ``neighbour`` and ``disposition`` must be C-contiguous (as the model's are): the
+    update walks them as flat arrays. Pass float32 arrays and scalars: impulses, targets and the
+    drift are float32 (mixing in float64 makes the loop far slower).
+    :func:`sim.social_influence.pull` returns float64, so the change, the new trust before it is
+    stored (rounded to float32), the shortfall behind the memory and the partial sums take that
+    value in float64, as they always have: results depend on it to the last bit.
 
     Why blocks of :data:`BLOCK` citizens in three passes: a row of 8 trust columns is too short
     a loop to vectorise, and the long loop over all cells of a block is not. The first pass
