@@ -18,6 +18,17 @@ What is measured (default world, no events, seed 1):
   (``mesa_citizen_steps_per_s_median_step``, ``speedup_vs_mesa_median_step``).
   ``speedup_vs_mesa`` = TrustModel's figure at the largest size run (1M by default) / the Mesa
   figure, per citizen-step.
+* Where a step's time goes, at every size: after the timed steps the same model takes
+  ``PHASE_STEPS`` more steps with a timer around each phase of the step order (docs/model.md
+  section 3): events, sharing, breaches, trust (partner draws, partner choice, gathering the
+  partners' rows, the update), control (the choices), the grievances and willingness pass,
+  group outputs, recording (outputs and Mesa's DataCollector); ``other`` is what lies between
+  them. Each is reported in ms per step and ns per citizen (``phases``).
+* A vectorisation check (``kernels``): each compiled kernel's cost per cell of the arrays it
+  walks (citizens x trust columns, or citizens x programmes), beside a plain clipped update of
+  an array of the trust array's shape (:func:`plain_clipped_update`, strict IEEE like the
+  model's kernels), timed in the same process. A kernel many times the plain update per cell
+  does much more work per cell, or fails to vectorise.
 * A check that the reference is the same computation: on common random numbers, in a world with
   frequent breaches, a deadline and every consent regime, the two models should agree to float
   rounding. Separately, the timed Mesa run (its own random draws) should end with mean trust
@@ -37,6 +48,8 @@ object on the last stdout line; progress goes to stderr. ``--big`` adds 10M citi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import os
 import platform
@@ -46,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +78,38 @@ MESA_CITIZENS, MESA_STEPS = 10_000, 30
 BIG_CITIZENS, BIG_STEPS, BIG_LIMIT_MB = 10_000_000, 52, 6 * 1024
 CHECK_CITIZENS, CHECK_STEPS = 2_000, 8
 QUICK = {"sizes": (10_000, 100_000), "steps": 20, "mesa_citizens": 2_000, "mesa_steps": 5}
+PHASE_STEPS = 20  # further steps of each timed model, with a timer around each phase
+
+#: What the phase timers wrap: (phase, module, attribute path, parent phase). A phase's own time
+#: is its wrapped call's time less its children's. The model looks these names up at call time
+#: (``sharing.step(...)``, ``self._record(...)``), so replacing the attribute times the call.
+TIMED_CALLS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("events", "sim.model", "TrustModel._apply_events", None),
+    ("sharing", "sim.sharing", "step", None),
+    ("breaches", "sim.breaches", "step", None),
+    ("trust", "sim.trust", "step", None),
+    ("trust: partners", "sim.trust", "partners", "trust"),
+    ("trust: gather", "sim.trust", "gather", "trust"),
+    ("trust: update", "sim.trust", "update", "trust"),
+    ("control", "sim.control", "step", None),
+    ("control: dynamic", "sim.control", "decide_dynamic", "control"),
+    ("control: decide", "sim.control", "decide", "control"),
+    ("grievances", "sim.control", "ControlPlan.attitudes", "control"),
+    ("recording", "sim.model", "TrustModel._record", None),
+    ("group outputs", "sim.model", "TrustModel._record_groups", "recording"),
+)
+#: The phases as reported, in step order; ``trust: draws`` is the trust phase's own time (its
+#: partner draws, sums and buffers), ``other`` the step's time outside every timed call.
+PHASES = ("events", "sharing", "breaches", "trust: draws", "trust: partners", "trust: gather",
+          "trust: update", "control: choices", "control: dynamic", "control: decide",
+          "grievances", "group outputs", "recording", "other")
+#: Each kernel's cells: (kernel phase, what a cell is) for the vectorisation check.
+KERNEL_CELLS = (
+    ("sharing", "citizen x programme"), ("trust: partners", "citizen"),
+    ("trust: gather", "citizen x trust column"), ("trust: update", "citizen x trust column"),
+    ("control: decide", "citizen x programme"), ("grievances", "citizen x programme"),
+    ("group outputs", "citizen x trust column"),
+)
 
 
 def log(message: str) -> None:
@@ -93,6 +139,102 @@ def _warm_up() -> float:
     return time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def phase_timers(totals: dict[str, float]) -> Iterator[None]:
+    """Add each call's seconds in :data:`TIMED_CALLS` to ``totals`` (inclusive of children)
+    while inside; the originals are back afterwards."""
+    saved = []
+    for phase, module, path, _ in TIMED_CALLS:
+        owner: Any = importlib.import_module(module)
+        *outer, name = path.split(".")
+        for part in outer:
+            owner = getattr(owner, part)
+        original = owner.__dict__[name]
+        saved.append((owner, name, original))
+        setattr(owner, name, _timed(original, phase, totals))
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
+
+
+def _timed(fn: Callable[..., Any], phase: str, totals: dict[str, float]) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[phase] = totals.get(phase, 0.0) + time.perf_counter() - start
+    return timed
+
+
+def time_phases(model: Any, steps: int) -> dict[str, float]:
+    """Seconds per step of each phase of :data:`PHASES` over ``steps`` further steps."""
+    totals: dict[str, float] = {}
+    collect = model.datacollector.collect
+    model.datacollector.collect = _timed(collect, "collect", totals)
+    try:
+        with phase_timers(totals):
+            start = time.perf_counter()
+            for _ in range(steps):
+                model.step()
+            total = time.perf_counter() - start
+    finally:
+        del model.datacollector.collect
+    own = {phase: totals.get(phase, 0.0) for phase, *_ in TIMED_CALLS}
+    for phase, _, _, parent in TIMED_CALLS:
+        if parent is not None:
+            own[parent] -= own[phase]
+    own["recording"] += totals.get("collect", 0.0)
+    own["trust: draws"] = own.pop("trust")
+    own["control: choices"] = own.pop("control")
+    own["other"] = total - sum(own.values())
+    return {phase: own[phase] / steps for phase in PHASES}
+
+
+def kernel_cells(model: Any) -> dict[str, int]:
+    """How many cells each kernel of :data:`KERNEL_CELLS` walks per call in ``model``."""
+    n, n_cols = model.citizens.trust.shape
+    width = {"citizen": 1, "citizen x trust column": n_cols,
+             "citizen x programme": len(model.programmes)}
+    return {kernel: n * width[cell] for kernel, cell in KERNEL_CELLS}
+
+
+def plain_clipped_update(n: int, n_cols: int, repeats: int = 15) -> float:
+    """Seconds per cell of :func:`_plain_kernel` on (n, n_cols) float32 arrays (median)."""
+    import numpy as np
+
+    rng = np.random.default_rng(SEED)
+    x = rng.random((n, n_cols), dtype=np.float32)
+    y = rng.random((n, n_cols), dtype=np.float32)
+    kernel = _plain_kernel()
+    kernel(x, y, np.float32(0.1))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        kernel(x, y, np.float32(0.1))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / (n * n_cols)
+
+
+def _plain_kernel() -> Callable[..., None]:
+    """The yardstick: ``x <- clip(x + r (y - x), 0, 1)`` cell by cell, compiled as the model's
+    kernels are (no fastmath), which vectorises; any kernel does at least this much per cell."""
+    import numba as nb
+    import numpy as np
+
+    @nb.njit(cache=True)
+    def plain(x, y, r):
+        zero, one = np.float32(0), np.float32(1)
+        for i in range(x.shape[0]):
+            for k in range(x.shape[1]):
+                v = x[i, k]
+                x[i, k] = min(max(v + r * (y[i, k] - v), zero), one)
+
+    return plain
+
+
 def versions() -> dict[str, str]:
     """Versions and machine, so figures from different runs can be compared fairly."""
     import mesa
@@ -117,11 +259,16 @@ def child_trust_model(n: int, steps: int) -> dict[str, Any]:
     warmup_s = _warm_up()
     rss_before = _rss_now_mb()
     start = time.perf_counter()
-    model = TrustModel(n, rng=SEED, citizen_agents=False, n_steps=steps)
+    model = TrustModel(n, rng=SEED, citizen_agents=False, n_steps=steps + PHASE_STEPS)
     built, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         model.step()
     done, cpu = time.perf_counter(), time.process_time() - cpu
+    peak = _peak_rss_mb()  # before the phase steps and the plain update's arrays
+    trust_mean = model.results.latest("trust_mean")
+    phases = time_phases(model, PHASE_STEPS)
+    cells = kernel_cells(model)
+    plain = plain_clipped_update(n, model.citizens.trust.shape[1])
     c = model.citizens
     state = sum(getattr(c, v.name).nbytes for v in STATE) / n
     return {"citizens": n, "steps": steps, "import_s": import_s, "warmup_s": warmup_s,
@@ -131,8 +278,11 @@ def child_trust_model(n: int, steps: int) -> dict[str, Any]:
             "setup_s": built - start, "steps_s": done - built, "total_s": done - start,
             "cpu_share": cpu / (done - built),
             "citizen_steps_per_s": n * steps / (done - built),
-            "rss_after_warmup_mb": rss_before, "peak_rss_mb": _peak_rss_mb(),
-            "trust_mean": model.results.latest("trust_mean"), "versions": versions()}
+            "rss_after_warmup_mb": rss_before, "peak_rss_mb": peak,
+            "trust_mean": trust_mean, "phase_steps": PHASE_STEPS,
+            "phases_ms": {k: v * 1e3 for k, v in phases.items()},
+            "kernels_ns_per_cell": {k: phases[k] / cells[k] * 1e9 for k in cells},
+            "plain_ns_per_cell": plain * 1e9, "versions": versions()}
 
 
 def child_mesa(n: int, steps: int) -> dict[str, Any]:
@@ -220,6 +370,10 @@ def measure(sizes: list[int], steps: int, mesa_citizens: int, mesa_steps: int, b
         "bytes_per_citizen": runs[basis]["bytes_per_citizen"],
         "rss_after_warmup_mb": runs[basis]["rss_after_warmup_mb"],
         "warmup_s": {str(n): r["warmup_s"] for n, r in runs.items()},
+        "phase_steps": PHASE_STEPS,
+        "phases_ms": {str(n): r["phases_ms"] for n, r in runs.items()},
+        "kernels_ns_per_cell": {str(n): r["kernels_ns_per_cell"] for n, r in runs.items()},
+        "plain_ns_per_cell": {str(n): r["plain_ns_per_cell"] for n, r in runs.items()},
         "mesa": {k: v for k, v in mesa.items() if k not in ("crn_check", "warmup_s")},
         "reference_check": check,
         "reference_matches": bool(mesa["trust_mean_diff"] < 0.01
@@ -252,6 +406,7 @@ def table(s: dict[str, Any]) -> str:
     for n, rate in s["citizen_steps_per_s"].items():
         out.append(f"{int(n):>12,} {s['setup_s'][n]:>9.2f} {s['steps_s'][n]:>8.2f} "
                    f"{rate:>16,.0f} {s['peak_rss_mb_by_size'][n]:>12,.0f}")
+    out += phase_table(s)
     out.append(f"\nMemory per citizen: {s['state_bytes_per_citizen']:.0f} bytes of declared state "
                f"(sim.citizens.STATE), {s['bytes_per_citizen']:.0f} bytes with buffers and the "
                "network (TrustModel.bytes_per_citizen, the figure the memory check uses)")
@@ -292,6 +447,33 @@ def table(s: dict[str, Any]) -> str:
         out.append(f"First run with an empty numba cache (compiles): "
                    f"{s['first_run_compile_s']:.1f} s")
     return "\n".join(out)
+
+
+def phase_table(s: dict[str, Any]) -> list[str]:
+    """Lines: each phase's time per step and per citizen, then the vectorisation check."""
+    sizes = list(s["phases_ms"])
+    head = "".join(f"{int(n):>11,} ms {'ns/cit':>7}" for n in sizes)
+    out = [f"\nTime per step by phase ({s['phase_steps']} further steps of each run):",
+           f"{'phase':<18}{head}"]
+    rows = [*PHASES, "step"]
+    for phase in rows:
+        cols = []
+        for n in sizes:
+            ms = (sum(s["phases_ms"][n].values()) if phase == "step"
+                  else s["phases_ms"][n][phase])
+            cols.append(f"{ms:>14.3f} {ms * 1e6 / int(n):>7.1f}")
+        out.append(f"{phase:<18}" + "".join(cols))
+    out += ["\nVectorisation check: ns per cell of each kernel, and as a multiple of a plain "
+            "clipped update of the trust array's shape in the same process:",
+            f"{'kernel':<18}{'cell':<24}" + "".join(f"{int(n):>11,} ns    x" for n in sizes)]
+    for kernel, cell in KERNEL_CELLS:
+        cols = [f"{s['kernels_ns_per_cell'][n][kernel]:>14.2f} "
+                f"{s['kernels_ns_per_cell'][n][kernel] / s['plain_ns_per_cell'][n]:>5.0f}"
+                for n in sizes]
+        out.append(f"{kernel:<18}{cell:<24}" + "".join(cols))
+    out.append(f"{'plain update':<18}{'citizen x trust column':<24}"
+               + "".join(f"{s['plain_ns_per_cell'][n]:>14.2f} {1:>5}" for n in sizes))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

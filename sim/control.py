@@ -51,6 +51,10 @@ if TYPE_CHECKING:
 #: by how much say they give (domain.md SF4, control paradox).
 CONTROL_LEVEL = {Regime.NONE: 0.0, Regime.OPT_OUT: 0.4, Regime.OPT_IN: 0.7, Regime.DYNAMIC: 1.0}
 
+#: Citizens per block of :func:`_attitudes` and :func:`decide`: the block's rows stay in cache
+#: while each programme's column loop runs over them.
+BLOCK = 1024
+
 #: Salience and attention below this are set to zero, so kernels can skip citizens with nothing
 #: on their mind.
 SALIENCE_FLOOR = 1e-4
@@ -205,8 +209,15 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
 @nb.njit(cache=True, inline="always")
 def decision_trust(trust, i, holder, recipient, w_holder, w_recipient, w_general):
     """The trust a consent choice weighs: holder, recipient and general trust (float32)."""
-    return (w_holder * trust[i, holder] + w_recipient * trust[i, recipient]
-            + w_general * trust[i, trust.shape[1] - 1])
+    return trust_weighed(trust[i, holder], trust[i, recipient], trust[i, trust.shape[1] - 1],
+                         w_holder, w_recipient, w_general)
+
+
+@nb.njit(cache=True, inline="always")
+def trust_weighed(t_holder, t_recipient, t_general, w_holder, w_recipient, w_general):
+    """:func:`decision_trust` from the three trust values (for the column loops of
+    :func:`_attitudes`)."""
+    return w_holder * t_holder + w_recipient * t_recipient + w_general * t_general
 
 
 @nb.njit(cache=True, inline="always")
@@ -232,9 +243,20 @@ def utility_of(trust, concern, propensity, need, holder, recipient, constant, x,
     """The utility of :func:`utility` for a given exposure ``x`` and benefits: those of the
     programme (use-weighted) or of one of its uses (dynamic consent, ``U_ipk``)."""
     tau = decision_trust(trust, i, holder[p], recipient[p], w_holder, w_recipient, w_general)
-    gain = need[i] * b_direct + b_public
-    return (constant[p] + trust_weight * tau - risk_weight * concern[i] * x
-            + benefit_weight * gain + legitimacy_weight * legitimacy[p] + propensity[i])
+    return utility_value(tau, concern[i], need[i], propensity[i], constant[p], x, b_direct,
+                         b_public, legitimacy[p], trust_weight, risk_weight, benefit_weight,
+                         legitimacy_weight)
+
+
+@nb.njit(cache=True, inline="always")
+def utility_value(tau, concern, need, propensity, constant, x, b_direct, b_public, legitimacy,
+                  trust_weight, risk_weight, benefit_weight, legitimacy_weight):
+    """The utility from one citizen's and one programme's values (``tau`` the decision
+    trust): the one formula that :func:`utility_of` and the column loops of
+    :func:`_attitudes` share (float32, in this order of operations)."""
+    gain = need * b_direct + b_public
+    return (constant + trust_weight * tau - risk_weight * concern * x
+            + benefit_weight * gain + legitimacy_weight * legitimacy + propensity)
 
 
 @nb.njit(cache=True, inline="always")
@@ -281,29 +303,75 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     aware of it. Records that flow although the citizen refused (a mandate) or could not refuse
     (no choice) aggrieve in full; one who could refuse and has not is aggrieved in proportion to
     how little say the regime gives (1 - perceived control, :func:`control_level`). Only the
-    records of the programme's catchment flow (sim.catchment), so no one else is aggrieved."""
+    records of the programme's catchment flow (sim.catchment), so no one else is aggrieved.
+
+    Blocks of :data:`BLOCK` citizens, each programme in turn. A programme without dynamic
+    consent whose catchment is everyone (most) goes through a branch-free loop over the
+    block's columns (selects, the flow's consent test as arithmetic), which vectorises; any
+    other goes cell by cell. Each (citizen, programme) is computed by the same operations as
+    before and the counts are integers, so the order changes no number."""
     n_prog = willing.shape[0]
+    n, n_cols = trust.shape
+    zero = np.float32(0)
+    plain = np.empty(n_prog, np.bool_)
     for p in range(n_prog):
-        count = 0
-        for i in range(trust.shape[0]):
-            u = utility(trust, concern, propensity, need, holder, recipient, constant, exposure,
-                        benefit_direct, benefit_public, legitimacy, w_holder, w_recipient,
-                        w_general, trust_weight, risk_weight, benefit_weight, legitimacy_weight,
-                        i, p)
-            if u > 0:
-                count += 1
-                grievance[i, p] = 0
-            elif visible[p] and aware[i, p] and holds(
-                    member, subject_share, subject_key,
-                    cell_of(region, sex, age_band, deprivation, i), i, p):
-                f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
-                                            flow_consent[p], flow_refused[p], i, p))
-                if regime[p] != _NONE and choice[i, p] != _OUT:
-                    f *= unheard[p]  # could refuse and has not: perceived control softens it
-                grievance[i, p] = f * illegitimacy[p]
-            else:
-                grievance[i, p] = 0
-        willing[p] = count
+        plain[p] = regime[p] != _DYNAMIC and subject_share[p] >= 1.0 and member[p].all()
+    willing[:] = 0
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        for p in range(n_prog):
+            if not plain[p]:
+                for i in range(start, stop):
+                    u = utility(trust, concern, propensity, need, holder, recipient, constant,
+                                exposure, benefit_direct, benefit_public, legitimacy, w_holder,
+                                w_recipient, w_general, trust_weight, risk_weight,
+                                benefit_weight, legitimacy_weight, i, p)
+                    if u > 0:
+                        willing[p] += 1
+                        grievance[i, p] = 0
+                    elif visible[p] and aware[i, p] and holds(
+                            member, subject_share, subject_key,
+                            cell_of(region, sex, age_band, deprivation, i), i, p):
+                        f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
+                                                    flow_consent[p], flow_refused[p], i, p))
+                        if regime[p] != _NONE and choice[i, p] != _OUT:
+                            f *= unheard[p]  # could refuse and has not: control softens it
+                        grievance[i, p] = f * illegitimacy[p]
+                    else:
+                        grievance[i, p] = 0
+                continue
+            # column views of the block: an index from 0 the compiler can see is never
+            # negative, so the loop below vectorises
+            t_holder = trust[start:stop, holder[p]]
+            t_recipient = trust[start:stop, recipient[p]]
+            t_general = trust[start:stop, n_cols - 1]
+            concern_b, need_b = concern[start:stop], need[start:stop]
+            propensity_b = propensity[start:stop]
+            choice_b, aware_b = choice[start:stop, p], aware[start:stop, p]
+            grievance_b = grievance[start:stop, p]
+            constant_p, x, b_direct = constant[p], exposure[p], benefit_direct[p]
+            b_public, legitimacy_p = benefit_public[p], legitimacy[p]
+            no_say, opt_in, known = regime[p] == _NONE, regime[p] == _OPT_IN, visible[p]
+            consenting, refusing = np.float32(flow_consent[p]), np.float32(flow_refused[p])
+            unheard_p, illegitimacy_p = unheard[p], illegitimacy[p]
+            count = 0
+            for j in range(stop - start):
+                tau = trust_weighed(t_holder[j], t_recipient[j], t_general[j], w_holder,
+                                    w_recipient, w_general)
+                u = utility_value(tau, concern_b[j], need_b[j], propensity_b[j], constant_p, x,
+                                  b_direct, b_public, legitimacy_p, trust_weight, risk_weight,
+                                  benefit_weight, legitimacy_weight)
+                willing_j = u > 0
+                count += willing_j
+                c = choice_b[j]
+                # sim.sharing.flow without dynamic consent: consents() as arithmetic
+                f = consenting if no_say | (opt_in & (c == _IN)) | (
+                    (not opt_in) & (c != _OUT)) else refusing
+                f = f * unheard_p if (not no_say) & (c != _OUT) else f
+                g = f * illegitimacy_p
+                aggrieved = (not willing_j) & known & (aware_b[j] != 0)
+                grievance_b[j] = g if aggrieved else zero
+            willing[p] += count
 
 
 @nb.njit(cache=True)
@@ -331,50 +399,83 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
     with a choice. A utility is computed only for a citizen who acts. Programmes under dynamic
     consent are decided by :func:`decide_dynamic` first and passed here with ``act`` 0. Pass
     float32 scalars and arrays (see sim.trust.update).
+
+    Each (citizen, programme) decides from its own values as they were at the start of the
+    phase (its choice, salience and attention, the partner's ``previous`` choice), so the order
+    of the work changes no number. For speed, per block of :data:`BLOCK` citizens and per
+    programme with a choice: one loop draws every citizen's first uniform and lists those who
+    act (``u < act`` and aware: about 8% in the default world), as a vectorised loop and a
+    branch-free list; then only they decide. The opt-out counts follow per block; salience
+    and attention fade in one flat pass at the end.
     """
     n, n_prog = choice.shape
-    keep = np.float32(1) - fade
-    for i in range(n):
-        j = partner[i]
-        opted_out = False
+    n_segments = out_by_segment.shape[0]
+    acting = np.empty(BLOCK, np.int64)
+    out = np.empty(BLOCK, np.int8)
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        m = stop - start
+        out[:m] = 0
         for p in range(n_prog):
             r = regime[p]
-            if r != _NONE:
+            if r == _NONE:
+                continue
+            draw_b, aware_b = draw[start:stop], aware[start:stop, p]
+            act_p = act[p]
+            count = 0
+            for j in range(m):  # cheap tests first: most do nothing
+                acting[count] = j
+                count += (spread(draw_b[j], p) < act_p) & (aware_b[j] != 0)
+            for a in range(count):
+                i = start + acting[a]
                 c = choice[i, p]
                 u = spread(draw[i], p)
-                if u < act[p] and aware[i, p]:  # cheap tests first: most do nothing
-                    if consents(r, c):  # sharing: bad news, a deadline or a partner prompt exit
-                        alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
-                        go = u < act[p] * alert
-                        if not go and u < act[p] * min(alert + word_of_mouth, 1):
-                            go = j >= 0 and previous[j, p] == _OUT  # only now ask the partner
-                        if go:
-                            u_sh = utility(trust, concern, propensity, need, holder, recipient,
-                                           constant, exposure, benefit_direct, benefit_public,
-                                           legitimacy, w_holder, w_recipient, w_general,
-                                           trust_weight, risk_weight, benefit_weight,
-                                           legitimacy_weight, i, p)
-                            if spread(draw[i], n_prog + p) < logistic(-u_sh - switching_cost):
-                                c = _OUT
-                    elif u < act[p] * min(background + attention[i, p], 1):  # not sharing
+                if consents(r, c):  # sharing: bad news, a deadline or a partner prompt exit
+                    alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
+                    go = u < act[p] * alert
+                    if not go and u < act[p] * min(alert + word_of_mouth, 1):
+                        j = partner[i]  # only now ask the partner
+                        go = j >= 0 and previous[j, p] == _OUT
+                    if go:
                         u_sh = utility(trust, concern, propensity, need, holder, recipient,
                                        constant, exposure, benefit_direct, benefit_public,
                                        legitimacy, w_holder, w_recipient, w_general,
                                        trust_weight, risk_weight, benefit_weight,
                                        legitimacy_weight, i, p)
-                        if spread(draw[i], n_prog + p) < logistic(u_sh - switching_cost):
-                            c = _IN if r == _OPT_IN else _DEFAULT
+                        if spread(draw[i], n_prog + p) < logistic(-u_sh - switching_cost):
+                            c = _OUT
+                elif u < act[p] * min(background + attention[i, p], 1):  # not sharing
+                    u_sh = utility(trust, concern, propensity, need, holder, recipient,
+                                   constant, exposure, benefit_direct, benefit_public,
+                                   legitimacy, w_holder, w_recipient, w_general,
+                                   trust_weight, risk_weight, benefit_weight,
+                                   legitimacy_weight, i, p)
+                    if spread(draw[i], n_prog + p) < logistic(u_sh - switching_cost):
+                        c = _IN if r == _OPT_IN else _DEFAULT
                 if c != choice[i, p]:
                     choice[i, p] = c
-                opted_out |= c == _OUT
-            s = salience[i, p]
-            if s != 0:  # fade; flush what is too faint to matter to exactly zero
-                salience[i, p] = s * keep if s > SALIENCE_FLOOR else 0
-            a = attention[i, p]
-            if a != 0:
-                attention[i, p] = a * keep if a > SALIENCE_FLOOR else 0
-        if opted_out:
-            out_by_segment[segment[i]] += 1
+            choice_b = choice[start:stop, p]
+            for j in range(m):
+                out[j] |= choice_b[j] == _OUT
+        segment_b = segment[start:stop]
+        for s in range(n_segments):  # integer counts: any order gives the same
+            total = 0
+            for j in range(m):
+                total += (segment_b[j] == s) & (out[j] != 0)
+            out_by_segment[s] += total
+    keep = np.float32(1) - fade
+    _fade(salience.reshape(salience.size), keep)
+    _fade(attention.reshape(attention.size), keep)
+
+
+@nb.njit(cache=True, inline="always")
+def _fade(values, keep):
+    """Salience or attention fades by ``keep``; what is too faint to matter is flushed to
+    exactly zero (so kernels can skip it)."""
+    for j in range(values.shape[0]):
+        s = values[j]
+        if s != 0:
+            values[j] = s * keep if s > SALIENCE_FLOOR else 0
 
 
 @nb.njit(cache=True)

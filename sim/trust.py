@@ -144,6 +144,12 @@ def attitude_offsets(terms: list[tuple[np.ndarray, np.ndarray]], spill: np.ndarr
     return base, per_concern
 
 
+#: Citizens per block of :func:`update`: its scratch rows (a few float32 arrays of
+#: ``BLOCK x K``) stay in the first-level caches, and 1024 (the float32 partial sums' span) is a
+#: multiple of it.
+BLOCK = 256
+
+
 @nb.njit(cache=True, inline="always")
 def asymmetric(impulse, x, gain, loss_aversion):
     """Trust change from an impulse at trust ``x``: losses weigh ``loss_aversion`` times more.
@@ -151,11 +157,12 @@ def asymmetric(impulse, x, gain, loss_aversion):
     A gain closes a share of the distance to 1 and a loss takes a share of what there is, so
     losses shrink as trust falls and repeated bad news cannot drive it to zero at once (the
     final clip in :func:`update` keeps trust in [0, 1] even for extreme impulses). ``x`` is
-    float32, and so is the arithmetic.
+    float32, and so is the arithmetic. Both sides are computed and one is selected, without a
+    branch, so a loop over cells vectorises; each side is the same expression as before.
     """
-    if impulse >= 0:
-        return gain * impulse * (np.float32(1) - x)
-    return gain * loss_aversion * impulse * x
+    gained = gain * impulse * (np.float32(1) - x)
+    lost = gain * loss_aversion * impulse * x
+    return gained if impulse >= 0 else lost
 
 
 @nb.njit(cache=True)
@@ -169,47 +176,96 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
     and that copy, so updating in place is synchronous. Adds each column's sum and sum of
     squares of the new trust to ``col_sum`` and ``col_sumsq`` (float64). Where new trust ends more
     than ``memory_threshold`` below its target, the disposition (lasting trust) falls by
-    ``memory_rate`` times the excess: large betrayals leave a mark that outlasts the news. All
-    arithmetic stays in float32 (pass float32 scalars and arrays): mixing in float64 makes this
-    loop 2.5 times slower.
+    ``memory_rate`` times the excess: large betrayals leave a mark that outlasts the news.
+
+    ``trust``, ``neighbour`` and ``disposition`` must be C-contiguous (as the model's are): the
+    update walks them as flat arrays. Pass float32 arrays and scalars: impulses, targets and the
+    drift are float32 (mixing in float64 makes the loop far slower).
+    :func:`sim.social_influence.pull` returns float64, so the change, the new trust before it is
+    stored (rounded to float32), the shortfall behind the memory and the partial sums take that
+    value in float64, as they always have: results depend on it to the last bit.
+
+    Why blocks of :data:`BLOCK` citizens in three passes: a row of 8 trust columns is too short
+    a loop to vectorise, and the long loop over all cells of a block is not. The first pass
+    writes each cell's impulse, grievance shift and concern term (per citizen, in programme
+    order, skipping zero salience and grievance as before); the second updates the block's
+    cells as one flat loop, branch-free (selects, not jumps), so it vectorises; the third adds
+    the new trust to the column sums in citizen order. Every number is computed by the same
+    operations in the same order as cell by cell, so the results are bit-identical.
     """
     n, n_cols = trust.shape
     n_prog = salience.shape[1]
-    zero, one = np.float32(0), np.float32(1)
-    impulse = np.empty(n_cols, np.float32)
-    shift = np.empty(n_cols, np.float32)
+    zero = np.float32(0)
+    cells = BLOCK * n_cols
+    impulse = np.empty(cells, np.float32)
+    shift = np.empty(cells, np.float32)
+    concern_term = np.empty(cells, np.float32)
+    base_cell = np.empty(cells, np.float32)
+    new = np.empty(cells, np.float64)
+    for j in range(cells):
+        base_cell[j] = base[j % n_cols]
     acc, acc2 = np.zeros(n_cols, np.float32), np.zeros(n_cols, np.float32)
-    for i in range(n):
-        g = gap[i]
-        for k in range(n_cols):
-            impulse[k] = g * experience_route[k]
-            shift[k] = zero
-        for p in range(n_prog):
-            s = salience[i, p]
-            if s != zero:
-                for k in range(n_cols):
-                    impulse[k] -= s * spill[p, k]
-            q = grievance[i, p]
-            if q != zero:
-                for k in range(n_cols):
-                    shift[k] += q * grievance_route[p, k]
-        c = concern[i]
-        for k in range(n_cols):
-            x = trust[i, k]
-            target = min(max(disposition[i, k] + base[k] + c * per_concern[k] + shift[k], zero),
-                         one)
-            dx = (asymmetric(impulse[k], x, gain, loss_aversion) + drift * (target - x)
-                  + pull(x, neighbour[i, k], bound, rate))
-            y = min(max(x + dx, zero), one)
-            trust[i, k] = y
-            short = target - y - memory_threshold
-            if short > zero:  # a large betrayal: lasting trust follows part of the way down
-                disposition[i, k] -= memory_rate * short
-            acc[k] += y
-            acc2[k] += y * y
-        if i % 1024 == 1023 or i == n - 1:  # float32 partial sums, float64 totals
+    flat_trust = trust.reshape(n * n_cols)
+    flat_neighbour = neighbour.reshape(n * n_cols)
+    flat_disposition = disposition.reshape(n * n_cols)
+    for start in range(0, n, BLOCK):
+        rows = min(BLOCK, n - start)
+        for b in range(rows):
+            i = start + b
+            g, c, row = gap[i], concern[i], b * n_cols
             for k in range(n_cols):
-                col_sum[k] += acc[k]
-                col_sumsq[k] += acc2[k]
-                acc[k] = zero
-                acc2[k] = zero
+                impulse[row + k] = g * experience_route[k]
+                shift[row + k] = zero
+                concern_term[row + k] = c * per_concern[k]
+            for p in range(n_prog):
+                s = salience[i, p]
+                if s != zero:
+                    for k in range(n_cols):
+                        impulse[row + k] -= s * spill[p, k]
+                q = grievance[i, p]
+                if q != zero:
+                    for k in range(n_cols):
+                        shift[row + k] += q * grievance_route[p, k]
+        first, m = start * n_cols, rows * n_cols
+        _cells(flat_trust[first:first + m], flat_neighbour[first:first + m],
+               flat_disposition[first:first + m], base_cell, concern_term, shift, impulse, new,
+               gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate)
+        for b in range(rows):
+            row = b * n_cols
+            for k in range(n_cols):
+                y = new[row + k]
+                acc[k] += y
+                acc2[k] += y * y
+            i = start + b
+            if i % 1024 == 1023 or i == n - 1:  # float32 partial sums, float64 totals
+                for k in range(n_cols):
+                    col_sum[k] += acc[k]
+                    col_sumsq[k] += acc2[k]
+                    acc[k] = zero
+                    acc2[k] = zero
+
+
+@nb.njit(cache=True, inline="always")
+def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, new, gain,
+           loss_aversion, drift, memory_threshold, memory_rate, bound, rate):
+    """Update a block's trust cells (flat, in place) and write each new value to ``new``.
+
+    For a cell of citizen i and column k: target = clip(disposition + base_k + concern_i *
+    per_concern_k + shift, 0, 1); trust moves by the asymmetric response to the impulse, the
+    drift toward the target and the pull toward the partner, and is clipped to [0, 1]. The
+    disposition keeps its value unless the new trust ends more than ``memory_threshold`` below
+    the target (a select, not a branch: a store of the old value changes nothing).
+    """
+    zero, one = np.float32(0), np.float32(1)
+    for j in range(trust.shape[0]):
+        x = trust[j]
+        lasting = disposition[j]
+        target = min(max(lasting + base[j] + concern_term[j] + shift[j], zero), one)
+        dx = (asymmetric(impulse[j], x, gain, loss_aversion) + drift * (target - x)
+              + pull(x, neighbour[j], bound, rate))
+        y = min(max(x + dx, zero), one)
+        trust[j] = y
+        short = target - y - memory_threshold
+        marked = lasting - memory_rate * short  # a large betrayal: lasting trust follows
+        disposition[j] = marked if short > zero else lasting
+        new[j] = y
