@@ -33,39 +33,27 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim import baseline, files
+from sim import baseline, files, plots
 from sim import stylized_facts as sf
 from sim.command import integer
+from sim.plots import (
+    BLACK,
+    BLUE,
+    DPI,
+    EVENT_COLOUR,
+    GREEN,
+    GREY,
+    ORANGE,
+    PURPLE,
+    SKY,
+    VERMILLION,
+    WIDTH,
+)
 from sim.segments import NHS_SEGMENTS
 
-DPI = 150
-WIDTH = 9.5  # inches
-
-#: Okabe-Ito, the one colour-blind-safe palette used for every figure.
-BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, GREY, BLACK = (
-    "#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#7F7F7F", "#000000")
-EVENT_COLOUR = "#555555"
-
-STYLE: dict[str, Any] = {
-    "font.size": 9.5,
-    "axes.titlesize": 10,
-    "axes.titleweight": "bold",
-    "axes.labelsize": 9.5,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": "#E5E5E5",
-    "grid.linewidth": 0.6,
-    "axes.axisbelow": True,
-    "legend.fontsize": 8.5,
-    "legend.frameon": False,
-    "xtick.labelsize": 8.5,
-    "ytick.labelsize": 8.5,
-    "lines.linewidth": 1.8,
-    "figure.titlesize": 12,
-    "figure.titleweight": "bold",
-    "savefig.dpi": DPI,
-}
+#: the one colour-blind-safe palette and figure style of every figure (sim.plots); the
+#: stylized-fact figures set their axis labels a little larger
+STYLE: dict[str, Any] = {**plots.STYLE, "axes.labelsize": 9.5}
 
 WEEKS = "weeks"
 TRUST_UNIT = "(0-1)"
