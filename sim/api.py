@@ -155,15 +155,10 @@ def ensemble(scenarios: Sequence[sc.Scenario], names: Sequence[str], workers: in
     An output that only some scenarios have (trust in an agency of one world) is NaN in the
     others' rows.
     """
-    todo, owner = [], []
-    for s, name in zip(scenarios, names, strict=True):
-        tasks = runner.tasks(s, s.population.size, s.steps, s.replicates, s.seed)
-        todo += tasks
-        owner += [name] * len(tasks)
-    frames = runner.run_tasks(todo, workers, progress)
-    df = pd.concat([f.assign(scenario=name) for f, name in zip(frames, owner, strict=True)],
-                   ignore_index=True)
-    return df[["scenario", *(c for c in df.columns if c != "scenario")]]
+    return runner.run_named(
+        [(name, task) for s, name in zip(scenarios, names, strict=True)
+         for task in runner.tasks(s, s.population.size, s.steps, s.replicates, s.seed)],
+        workers, progress)
 
 
 def summary_data(df: pd.DataFrame, scenario: sc.Scenario) -> dict[str, Any]:

@@ -60,16 +60,11 @@ def run(scenarios: Mapping[str, sc.Scenario], citizens: int | None = None,
 
     Outputs a case does not have (trust in an agency of another case) are NaN in its rows.
     """
-    todo, owner = [], []
-    for name, s in scenarios.items():
-        tasks = runner.tasks(s, citizens or s.population.size, s.steps,
-                             replicates or s.replicates, s.seed)
-        todo += tasks
-        owner += [name] * len(tasks)
-    frames = runner.run_tasks(todo, workers, progress)
-    df = pd.concat([f.assign(scenario=name) for f, name in zip(frames, owner, strict=True)],
-                   ignore_index=True)
-    return df[["scenario", *(c for c in df.columns if c != "scenario")]]
+    return runner.run_named(
+        [(name, task) for name, s in scenarios.items()
+         for task in runner.tasks(s, citizens or s.population.size, s.steps,
+                                  replicates or s.replicates, s.seed)],
+        workers, progress)
 
 
 def summary(runs: pd.DataFrame, cases: tuple[Case, ...] = CASES) -> pd.DataFrame:

@@ -151,6 +151,17 @@ def run_tasks(todo: Sequence[Task], workers: int = 1,
     return [r.timeseries for r in run_all(todo, workers, progress)]
 
 
+def run_named(todo: Sequence[tuple[str, Task]], workers: int = 1,
+              progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Run tasks that each belong to a named scenario; one wide frame with a leading
+    ``scenario`` column, then ``replicate``, ``step`` and the outputs. An output only some
+    scenarios have (trust in an agency of one world) is NaN in the others' rows."""
+    frames = run_tasks([task for _, task in todo], workers, progress)
+    df = pd.concat([f.assign(scenario=name) for f, (name, _) in zip(frames, todo, strict=True)],
+                   ignore_index=True)
+    return df[["scenario", *(c for c in df.columns if c != "scenario")]]
+
+
 def in_process(todo: Sequence[Task], workers: int) -> bool:
     """Whether :func:`run_all` runs the tasks in this process (so it can report each step)."""
     return workers <= 1 or len(todo) <= 1
