@@ -455,70 +455,57 @@ def _percent_axis(axis: Any) -> None:
     axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}%"))
 
 
+def _time_figure(model: TrustApp, series: Sequence[tuple[str, str, str]], title: str,
+                 ylabel: str, *, scale: float = 1.0, least_top: float = 1.0,
+                 fixed_top: float | None = None, percent: bool = False) -> Figure:
+    """One week-by-week panel of ``series`` (as written faint, levered solid), from 0 to
+    ``fixed_top`` or to at least ``least_top`` (a flat line reads flat), legend below."""
+    fig, ax = _figure()
+    top = _pairs(ax, model.frames(), series, scale)
+    ax.set_ylim(0, fixed_top if fixed_top is not None else max(least_top, top * 1.15))
+    if percent:
+        _percent_axis(ax.yaxis)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    _weeks_axis(ax, model)
+    _legend(ax)
+    return fig
+
+
 def trust_figure(model: TrustApp) -> Figure:
     """General trust and trust in the levered programme's holder and recipient, on 0-1."""
-    frames = model.frames()
-    fig, ax = _figure()
     holder, recipient = model.written.holder, model.written.recipient
     series = [("trust_mean", "general trust in data use", "black"),
               (f"trust_{holder}", f"trust in the holder: {_label(model, holder)}", "tab:blue")]
     if recipient != holder:
         series.append((f"trust_{recipient}",
                        f"trust in the recipient: {_label(model, recipient)}", "tab:orange"))
-    _pairs(ax, frames, series)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("mean trust (0 to 1)")
-    ax.set_title(f"Trust: general, and in the agencies of {model.programme}")
-    _weeks_axis(ax, model)
-    _legend(ax)
-    return fig
+    return _time_figure(model, series, f"Trust: general, and in the agencies of {model.programme}",
+                        "mean trust (0 to 1)", fixed_top=1.0)
 
 
 def choices_figure(model: TrustApp) -> Figure:
     """Opt-outs in percent, from 0 with a span of at least 5 points (a flat line reads flat)."""
-    frames = model.frames()
-    fig, ax = _figure()
-    top = _pairs(ax, frames, [
+    return _time_figure(model, [
         ("opt_out_rate", "opted out of any programme", "tab:red"),
-        ("held_back", f"holding back their {model.programme} records", "tab:purple")], 100)
-    ax.set_ylim(0, max(5.0, top * 1.15))
-    _percent_axis(ax.yaxis)
-    ax.set_ylabel("share of citizens")
-    ax.set_title("Citizens' choices")
-    _weeks_axis(ax, model)
-    _legend(ax)
-    return fig
+        ("held_back", f"holding back their {model.programme} records", "tab:purple")],
+        "Citizens' choices", "share of citizens", scale=100, least_top=5.0, percent=True)
 
 
 def coverage_figure(model: TrustApp) -> Figure:
     """Records shared, in percent of what could be shared, on 0-100%."""
-    frames = model.frames()
-    fig, ax = _figure()
-    _pairs(ax, frames, [
+    return _time_figure(model, [
         (f"coverage_{model.programme}", f"records of {model.programme}", "tab:blue"),
-        ("data_coverage", "records of all programmes", "tab:cyan")], 100)
-    ax.set_ylim(0, 100)
-    _percent_axis(ax.yaxis)
-    ax.set_ylabel("share of records shared")
-    ax.set_title("Data shared")
-    _weeks_axis(ax, model)
-    _legend(ax)
-    return fig
+        ("data_coverage", "records of all programmes", "tab:cyan")],
+        "Data shared", "share of records shared", scale=100, fixed_top=100.0, percent=True)
 
 
 def benefit_figure(model: TrustApp) -> Figure:
     """Benefit of sharing, from 0 to at least 1 (the scale of one programme's benefit)."""
-    frames = model.frames()
-    fig, ax = _figure()
-    top = _pairs(ax, frames, [
+    return _time_figure(model, [
         ("service_benefit", "service benefit index (mean per citizen)", "tab:green"),
-        ("public_benefit", "public benefit index (research and planning)", "tab:olive")])
-    ax.set_ylim(0, max(1.0, top * 1.15))
-    ax.set_ylabel("benefit (model index, no unit)")
-    ax.set_title("Benefit of sharing")
-    _weeks_axis(ax, model)
-    _legend(ax)
-    return fig
+        ("public_benefit", "public benefit index (research and planning)", "tab:olive")],
+        "Benefit of sharing", "benefit (model index, no unit)", least_top=1.0)
 
 
 def citizens_figure(model: TrustApp) -> Figure:
