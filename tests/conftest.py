@@ -18,6 +18,8 @@ import multiprocessing.process
 import os
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -159,6 +161,35 @@ def wait_for() -> Callable[..., None]:
             time.sleep(interval)
 
     return wait
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """``free_port()``: a local TCP port nobody listens on now, for a server under test."""
+
+    def port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    return port
+
+
+@pytest.fixture(scope="session")
+def stop_group() -> Callable[[subprocess.Popen], None]:
+    """``stop_group(proc)``: end a process started in a session of its own (a server and the
+    children it starts): SIGTERM to the group, SIGKILL if it is still there 15 s later."""
+
+    def stop(proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=15)
+
+    return stop
 
 
 # ------------------------------------------------------------------ files

@@ -18,8 +18,6 @@ import inspect
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -277,17 +275,12 @@ def _browser():
         "playwright.sync_api", reason="playwright is missing: pip install -e '.[dev]'")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
-def server(tmp_path, trustsim_env):
+def server(tmp_path, trustsim_env, free_port, stop_group):
     """``python -m solara run sim.app`` on a free port; yields its URL; always stopped."""
     _browser()  # skip before starting a server no browser would visit
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
@@ -312,13 +305,7 @@ def server(tmp_path, trustsim_env):
             time.sleep(0.3)
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # its own session: solara and any children
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
+        stop_group(proc)
         log.close()
 
 

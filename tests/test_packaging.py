@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -93,11 +91,6 @@ def _copy_checkout(to: Path) -> None:
             (to / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, to / name)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -181,9 +174,9 @@ def test_the_wheel_runs_a_shipped_scenario_by_name(wheel_venv, tmp_path):
 
 
 @pytest.mark.integration
-def test_the_wheel_serves_the_app(wheel_venv, tmp_path, wait_for):
+def test_the_wheel_serves_the_app(wheel_venv, tmp_path, wait_for, free_port, stop_group):
     pytest.importorskip("solara", reason="solara is missing: pip install -e '.[dev]'")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen([str(wheel_venv / "bin" / "trustsim"), "app", "--port", str(port)],
@@ -201,11 +194,5 @@ def test_the_wheel_serves_the_app(wheel_venv, tmp_path, wait_for):
         wait_for(answers, f"an answer from the app at {url}", timeout=180, proc=proc,
                  interval=0.3)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # its own session: solara too
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
+        stop_group(proc)
         log.close()
