@@ -75,8 +75,12 @@ def sf2_low_trust(seed: int = 1, n: int = N_CITIZENS, steps: int = 104) -> dict[
 # 3. a publicised controversy with an opt-out deadline, as strong as the 2021 GP story: a
 # bunched surge, still single digits
 def sf3_opt_out_surge(seed: int = 1, n: int = N_CITIZENS, steps: int = 52, notice: int = 5,
-                      deadline: int = 11) -> pd.DataFrame:
-    events = [Scandal(step=notice, programme="gp_records", severity=0.4, publicity=0.9),
+                      deadline: int = 11, severity: float = 0.4,
+                      publicity: float = 0.9) -> pd.DataFrame:
+    """The scandal's severity 0.4 is the one fitted by hand to the 2021 June opt-out
+    (scenarios/gp_records.yaml); ``severity`` and ``publicity`` set a stronger or weaker one."""
+    events = [Scandal(step=notice, programme="gp_records", severity=severity,
+                      publicity=publicity),
               OptOutDeadline(step=notice, programme="gp_records", deadline=deadline,
                              salience=0.6)]
     return run(steps, events, n=n, seed=seed)

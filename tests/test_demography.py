@@ -133,8 +133,10 @@ def test_group_outputs_add_up_to_the_population_outputs():
     assert len(regions) == len(ts) * len(REGIONS)
 
 
-def test_gp_2021_opt_out_rises_in_every_region():
-    """As the check does: the file's own population and replicates, step 2 to step 12."""
+def test_gp_2021_verification_national_news_raises_opt_out_in_every_region():
+    """Verification, not a held-out prediction: the story is national (``publicity_scope``) and
+    nothing about attitudes depends on region, so every region rising follows from the inputs.
+    As the check does: the file's own population and replicates, step 2 to step 12."""
     s = scenario.load(ROOT / "scenarios" / "gp_records.yaml")
     frames = []
     for r, seed in enumerate(s.replicate_seeds()):

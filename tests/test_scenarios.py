@@ -1,6 +1,14 @@
 """The shipped scenario files: each validates and runs; each CDEI case study shows the path the
 research notes expect (domain.md section 5); the GP file reproduces the 2021 opt-out figures.
 
+Each case and lever test says what kind of evidence it is (docs/validation.md, "Which tests are
+validation"). Most are **verification**, named ``*_verification_*``: the path follows from values
+typed into the file (when a story breaks, who is blamed, what the evaluation found, that the
+census has no opt-out), so the test checks that the model carries them through, not that it
+explains the case. The GP 2021 tests are **fitted** (the friction and the press story's severity
+were set to the June opt-out and the NHS trust fall) or **predicted** (held out; those that fail
+are marked ``xfail(strict=True)`` with the failure in their reason).
+
 Runs are cached by (file, seed, population, overrides), so tests that read the same run share it.
 """
 
@@ -88,7 +96,10 @@ def test_every_source_key_in_the_scenarios_is_in_docs_sources():
 
 
 # ------------------------------------------------------------------------- case studies
-def test_npd_trust_in_dfe_falls_and_there_is_no_exit():
+def test_npd_verification_scandals_cost_the_dfe_trust_and_the_census_has_no_exit():
+    """Verification: the stories are typed at steps 3, 40 and 149; the DfE is their holder, HMRC
+    is reached only by ``agency_spill``; the census has no opt-out (consent ``none``), so
+    ``opt_out_rate`` is the other programmes'."""
     for df in runs("national_pupil_database"):
         before = df.trust_dfe.iloc[2]  # the story breaks at the start of step 3
         fall = before - df.trust_dfe.iloc[3:20].min()
@@ -103,7 +114,9 @@ def test_npd_trust_in_dfe_falls_and_there_is_no_exit():
         assert (df.coverage_learning_records.iloc[4:] == 0).all()  # access stopped
 
 
-def test_vat_register_trust_stays_flat_through_the_scare_and_the_start():
+def test_vat_register_verification_a_small_scare_and_a_business_register_leave_trust_flat():
+    """Verification: the scare's severity and publicity are typed at 0.1, the sensitivity at
+    0.1, and only the 5.3% of citizens who are sole traders have records in the register."""
     for df in runs("vat_register_cra"):
         for agency in ("hmrc", "cra"):
             col = df[f"trust_{agency}"]
@@ -113,7 +126,11 @@ def test_vat_register_trust_stays_flat_through_the_scare_and_the_start():
         assert df.public_benefit.iloc[-1] > 0.1
 
 
-def test_troubled_families_trust_flat_and_benefit_follows_the_evaluation():
+def test_troubled_families_verification_benefit_follows_the_typed_findings_trust_stays_flat():
+    """Verification: the benefit per record and the value in pounds are typed into the
+    timeline for each phase's findings (0, then 0.5 and GBP 7.91), so the benefit following the
+    evaluation restates them; trust stays flat because ``benefit_attitude`` (0.05) times the
+    typed change in benefit is about 0.01."""
     for df in runs("troubled_families"):
         for agency in ("council", "university"):
             col = df[f"trust_{agency}"]
@@ -134,7 +151,10 @@ def _relative_fall(series: pd.Series, event_step: int) -> float:
     return (before - series.iloc[event_step:].min()) / before
 
 
-def test_royal_free_trust_in_the_tech_partner_falls_with_a_small_spillover_to_the_nhs():
+def test_royal_free_verification_trust_falls_by_the_routing_weights():
+    """Verification: the revelations are typed (steps 31, 85, 93); who loses how much follows
+    the routing (recipient in full, the holder by its blame share, other agencies by
+    ``agency_spill`` 0.05), so the ordering partner > trust > NHS restates those weights."""
     for df in runs("royal_free_deepmind"):
         # staff time saved only while the records flow, from week 8
         hours = df.benefit_streams_staff_hours
@@ -151,11 +171,12 @@ def test_royal_free_trust_in_the_tech_partner_falls_with_a_small_spillover_to_th
         assert df.opt_out_rate.iloc[-1] - df.opt_out_rate.iloc[30] < 0.01
 
 
-def test_royal_free_hurts_more_inside_its_catchment_and_blame_follows_the_ruling():
-    """Only the Trust's patients' records flowed (a share of London): by week 100 their trust
-    in the NHS has fallen more than everyone else's, as those who object are aggrieved. The ICO
-    ruled against the Royal Free, the controller (week 93): with the ruling's blame the Royal
-    Free loses more, and DeepMind, the processor, less, than with the default split."""
+def test_royal_free_verification_catchment_grievances_and_the_ruling_s_blame():
+    """Verification of the catchment and of the blame field (both typed in the file). Only
+    the Trust's patients' records flowed (a share of London): by week 100 their trust in the
+    NHS has fallen more than everyone else's, as those who object are aggrieved. The ICO ruled
+    against the Royal Free, the controller (week 93): with the ruling's blame the Royal Free
+    loses more, and DeepMind, the processor, less, than with the default split."""
     from sim import population, sharing
 
     s = scenario.load(SCENARIOS / "royal_free_deepmind.yaml")
@@ -180,7 +201,11 @@ def test_royal_free_hurts_more_inside_its_catchment_and_blame_follows_the_ruling
         assert ruled.trust_deepmind > split.trust_deepmind + 0.002
 
 
-def test_gp_records_surge_is_bunched_in_the_deadline_month_then_paused():
+def test_gp_records_fitted_surge_is_bunched_in_the_deadline_month_then_paused():
+    """Fitted in part: the June rise is the fitted target, and the deadline's salience (0.8) was
+    kept from an earlier hand fit whose targets included the May and June counts (107,429 and
+    1,275,153), so the bunching ratio is not held out. The NHS trust fall is the other fitted
+    target; the pause is typed (step 12)."""
     for df in runs("gp_records"):
         opt = df.opt_out_rate
         may, june, july = opt[4] - opt[0], opt[8] - opt[4], opt[12] - opt[8]
@@ -193,8 +218,10 @@ def test_gp_records_surge_is_bunched_in_the_deadline_month_then_paused():
         assert (pounds.iloc[12:] == 0).all() and pounds.iloc[11] < pounds.iloc[0]
 
 
-def test_gp_records_reproduces_the_2021_national_opt_out():
-    """Mean over the scenario's own replicates, at its own population size (10,000)."""
+def test_gp_records_fitted_to_the_2021_national_opt_out():
+    """Fitted, not predicted: the starting stock fixes the utility constant, and the friction
+    and the press story's severity were set by hand to the 4.97% of 30 June. Mean over the
+    scenario's own replicates, at its own population size (10,000)."""
     s = scenario.load(SCENARIOS / "gp_records.yaml")
     opt = []
     for seed in s.replicate_seeds():
@@ -208,9 +235,10 @@ def test_gp_records_reproduces_the_2021_national_opt_out():
     assert abs(mean[8] - 4.97) < 0.5, mean[8]  # 30 June, end of the deadline month
 
 
-def test_gpdpr_cuts_trust_in_academics_less_than_trust_in_the_nhs():
-    """The extract's recipient is NHS Digital, not the researchers who would use it: the story
-    costs the NHS (holder) and NHS Digital (recipient), academics only through spillover."""
+def test_gpdpr_verification_academics_lose_only_the_spillover():
+    """Verification: the extract's recipient is typed as NHS Digital, not the researchers who
+    would use it, so the story costs the NHS (holder) and NHS Digital (recipient), and academics
+    only through ``agency_spill`` (0.05): the ordering restates the routing."""
     for df in runs("gp_records"):
         nhs = df.trust_nhs.iloc[0] - df.trust_nhs.min()
         academics = df.trust_university.iloc[0] - df.trust_university.min()
@@ -218,7 +246,70 @@ def test_gpdpr_cuts_trust_in_academics_less_than_trust_in_the_nhs():
         assert academics / df.trust_university.iloc[0] < nhs / df.trust_nhs.iloc[0] / 3
 
 
-def test_care_data_raises_objections_costs_nhs_trust_twice_and_is_paused():
+# Held-out targets of the 2021 episode: nothing was set from them (docs/validation.md 8).
+HEALTHWATCH_WILLING = (0.73, 0.53)  # willing to share for planning and research, 2018 and 2021
+
+
+@pytest.mark.xfail(strict=True, reason="predicted and failed: stated willingness to share for "
+                   "planning and research starts near 94% in the model against Healthwatch's "
+                   "73% (2018); the level of willingness is not calibrated (docs/model.md 9)")
+def test_gpdpr_predicted_willingness_level_matches_healthwatch():
+    """Predicted: the share willing to share before the notice, within 10 points of 73%."""
+    for df in runs("gp_records"):
+        assert abs(df.willing_gp_records.iloc[0] - HEALTHWATCH_WILLING[0]) < 0.10
+
+
+@pytest.mark.xfail(strict=True, reason="predicted and failed: willingness falls about 4.5 "
+                   "points by the end of June against Healthwatch's 20 (73% -> 53%), so exit "
+                   "(+2 points, fitted) is about half the shift in stated attitudes, not the "
+                   "ninth observed: the attitude-behaviour gap is too narrow")
+def test_gpdpr_predicted_willingness_falls_as_far_as_healthwatch_found():
+    """Predicted: by the end of June (step 8) willingness falls by at least half of the observed
+    20 points, and so by at least 4.5 times the rise in opt-outs (observed: 9 times)."""
+    observed = HEALTHWATCH_WILLING[0] - HEALTHWATCH_WILLING[1]
+    for df in runs("gp_records"):
+        fall = df.willing_gp_records.iloc[0] - df.willing_gp_records.iloc[8]
+        exit_ = df.opt_out_rate.iloc[8] - df.opt_out_rate.iloc[0]
+        assert fall > observed / 2 and fall > 4.5 * exit_, (fall, exit_)
+
+
+@functools.cache
+def _gp_rise_by_group(n: int = 200_000) -> pd.Series:
+    """Relative rise in opt-outs from 31 May (step 4) to 30 June (step 8) by group, pooled over
+    the file's replicates at ``n`` citizens (large, so that sampling noise is small)."""
+    s = scenario.load(SCENARIOS / "gp_records.yaml")
+    frames = []
+    for seed in s.replicate_seeds():
+        model = s.build(rng=seed, n_citizens=n, citizen_agents=False)
+        for _ in range(8):
+            model.step()
+        g = model.groups_timeseries()
+        frames.append(g[(g.output == "opt_out_rate") & g.step.isin([4, 8])])
+    rate = pd.concat(frames).groupby(["group_kind", "group", "step"]).value.mean().unstack()
+    return rate[8] / rate[4] - 1
+
+
+@pytest.mark.xfail(strict=True, reason="predicted and failed: BJGP Open 2024 found the largest "
+                   "relative rise at ages 40-49 (+109%); the model gives the oldest bands the "
+                   "largest (their stock starts lowest) and 40-49 nothing special")
+def test_gpdpr_predicted_ages_40_to_49_rise_most():
+    rise = _gp_rise_by_group().loc["age_band"]
+    assert rise.idxmax() == "40-49", rise
+
+
+@pytest.mark.xfail(strict=True, reason="predicted and failed: BJGP Open 2024 found women's "
+                   "opt-outs rising more than men's (+83% against +76%); nothing in the model "
+                   "depends on sex, so it predicts the same rise")
+def test_gpdpr_predicted_women_rise_more_than_men():
+    """Predicted: women's relative rise exceeds men's by at least half the observed 7 points."""
+    rise = _gp_rise_by_group().loc["sex"]
+    assert rise["female"] - rise["male"] > 0.035, rise
+
+
+def test_care_data_verification_objections_rise_trust_falls_at_each_story_and_pause():
+    """Verification: the two betrayals and the pause are typed; that objections rise and trust
+    falls when they come checks their signs. The sizes (1.9% by March 2014) are compared with
+    the type 1 objections in docs/validation.md as a comparison of kind, not asserted here."""
     for df in runs("care_data"):
         assert df.opt_out_rate.iloc[12] > df.opt_out_rate.iloc[2] + 0.005  # leaflets, storm
         assert df.trust_nhs.iloc[6:20].min() < df.trust_nhs.iloc[5] - 0.03  # the press storm
@@ -235,8 +326,9 @@ def _without_care_data_scandals(*more: str) -> tuple[str, ...]:
     return (f"timeline={json.dumps(kept)}", *more)
 
 
-def test_care_data_then_gpdpr_adds_up_through_lasting_trust():
-    """A year after GPDPR, NHS trust is lower after care.data's betrayals than after the same
+def test_care_data_then_gpdpr_verification_lasting_trust_carries_the_betrayals():
+    """Verification of the memory mechanism (docs/model.md 7.5; its form and values are [P]).
+    A year after GPDPR, NHS trust is lower after care.data's betrayals than after the same
     history without them, because large betrayals lower lasting trust; with memory off the
     difference is gone (only care.data's opt-outs stay). On average it also ends below GPDPR
     alone (gp_records.yaml), which starts from the surveyed level with no seven years behind it."""
@@ -256,7 +348,8 @@ def test_care_data_then_gpdpr_adds_up_through_lasting_trust():
 
 
 # ------------------------------------------------------------------------------ levers
-def test_breach_shock_fast_fall_slow_recovery():
+def test_breach_shock_verification_fast_fall_slow_recovery():
+    """Verification, as stylized fact 1: the time scales are ``salience_fade`` and ``drift``."""
     for df in runs("breach_shock"):
         # up to week 80: later stochastic breaches of the baseline world would be new troughs
         to_trough, loss, half = fall_and_recovery(df.trust_nhs.iloc[:80], 12)
@@ -265,6 +358,9 @@ def test_breach_shock_fast_fall_slow_recovery():
 
 
 def test_citizen_control_moves_trust_little_and_costs_coverage_under_the_same_breach():
+    """The trust part is verification (under dynamic consent no one is aggrieved, under the
+    opt-out only the aware objectors who stay in, in part: few of them); the coverage cost rising
+    after the breach is predicted (emergent, not compared to data), as in stylized fact 4."""
     for seed in SEEDS:
         shock, control = run("breach_shock", seed), run("citizen_control", seed)
         # derived, not assumed: few object to the NHS's programmes, and the opt-out already lets
@@ -284,7 +380,9 @@ def test_citizen_control_moves_trust_little_and_costs_coverage_under_the_same_br
         assert after > before + 0.01
 
 
-def test_mandates_raise_coverage_and_legitimacy_lowers_their_trust_cost():
+def test_mandate_levers_verification_coverage_rises_and_cost_falls_with_legitimacy():
+    """Verification, as stylized fact 5: the override raises coverage; the cost is the
+    grievance of those overridden, weighted by the typed illegitimacy."""
     for seed in SEEDS:
         base = run("baseline", seed)
         legit = run("public_interest_mandate", seed)
@@ -298,7 +396,10 @@ def test_mandates_raise_coverage_and_legitimacy_lowers_their_trust_cost():
         assert cost_legit < 0.002 and cost_bare > cost_legit + 0.001
 
 
-def test_hidden_sharing_costs_more_when_discovered_than_announced_sharing():
+def test_hidden_sharing_verification_discovery_costs_more_by_the_surprise():
+    """Verification: news of hidden sharing is felt ``hidden_multiplier`` (2) times its
+    severity, of announced sharing with transparency 0.8 1 + (2 - 1) x 0.2 = 1.2 times, so a
+    ratio above 1.5 restates the multiplier and the typed transparency."""
     for seed in SEEDS:
         hidden = run("hidden_sharing_discovered", seed)
         told = run("hidden_sharing_discovered", seed,  # announced and explained
