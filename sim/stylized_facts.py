@@ -182,3 +182,29 @@ def use_coverage(model: TrustModel, p: int, purpose: str) -> float:
     sharing._flow_column(c.choice[:, p], refused, plan.regime[p], one_use,
                          plan.flow_consent[p], plan.flow_refused[p], flow)
     return float(flow.mean())
+
+
+# 7b. stated willingness by recipient, against the PIONEER survey (held out)
+PIONEER_RECIPIENTS = {"nhs": "nhs", "academia": "university", "health companies": "supplier"}
+
+
+def sf7_willingness_by_recipient(seed: int = 1, n: int = N_CITIZENS) -> dict[str, float]:
+    """Share of citizens willing to share their GP records for planning and research (utility
+    of sharing positive, the output ``willing_<programme>``) when the recipient is the NHS
+    itself, a university or a private company, at the start of the calm baseline.
+
+    Each recipient is a copy of ``gp_records`` that differs only in its recipient, with no
+    starting share (so the same utility constant, ``share_intercept``), inactive and
+    unannounced, so that it changes nothing else in the world. The keys are the PIONEER
+    survey's categories (docs/model.md 6), none of whose shares was used to set anything.
+    """
+    gp = next(p for p in calm_programmes() if p.name == "gp_records")
+    extra = [gp.changed(name=f"to_{agency}", recipient=agency, initial_opt_out=None,
+                        active=False, announced=False)
+             for agency in PIONEER_RECIPIENTS.values()]
+    model = TrustModel(n, programmes=[*calm_programmes(), *extra], rng=seed,
+                       citizen_agents=False)
+    model.step()
+    first = model.timeseries().iloc[1]
+    return {label: float(first[f"willing_to_{agency}"])
+            for label, agency in PIONEER_RECIPIENTS.items()}

@@ -223,3 +223,22 @@ def test_sf7_verification_recipient_ordering_follows_initial_trust_and_recipient
     assert end["supplier"] < end["university"] - 0.01
     assert end["cra"] < end["university"] - 0.01
     assert end["supplier"] < start.trust_council  # private sharing costs the holder trust
+
+
+PIONEER = {"nhs": 0.938, "academia": 0.848, "health companies": 0.684}  # docs/model.md 6
+
+
+@pytest.mark.xfail(strict=True, reason="predicted and failed: PIONEER found 93.8% happy for "
+                   "data use by the NHS, 84.8% by academia, 68.4% by health companies; the "
+                   "model puts academia about 3 points above the NHS (its recipient penalty is "
+                   "0.3 against the NHS's 0.4) and private companies near 28%, about 40 points "
+                   "too low")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sf7_predicted_willingness_by_recipient_matches_pioneer(seed):
+    """Predicted, against data never used to set anything: the share willing to share GP
+    records for planning and research, by recipient, is within 10 points of the PIONEER
+    survey's for each recipient, and in its order (NHS, academia, health companies)."""
+    got = sf.sf7_willingness_by_recipient(seed=seed)
+    assert got["nhs"] > got["academia"] > got["health companies"], got
+    for label, observed in PIONEER.items():
+        assert abs(got[label] - observed) < 0.10, (label, got[label], observed)
