@@ -66,8 +66,9 @@ def test_sf2_verification_calm_world_is_stationary_and_breaches_cost_coverage_an
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sf3_verification_exit_follows_its_triggers_and_the_fitted_surge_stays_single_digit(
         seed):
-    """Verification and fitted. Choices need attention, and the only prompts are the scandal at
-    the notice and the deadline, so exit bunching between them checks the attention mechanism;
+    """Verification and fitted. Choices need attention, and the strong prompts are the scandal
+    at the notice and the deadline (background attention is 0.01 a week, word of mouth follows
+    exit), so exit bunching between them checks the attention mechanism;
     the size of the surge is fitted: the scandal's severity (0.4) and the programme friction
     (0.72) were set by hand to the 2021 June opt-out (scenarios/gp_records.yaml)."""
     df = sf.sf3_opt_out_surge(seed=seed, notice=5, deadline=11)
