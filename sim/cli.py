@@ -1,5 +1,5 @@
 """The ``trustsim`` command line: run, validate and compare scenario files; print the schema;
-run sweeps; serve the app.
+run sweeps and policy frontiers; serve the app.
 
 Bad input (a malformed or invalid scenario, a missing file, a path that does not exist, a
 population too large for this machine) ends with a one-paragraph message naming the file, the
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr = command_parser("frontier", "run a policy frontier spec: mixes of citizen control, "
                         "mandate, transparency and security on common random numbers "
                         "(docs/sweeps.md); rerunning with the same --out resumes it")
-    command.sweep_options(fr)
+    command.sweep_options(fr, what="frontier spec (YAML, docs/sweeps.md)")
     fr.add_argument("--posterior", type=Path, metavar="DIR",
                     help="a calibration posterior folder (posterior.parquet): every mix also "
                          "runs on parameter sets drawn from it")
