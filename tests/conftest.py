@@ -43,7 +43,7 @@ INTEGRATION_TESTS = {
     "test_app.py": {"test_app_lever_step_and_screenshot"},  # a server and Chromium
     "test_notebooks.py": {"test_notebook_reproduces_its_committed_outputs"},  # a Jupyter kernel
     "test_frontier.py": {
-        "test_resume_and_two_workers_give_the_same_files",  # a process pool
+        "test_resume_two_workers_and_dask_give_the_same_files",  # a process pool, Dask
         "test_the_command_line",  # the command line
     },
     "test_sweep.py": {

@@ -197,7 +197,7 @@ def test_a_posterior_adds_bands_from_its_draws(tmp_path, write_file):
         fr.run_frontier(loaded, tmp_path / "out2", posterior_folder=folder)
 
 
-def test_resume_and_two_workers_give_the_same_files(tmp_path, write_file):
+def test_resume_two_workers_and_dask_give_the_same_files(tmp_path, write_file):
     loaded = fr.load(tiny_spec(write_file))
     fr.run_frontier(loaded, tmp_path / "a", quick=True)
     again = fr.run_frontier(loaded, tmp_path / "a", quick=True)
@@ -209,6 +209,10 @@ def test_resume_and_two_workers_give_the_same_files(tmp_path, write_file):
                                   pd.read_parquet(tmp_path / "b" / "runs.parquet"))
     with pytest.raises(fr.FrontierUsageError, match="different frontier"):
         fr.run_frontier(loaded, tmp_path / "a")  # not --quick: another frontier
+    pytest.importorskip("dask.distributed")
+    fr.run_frontier(loaded, tmp_path / "c", quick=True, workers=2, scheduler="local")
+    for name in ("frontier.csv", "dominance.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
 
 
 def test_the_command_line(tmp_path, write_file, run_cli):
