@@ -32,6 +32,14 @@ def scale(values: np.ndarray) -> tuple[float, str]:
     return 1.0, ""
 
 
+def amount_text(value: float, unit: Unit) -> str:
+    """An amount in words with its unit, e.g. '£57.0m' or '1.2 thousand QALYs'."""
+    div, word = scale(np.array([value]))
+    if unit is Unit.GBP:
+        return f"£{value / div:.3g}{word if word != 'thousand' else 'k'}"
+    return f"{value / div:.3g}{' ' + word if word else ''} {UNIT_WORDS[unit]}"
+
+
 def amount_label(kind: str, unit: Unit, word: str) -> str:
     """An axis label in words with its unit, e.g. 'Net value, £m a year'."""
     if unit is Unit.GBP:
@@ -77,14 +85,17 @@ def frontier_figure(table: pd.DataFrame, unit: Unit, path: Path, name: str, capt
                           f"net_value_{u}_per_year")
     bars = "10-90% bars: seeds (thin)" + (", posterior (thick, grey)" if posterior else "")
     harm_values = table[f"{harm}_mean"].to_numpy(float)
-    top = float(np.nanmax(harm_values)) if np.isfinite(harm_values).any() else 0.0
-    sizes = 25 + (220 * harm_values / top if top > 0 else np.zeros(len(table)))
-    hdiv, hword = scale(harm_values)
+    finite = np.isfinite(harm_values)
+    low = float(np.nanmin(harm_values)) if finite.any() else 0.0
+    top = float(np.nanmax(harm_values)) if finite.any() else 0.0
+    # area from the least harm to the most, so that differences between mixes show
+    sizes = 20 + (200 * (np.nan_to_num(harm_values, nan=low) - low) / (top - low)
+                  if top > low else np.full(len(table), 60.0))
     fig = plots.titled_figure(
         f"{name}: trust against benefit and net value per policy mix",
         f"{caption} Trust: mean general trust (0-1) over the window; amounts: the window's mean "
-        f"week x 52. Marker area: harm of records not shared (largest "
-        f"{top / hdiv:.3g} {hword} {UNIT_WORDS[unit]} a year). Dashed: the Pareto frontier "
+        f"week x 52. Marker area: harm of records not shared, from "
+        f"{amount_text(low, unit)} to {amount_text(top, unit)} a year. Dashed: the Pareto frontier "
         f"(no other mix has both more trust and more of the x quantity). {bars}. Colour: "
         f"consent regime.", 11.0, 6.2)
     axes = fig.subplots(1, 2, sharey=True)
