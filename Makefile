@@ -9,7 +9,7 @@ VENV35 ?= .venv-mesa35
 PY312 := $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); \
 	do if $$p -c "" >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: run test test-fast test-mesa35 lint bench figures results notebooks clean
+.PHONY: run test test-fast test-mesa35 lint bench figures results frontier notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,7 +68,20 @@ results: $(STAMP)
 	$(BIN)/python experiments/sobol_indices.py --quick --out results/sobol_quick --workers 2 \
 		--force --quiet
 
-# Execute the notebooks in place at their default sizes (after `make results`: 04 reads them).
+# The two policy frontiers (results/README.md; a few minutes each on 2 cores) and their figures in
+# docs/findings.md. POSTERIOR=results/calibration adds bands from a calibration posterior.
+POSTERIOR ?=
+FRONTIER_FLAGS := --workers 2 --force --quiet $(if $(POSTERIOR),--posterior $(POSTERIOR) --draws 20)
+frontier: $(STAMP)
+	$(BIN)/trustsim frontier experiments/specs/frontier_baseline.yaml --out results/frontier_baseline \
+		$(FRONTIER_FLAGS)
+	$(BIN)/trustsim frontier experiments/specs/frontier_gp2021.yaml --out results/frontier_gp2021 \
+		$(FRONTIER_FLAGS)
+	cp results/frontier_baseline/frontier.png docs/figures/frontier_baseline.png
+	cp results/frontier_gp2021/frontier.png docs/figures/frontier_gp2021.png
+
+# Execute the notebooks in place at their default sizes (after `make results`: 04 reads them;
+# 05 reads the frontiers of `make frontier`).
 notebooks: $(STAMP)
 	cd notebooks && env -u TRUSTSIM_NOTEBOOK_CITIZENS -u TRUSTSIM_NOTEBOOK_REPLICATES \
 		../$(BIN)/jupyter execute --inplace --kernel_name=python3 *.ipynb

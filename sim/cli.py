@@ -1,5 +1,5 @@
 """The ``trustsim`` command line: run, validate and compare scenario files; print the schema;
-run sweeps; serve the app.
+run sweeps and policy frontiers; serve the app.
 
 Bad input (a malformed or invalid scenario, a missing file, a path that does not exist, a
 population too large for this machine) ends with a one-paragraph message naming the file, the
@@ -41,6 +41,7 @@ examples:
   trustsim compare breach_shock citizen_control --citizens 5000
   trustsim schema > scenario.schema.json
   trustsim sweep experiments/specs/morris_screening.yaml --out results/morris --quick
+  trustsim frontier experiments/specs/frontier_baseline.yaml --out results/fb --quick
   trustsim app                           the interactive app at http://127.0.0.1:8765
 
 'trustsim COMMAND -h' for a command's options; docs/scenarios.md for the scenario format.""",
@@ -72,6 +73,16 @@ examples:
   trustsim sweep experiments/specs/morris_screening.yaml --out results/morris --quick
   trustsim sweep my_sweep.yaml --out results/sweep --workers 2      (rerun to resume)
   trustsim sweep my_sweep.yaml --out results/sweep --scheduler local --workers 4   (Dask)""",
+    "frontier": """\
+examples:
+  trustsim frontier experiments/specs/frontier_baseline.yaml --out results/frontier_baseline \\
+      --workers 2                              (rerun to resume)
+  trustsim frontier SPEC.yaml --out DIR --quick
+  trustsim frontier SPEC.yaml --out DIR --posterior results/calibration --draws 20
+
+writes frontier.csv (per mix: trust, benefit, harm and net value in real units, mean and 10-90%
+bands from seeds and from the posterior; Pareto frontier flags), dominance.csv, frontier.png,
+points.csv, runs.parquet and manifest.json (docs/sweeps.md).""",
     "app": """\
 examples:
   trustsim app
@@ -133,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     command.sweep_options(command_parser(
         "sweep", "run a sensitivity or policy sweep spec (docs/sweeps.md); rerunning with "
         "the same --out resumes it"))
+    fr = command_parser("frontier", "run a policy frontier spec: mixes of citizen control, "
+                        "mandate, transparency and security on common random numbers "
+                        "(docs/sweeps.md); rerunning with the same --out resumes it")
+    command.sweep_options(fr, what="frontier spec (YAML, docs/sweeps.md)")
+    fr.add_argument("--posterior", type=Path, metavar="DIR",
+                    help="a calibration posterior folder (posterior.parquet): every mix also "
+                         "runs on parameter sets drawn from it")
+    fr.add_argument("--draws", type=positive,
+                    help="parameter sets drawn from --posterior (default: the spec's draws)")
     return parser
 
 
@@ -391,6 +411,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return sweep_command(args)
 
 
+def cmd_frontier(args: argparse.Namespace) -> int:
+    from sim.sweeps.frontier import frontier_command
+
+    if args.draws is not None and args.posterior is None:
+        raise UsageError("--draws: needs --posterior (the draws are parameter sets from it).")
+    return frontier_command(args)
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     try:
         from sim.app import serve  # solara and mesa.visualization only when asked for
@@ -402,7 +430,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare,
-                            "schema": cmd_schema, "sweep": cmd_sweep, "app": cmd_app}
+                            "schema": cmd_schema, "sweep": cmd_sweep, "frontier": cmd_frontier,
+                            "app": cmd_app}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,6 +42,10 @@ INTEGRATION_MODULES = {"test_cli.py", "test_results.py"}
 INTEGRATION_TESTS = {
     "test_app.py": {"test_app_lever_step_and_screenshot"},  # a server and Chromium
     "test_notebooks.py": {"test_notebook_reproduces_its_committed_outputs"},  # a Jupyter kernel
+    "test_frontier.py": {
+        "test_resume_two_workers_and_dask_give_the_same_files",  # a process pool, Dask
+        "test_the_command_line",  # the command line
+    },
     "test_sweep.py": {
         "test_serial_processes_and_dask_give_identical_indices",  # a process pool and Dask
         "test_a_sweep_killed_with_sigkill_resumes_to_the_same_indices",  # the command line

@@ -871,7 +871,8 @@ def test_a_bare_name_runs_the_shipped_scenario_and_a_wrong_one_lists_them(tmp_pa
 
 
 # ------------------------------------------------------------------------ help, progress, signals
-@pytest.mark.parametrize("name", [None, "run", "validate", "compare", "schema", "sweep", "app"])
+@pytest.mark.parametrize("name", [None, "run", "validate", "compare", "schema", "sweep", "frontier",
+                                  "app"])
 def test_every_help_ends_with_examples(name, capsys):
     from sim import cli
 

@@ -23,7 +23,8 @@ pytest.importorskip("ipykernel")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = ["01_quickstart", "02_case_studies", "03_policy_levers", "04_sensitivity"]
+EXPECTED = ["01_quickstart", "02_case_studies", "03_policy_levers", "04_sensitivity",
+            "05_policy_frontier"]
 LIMIT = 120  # seconds per notebook
 # text each notebook must print (besides at least one figure)
 KEY_OUTPUTS = {
@@ -31,6 +32,7 @@ KEY_OUTPUTS = {
     "02_case_studies": ["national_pupil_database", "royal_free_deepmind", "story output"],
     "03_policy_levers": ["citizen_control", "public_interest_mandate", "no trust collapse"],
     "04_sensitivity": ["morris_quick", "seed_share", "widest ST confidence interval"],
+    "05_policy_frontier": ["frontier_baseline", "frontier_gp2021", "on the frontier"],
 }
 
 
@@ -39,7 +41,7 @@ def _figures(nb) -> int:
                for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
 
 
-def test_the_four_notebooks_exist():
+def test_the_five_notebooks_exist():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 

@@ -68,3 +68,26 @@ def test_committed_result_is_what_the_command_makes_now(folder, tmp_path):
         else:
             pd.testing.assert_frame_equal(pd.read_csv(new), pd.read_csv(old), rtol=1e-9,
                                           obj=hint)
+
+
+#: results that take minutes to make: their commands are given and their files committed from
+#: committed code, but they are not rerun here
+FRONTIERS = {
+    "frontier_baseline": "trustsim frontier experiments/specs/frontier_baseline.yaml "
+                         "--out results/frontier_baseline --workers 2",
+    "frontier_gp2021": "trustsim frontier experiments/specs/frontier_gp2021.yaml "
+                       "--out results/frontier_gp2021 --workers 2",
+}
+
+
+def test_the_frontiers_are_committed_with_their_commands():
+    readme = (RESULTS / "README.md").read_text()
+    tracked = subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    for folder, command in FRONTIERS.items():
+        assert command in readme, f"results/README.md does not give: {command}"
+        for name in ("frontier.csv", "dominance.csv", "frontier.png", "manifest.json"):
+            assert f"results/{folder}/{name}" in tracked, f"results/{folder}/{name} not committed"
+        manifest = json.loads((RESULTS / folder / "manifest.json").read_text())
+        assert manifest["trustsim"]["dirty"] is False, f"{folder}: made from uncommitted code"
+        assert manifest["command"][1:3] == command.split()[1:3]
