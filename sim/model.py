@@ -42,6 +42,7 @@ from sim import (
     control,
     demography,
     institutions,
+    parallel,
     population,
     public_value,
     sharing,
@@ -111,6 +112,8 @@ class TrustModel(mesa.Model):
             ``n_citizens <= 100_000`` (1M views would cost about 5 s and 650 MB).
         rng: Mesa's seed argument: an int, a ``numpy.random.SeedSequence`` or None. Every random
             draw of the model comes from it (sim.streams).
+        threads: threads for the kernels of one step (sim.parallel); the numbers are the same
+            whatever the number. Worth it for large populations (a million citizens or more).
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class TrustModel(mesa.Model):
         agent_reporters: bool = False,
         citizen_agents: bool | None = None,
         rng: SeedLike = None,
+        threads: int = 1,
         **param_overrides: Any,
     ):
         seed = seed_sequence(rng)
@@ -139,6 +143,7 @@ class TrustModel(mesa.Model):
         if agent_reporters:
             _check_agent_reporters(n_citizens, citizen_agents)
         self.last_step = steps
+        self.pool = parallel.Pool(threads)
         self.seed_sequence = seed
         self.streams = Streams(seed)
         base = params.model_dump() if isinstance(params, TrustParams) else dict(params or {})
@@ -155,6 +160,7 @@ class TrustModel(mesa.Model):
         shape = network if isinstance(network, NetworkParams) else NetworkParams(**network or {})
         self.citizens = Citizens(n, n_cols, n_prog)
         places = population.place(self.citizens, self.streams)
+        self.places = places  # where each run of one region and quintile ends (sim.population)
         self.network = build_network(n, self.streams.generator("network", 0), shape, places)
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
                    shape.homophily)
@@ -243,11 +249,11 @@ class TrustModel(mesa.Model):
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
         trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
-                                            self._neighbour)
+                                            self._neighbour, self.pool)
         self._trust_ratio = np.divide(trust_sum / c.n, self._trust_start,
                                       out=np.ones_like(trust_sum), where=self._trust_start > 0)
         out_by_segment, willing = control.step(plans.control, c, self.streams, t,
-                                               len(self.segments), self.culture)
+                                               len(self.segments), self.culture, self.pool)
         self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
                      worth)
         self.datacollector.collect(self)
@@ -281,12 +287,27 @@ class TrustModel(mesa.Model):
         self._record_groups(t)
 
     def _record_groups(self, t: int) -> None:
-        """Opt-out and mean trust in every region and demographic group (one pass, by cell)."""
+        """Opt-out and mean trust in every region and demographic group (one pass, by cell).
+
+        Chunks of citizens run on the pool, each ending where a place ends: a place's cells
+        are its own, so each cell's sum runs over its citizens in order in one chunk, into the
+        chunk's own table (tables shared by threads would share cache lines); adding the
+        tables then adds each cell's sum to zeros only."""
         c = self.citizens
-        trust_sum = np.zeros((demography.N_CELLS, c.trust.shape[1]))
-        out_count = np.zeros(demography.N_CELLS, np.int64)
-        population.tally(*population.codes(c), c.trust, c.choice,
-                          self.table.regime != Regime.NONE, trust_sum, out_count)
+        n_cols = c.trust.shape[1]
+        ranges = self.pool.ranges(c.n, self.places)
+        trust_sums = np.zeros((len(ranges), demography.N_CELLS, n_cols))
+        out_counts = np.zeros((len(ranges), demography.N_CELLS), np.int64)
+        codes = population.codes(c)
+        has_choice = self.table.regime != Regime.NONE
+
+        def chunk(k: int, start: int, stop: int) -> None:
+            rows = slice(start, stop)
+            population.tally(*(code[rows] for code in codes), c.trust[rows], c.choice[rows],
+                             has_choice, trust_sums[k], out_counts[k])
+
+        self.pool.run(chunk, ranges)
+        trust_sum, out_count = trust_sums.sum(axis=0), out_counts.sum(axis=0)
         count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
         mean = demography.by_group(trust_sum) / count
         rate = demography.by_group(out_count)[:, None] / count
@@ -311,7 +332,7 @@ class TrustModel(mesa.Model):
         has_choice = self.table.regime != Regime.NONE
         out = ((c.choice == Choice.OUT) & has_choice).any(axis=1)
         out_by_segment = np.bincount(c.segment, weights=out, minlength=len(self.segments))
-        willing = self.plans.control.attitudes(c)
+        willing = self.plans.control.attitudes(c, pool=self.pool)
         self._record(0, cover, represent, trust64.sum(axis=0), (trust64**2).sum(axis=0),
                      out_by_segment, willing, worth)
 

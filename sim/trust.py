@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from sim import control, mandates, sharing
 from sim.citizens import Citizens
+from sim.parallel import SERIAL, SUM_SPAN, Pool
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
 from sim.social_influence import gather, partners, pull
@@ -82,23 +83,54 @@ class TrustPlan:
 
 
 def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: Streams, t: int,
-         neighbour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+         neighbour: np.ndarray, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
     """One week of trust: draw conversation partners, then update every citizen's trust.
 
     ``neighbour`` is an (N, K) float32 buffer for the partners' trust rows. Returns each
-    column's sum and sum of squares of the new trust (float64).
+    column's sum and sum of squares of the new trust (float64). The partners are drawn in one
+    piece, then each chunk of citizens (``pool``, sim.parallel) finds its partners, then copies
+    their rows, then is updated; the sums are added up from their fixed blocks afterwards.
     """
     c = citizens
     if network.shape[0] != c.n:  # the compiled kernels do not check bounds
         raise ValueError(f"the network has {network.shape[0]} citizens, the state {c.n}")
-    partners(network.indptr, network.indices, streams.uniform("partner", t, c.n), c.partner)
-    gather(c.trust, c.partner, neighbour)
-    col_sum, col_sumsq = np.zeros(c.trust.shape[1]), np.zeros(c.trust.shape[1])
-    update(c.trust, neighbour, c.disposition, c.concern, c.salience, c.grievance, plan.spill,
-           plan.experience_route, c.gap, plan.base, plan.per_concern, plan.grievance_route,
-           plan.gain, plan.loss_aversion, plan.drift, plan.memory_threshold, plan.memory_rate,
-           plan.bound, plan.rate, col_sum, col_sumsq)
+    draw = streams.uniform("partner", t, c.n)
+    indptr, indices = network.indptr, network.indices
+    ranges = pool.ranges(c.n)
+
+    def find(k: int, start: int, stop: int) -> None:
+        partners(indptr[start:stop + 1], indices, draw[start:stop], c.partner[start:stop])
+        gather(c.trust, c.partner[start:stop], neighbour[start:stop], start)
+
+    pool.run(find, ranges)  # every partner's row is copied before any trust moves
+    n_cols = c.trust.shape[1]
+    blocks = -(-c.n // SUM_SPAN)
+    partial_sum = np.empty((blocks, n_cols), np.float32)
+    partial_sumsq = np.empty((blocks, n_cols), np.float32)
+
+    def move(k: int, start: int, stop: int) -> None:
+        rows = slice(start, stop)
+        sums = slice(start // SUM_SPAN, -(-stop // SUM_SPAN))
+        update(c.trust[rows], neighbour[rows], c.disposition[rows], c.concern[rows],
+               c.salience[rows], c.grievance[rows], plan.spill, plan.experience_route,
+               c.gap[rows], plan.base, plan.per_concern, plan.grievance_route, plan.gain,
+               plan.loss_aversion, plan.drift, plan.memory_threshold, plan.memory_rate,
+               plan.bound, plan.rate, partial_sum[sums], partial_sumsq[sums])
+
+    pool.run(move, ranges)
+    col_sum, col_sumsq = np.zeros(n_cols), np.zeros(n_cols)
+    add_partials(partial_sum, partial_sumsq, col_sum, col_sumsq)
     return col_sum, col_sumsq
+
+
+@nb.njit(cache=True)
+def add_partials(partial_sum, partial_sumsq, col_sum, col_sumsq):
+    """Add the float32 partial sums to the float64 totals, block after block (the order of the
+    sums before they were kept per block)."""
+    for b in range(partial_sum.shape[0]):
+        for k in range(partial_sum.shape[1]):
+            col_sum[k] += partial_sum[b, k]
+            col_sumsq[k] += partial_sumsq[b, k]
 
 
 def routing(table: ProgrammeTable, n_cols: int, holder_weight: float,
@@ -145,8 +177,8 @@ def attitude_offsets(terms: list[tuple[np.ndarray, np.ndarray]], spill: np.ndarr
 
 
 #: Citizens per block of :func:`update`: its scratch rows (a few float32 arrays of
-#: ``BLOCK x K``) stay in the first-level caches, and 1024 (the float32 partial sums' span) is a
-#: multiple of it.
+#: ``BLOCK x K``) stay in the first-level caches, and 1024 (the float32 partial sums' span,
+#: sim.parallel.SUM_SPAN) is a multiple of it.
 BLOCK = 256
 
 
@@ -165,10 +197,10 @@ def asymmetric(impulse, x, gain, loss_aversion):
     return gained if impulse >= 0 else lost
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def update(trust, neighbour, disposition, concern, salience, grievance, spill, experience_route,
            gap, base, per_concern, grievance_route, gain, loss_aversion, drift, memory_threshold,
-           memory_rate, bound, rate, col_sum, col_sumsq):
+           memory_rate, bound, rate, partial_sum, partial_sumsq):
     """One synchronous week of trust for every citizen, in place.
 
     ``neighbour`` holds each citizen's conversation partner's trust row as it was before this
@@ -237,10 +269,10 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
                 acc[k] += y
                 acc2[k] += y * y
             i = start + b
-            if i % 1024 == 1023 or i == n - 1:  # float32 partial sums, float64 totals
+            if i % SUM_SPAN == SUM_SPAN - 1 or i == n - 1:  # float32 partial sums
                 for k in range(n_cols):
-                    col_sum[k] += acc[k]
-                    col_sumsq[k] += acc2[k]
+                    partial_sum[i // SUM_SPAN, k] = acc[k]
+                    partial_sumsq[i // SUM_SPAN, k] = acc2[k]
                     acc[k] = zero
                     acc2[k] = zero
 
