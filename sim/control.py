@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
@@ -582,33 +582,53 @@ def decide_dynamic(choice, previous, refused, previous_refused, used, main, awar
 
 
 # ------------------------------------------------------------------ the starting state
-@nb.njit(cache=True)
-def _stationary(base, aware, constant, switching_cost, out_share):
+def _stationary(base: np.ndarray, aware: np.ndarray, constant: float, switching_cost: float,
+                out_share: np.ndarray, pool: Pool = SERIAL) -> float:
     """Each aware citizen's stationary probability of not sharing (float64), for utilities
     ``base + constant``: the share of time its two-state chain spends out,
     ``logistic(-U - k) / (logistic(-U - k) + logistic(U - k))``; returns the population mean
-    (the unaware never chose)."""
-    total = 0.0
+    (the unaware never chose). The shares are computed in chunks on ``pool``, then summed in
+    citizen order."""
+
+    def chunk(k: int, start: int, stop: int) -> None:
+        _stationary_shares(base[start:stop], aware[start:stop], constant, switching_cost,
+                           out_share[start:stop])
+
+    pool.run(chunk, pool.ranges(base.shape[0]))
+    return _sum_of_aware(aware, out_share) / base.shape[0]
+
+
+@nb.njit(cache=True, nogil=True)
+def _stationary_shares(base, aware, constant, switching_cost, out_share):
     for i in range(base.shape[0]):
         if aware[i]:
             x = np.float64(base[i]) + constant
             leave = 1.0 / (1.0 + np.exp(x + switching_cost))
             join = 1.0 / (1.0 + np.exp(-x + switching_cost))
             out_share[i] = leave / (leave + join)
-            total += out_share[i]
         else:
             out_share[i] = 0.0
-    return total / base.shape[0]
+
+
+@nb.njit(cache=True)
+def _sum_of_aware(aware, out_share):
+    total = 0.0
+    for i in range(aware.shape[0]):
+        if aware[i]:
+            total += out_share[i]
+    return total
 
 
 def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Programme],
-                  params: TrustParams) -> np.ndarray:
+                  params: TrustParams, pool: Pool = SERIAL) -> np.ndarray:
     """Each programme's utility constant: fitted so the equilibrium matches the observed
     starting share (``initial_opt_out``, or ``initial_opt_in`` under opt-in) where one is given
     and the programme has a choice; ``share_intercept`` otherwise. Under dynamic consent with
     several uses, the use-weighted mean of the stationary refusal shares is matched."""
     constant = np.full(len(programmes), params.share_intercept)
-    scratch = np.empty(citizens.n)
+    # the arrays the root finder's function reads: scipy's wrapper of it is a reference
+    # cycle, freed only by the garbage collector, so they are emptied out once it is done
+    held: dict[str, Any] = {"scratch": np.empty(citizens.n)}
     zero = _with_constant(plan, 0.0)
     k = float(params.switching_cost)
     for p, prog in enumerate(programmes):
@@ -616,7 +636,7 @@ def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Pr
         target = prog.initial_opt_in if regime is Regime.OPT_IN else prog.initial_opt_out
         if regime is Regime.NONE or target is None:
             continue
-        base, aware = zero.utilities(citizens, p), citizens.aware[:, p]
+        held["aware"] = aware = citizens.aware[:, p]
         known = float(aware.mean())
         out = known - target if regime is Regime.OPT_IN else target
         if not 0 < out < known:
@@ -625,14 +645,18 @@ def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Pr
                              "(raise its awareness)")
         uses = _uses_of(plan, p)
         if regime is Regime.DYNAMIC and len(uses) > 1:
-            bases = [(w, zero.purpose_utilities(citizens, p, j)) for w, j in uses]
-
-            def gap(a, bases=bases, w=aware, o=out):
-                return sum(share * _stationary(b, w, a, k, scratch) for share, b in bases) - o
+            held["bases"] = [(w, zero.purpose_utilities(citizens, p, j)) for w, j in uses]
         else:
-            def gap(a, b=base, w=aware, o=out):
-                return _stationary(b, w, a, k, scratch) - o
+            held["bases"] = [(1.0, zero.utilities(citizens, p))]
+        single = len(held["bases"]) == 1
+
+        def gap(a: float, o: float = out, single: bool = single) -> float:
+            shares = [share * _stationary(b, held["aware"], a, k, held["scratch"], pool)
+                      for share, b in held["bases"]]
+            return (shares[0] if single else sum(shares)) - o
+
         constant[p] = brentq(gap, -60.0, 60.0, xtol=1e-10)
+    held.clear()
     return constant
 
 

@@ -56,7 +56,7 @@ from sim.citizens import STATE, Citizens, aligned_full, initialise
 from sim.events import Event
 from sim.network import build_network
 from sim.params import NetworkParams, TrustParams
-from sim.programmes import PURPOSES, Choice, Consent, Programme, ProgrammeTable, Regime
+from sim.programmes import PURPOSES, Consent, Programme, ProgrammeTable, Regime
 from sim.results import GroupResults, Results, group_output_names, output_names
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
@@ -173,25 +173,24 @@ class TrustModel(mesa.Model):
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
         self.consent_constant = np.full(n_prog, self.params.share_intercept)
         self._refresh()
-        # Survey trust already reflects today's programmes: it is the equilibrium, so the
-        # disposition is what trust would be without their attitude effects.
-        self.citizens.disposition -= self.plans.trust.equilibrium_shift(self.citizens.concern)
         # Observed starting shares fix each programme's utility constant; the starting choices
         # are then the equilibrium of the choice process.
         control.initial_awareness(self.citizens, self.table,
                                   self.streams.generator("awareness", 0))
         self.consent_constant = control.fit_constants(self.plans.control, self.citizens,
-                                                      self.programmes, self.params)
+                                                      self.programmes, self.params, self.pool)
         self._refresh()
         for p in range(n_prog):
             control.initial_choices(
                 self.plans.control, self.citizens, p, self.params,
                 self.streams.generator("initial_choice", 0, p),
                 lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k))
-        # Grievances at the start are part of the status quo that survey trust reflects, like
-        # the attitude terms: the disposition absorbs them.
-        self.plans.control.attitudes(self.citizens)
-        self.citizens.disposition -= self.plans.trust.grievance_shift(self.citizens.grievance)
+        # Survey trust already reflects today's programmes: it is the equilibrium, so the
+        # disposition is what trust would be without their attitude effects. Grievances at the
+        # start are part of that status quo too: the disposition absorbs them. (Nothing above
+        # reads the disposition, and the trust plan does not depend on the fitted constants.)
+        self.plans.control.attitudes(self.citizens, pool=self.pool)
+        self.plans.trust.lower_dispositions(self.citizens, self.pool)
 
         self.agencies = [Agency(self, spec, k) for k, spec in enumerate(self.agency_specs)]
         if citizen_agents is None:
@@ -328,13 +327,15 @@ class TrustModel(mesa.Model):
         worth = public_value.measure(self.plans.value, self.plans.sharing, c)
         c.expectation[:] = c.benefit
         c.gap[:] = 0.0
-        trust64 = c.trust.astype(np.float64)
+        n_cols = c.trust.shape[1]
+        trust_sum, trust_sumsq = np.zeros(n_cols), np.zeros(n_cols)
+        trust.column_sums(c.trust, trust_sum, trust_sumsq)
         has_choice = self.table.regime != Regime.NONE
-        out = ((c.choice == Choice.OUT) & has_choice).any(axis=1)
-        out_by_segment = np.bincount(c.segment, weights=out, minlength=len(self.segments))
+        out_by_segment = np.zeros(len(self.segments), np.int64)
+        population.count_out(c.segment, c.choice, has_choice, out_by_segment)
         willing = self.plans.control.attitudes(c, pool=self.pool)
-        self._record(0, cover, represent, trust64.sum(axis=0), (trust64**2).sum(axis=0),
-                     out_by_segment, willing, worth)
+        self._record(0, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
+                     worth)
 
     def timeseries(self) -> pd.DataFrame:
         """All outputs, one row per step from 0 (the initial state) to now."""

@@ -101,6 +101,16 @@ def _count_cells(region, sex, age_band, deprivation, out):
         out[cell_of(region, sex, age_band, deprivation, i)] += 1
 
 
+@nb.njit(cache=True)
+def count_out(segment, choice, has_choice, out_by_segment):
+    """Citizens opted out of at least one programme with a choice, by segment."""
+    for i in range(choice.shape[0]):
+        out = False
+        for p in range(choice.shape[1]):
+            out |= has_choice[p] & (choice[i, p] == 1)
+        out_by_segment[segment[i]] += out
+
+
 @nb.njit(cache=True, nogil=True)
 def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_sum, out_count):
     """One pass over the citizens: per cell, the sum of each trust column and the number opted

@@ -73,6 +73,19 @@ class TrustPlan:
         """(N, K) how far today's programmes move each citizen's equilibrium trust."""
         return self.base + concern[:, None] * self.per_concern
 
+    def lower_dispositions(self, citizens: Citizens, pool: Pool = SERIAL) -> None:
+        """Take today's equilibrium shift and grievance shift off every citizen's disposition,
+        in place (the numbers of ``disposition -= equilibrium_shift(concern)`` and then
+        ``-= grievance_shift(grievance)``, without their N x K temporaries)."""
+        c = citizens
+
+        def chunk(k: int, start: int, stop: int) -> None:
+            _lower_dispositions(c.disposition[start:stop], c.concern[start:stop],
+                                c.grievance[start:stop], self.base, self.per_concern,
+                                self.grievance_route)
+
+        pool.run(chunk, pool.ranges(c.n))
+
     def grievance_shift(self, grievance: np.ndarray) -> np.ndarray:
         """(N, K) how far each citizen's grievances move its equilibrium trust, summed in
         programme order in float32 as the kernel sums them."""
@@ -131,6 +144,34 @@ def add_partials(partial_sum, partial_sumsq, col_sum, col_sumsq):
         for k in range(partial_sum.shape[1]):
             col_sum[k] += partial_sum[b, k]
             col_sumsq[k] += partial_sumsq[b, k]
+
+
+@nb.njit(cache=True, nogil=True)
+def _lower_dispositions(disposition, concern, grievance, base, per_concern, grievance_route):
+    """:meth:`TrustPlan.lower_dispositions` cell by cell: the same float32 operations in the
+    same order as the array expressions of ``equilibrium_shift`` and ``grievance_shift``."""
+    n, n_cols = disposition.shape
+    zero = np.float32(0)
+    for i in range(n):
+        for k in range(n_cols):
+            disposition[i, k] = disposition[i, k] - (base[k] + concern[i] * per_concern[k])
+        for k in range(n_cols):
+            shift = zero
+            for p in range(grievance.shape[1]):
+                shift = shift + grievance[i, p] * grievance_route[p, k]
+            disposition[i, k] = disposition[i, k] - shift
+
+
+@nb.njit(cache=True)
+def column_sums(trust, col_sum, col_sumsq):
+    """Add each column's sum and sum of squares of ``trust`` in float64, citizen by citizen
+    (the numbers of numpy's ``t.sum(axis=0)`` and ``(t**2).sum(axis=0)`` of the float64 copy
+    ``t``, without the copy)."""
+    for i in range(trust.shape[0]):
+        for k in range(trust.shape[1]):
+            x = np.float64(trust[i, k])
+            col_sum[k] += x
+            col_sumsq[k] += x * x
 
 
 def routing(table: ProgrammeTable, n_cols: int, holder_weight: float,
