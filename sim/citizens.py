@@ -143,8 +143,9 @@ def initialise(
     means32 = means[None, :].astype(np.float32)
     factors = trust_factors(segments)
     sd = np.float32(params.initial_trust_sd)
-    draws = {name: streams.generator(name, 0)
-             for name in ("concern", "need", "propensity", "trust")}
+    draws = {"concern": streams.generator("concern", 0), "need": streams.generator("need", 0),
+             "propensity": streams.generator("propensity", 0),
+             "trust": streams.generator("trust", 0)}
     for start, stop in spans:
         m, seg = stop - start, citizens.segment[start:stop]
         noise = draws["concern"].normal(0.0, params.concern_sd, m)

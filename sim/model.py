@@ -33,6 +33,7 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from sim import (
     agents,
@@ -54,7 +55,7 @@ from sim.agents import Agency, Citizen
 from sim.breaches import Incident
 from sim.citizens import STATE, Citizens, aligned_full, initialise
 from sim.events import Event
-from sim.network import build_network
+from sim.network import Ties, build_ties
 from sim.params import NetworkParams, TrustParams
 from sim.programmes import PURPOSES, Consent, Programme, ProgrammeTable, Regime
 from sim.results import GroupResults, Results, group_output_names, output_names
@@ -161,7 +162,7 @@ class TrustModel(mesa.Model):
         self.citizens = Citizens(n, n_cols, n_prog)
         places = population.place(self.citizens, self.streams)
         self.places = places  # where each run of one region and quintile ends (sim.population)
-        self.network = build_network(n, self.streams.generator("network", 0), shape, places)
+        self.ties = build_ties(n, self.streams.generator("network", 0), shape, places)
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
                    shape.homophily)
         population.people(self.citizens, self.segments, self.streams)
@@ -220,6 +221,14 @@ class TrustModel(mesa.Model):
             agent_reporters=agents.agent_reporters(self) if agent_reporters else None)
         self.datacollector.collect(self)
 
+    ties: Ties  # the citizen network, compact (sim.network)
+
+    @property
+    def network(self) -> sp.csr_array:
+        """The citizen network as a list of ties (a symmetric CSR adjacency), built from
+        :attr:`ties` on each call: for analysis, about 40 bytes per citizen."""
+        return self.ties.csr()
+
     @staticmethod
     def bytes_per_citizen(n_cols: int, n_programmes: int, citizen_agents: bool = False) -> float:
         """Peak memory per citizen, from the declared state plus buffers, network and set-up.
@@ -228,12 +237,14 @@ class TrustModel(mesa.Model):
         """
         width = {"citizen": 1, "trust": n_cols, "programme": n_programmes}
         state = sum(np.dtype(v.dtype).itemsize * width[v.axis] for v in STATE)
-        # partner rows, choice copy, draws; a catchment's membership mask (sim.catchment)
-        buffers = 4 * n_cols + n_programmes + 8 + 1
-        network = 12 * 5 + 4  # up to ~12 ties: int32 index + int8 data each, int32 indptr
-        set_up = 4 * n_cols + 40  # float32 noise, household and pairing arrays
+        buffers = 4 * n_cols  # the partners' trust rows
+        network = 5 + 4  # sim.network.Ties: five int8 counts, one int32 long-range partner
+        # the largest of what comes and goes: the awareness draws at set-up (float32 and bool
+        # per programme), a week's draws and copies of the choices (and refusals), the
+        # constant fit's and starting choices' float64 scratch; 2 for a catchment's mask
+        transient = max(5 * n_programmes, 8 + 2 * n_programmes, 17) + 2
         agents = 700 if citizen_agents else 0  # a registered Mesa agent (Mesa 3.3: ~650 B)
-        return state + buffers + network + set_up + agents
+        return state + buffers + network + transient + agents
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
@@ -247,7 +258,7 @@ class TrustModel(mesa.Model):
         worth = public_value.measure(self.plans.value, self.plans.sharing, c, self.culture)
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
-        trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
+        trust_sum, trust_sumsq = trust.step(plans.trust, c, self.ties, self.streams, t,
                                             self._neighbour, self.pool)
         self._trust_ratio = np.divide(trust_sum / c.n, self._trust_start,
                                       out=np.ones_like(trust_sum), where=self._trust_start > 0)

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from sim import control, mandates, sharing
 from sim.citizens import Citizens
+from sim.network import Ties, pick_partners
 from sim.parallel import SERIAL, SUM_SPAN, Pool
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
@@ -95,8 +96,8 @@ class TrustPlan:
         return out
 
 
-def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: Streams, t: int,
-         neighbour: np.ndarray, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
+def step(plan: TrustPlan, citizens: Citizens, network: Ties | sp.csr_array, streams: Streams,
+         t: int, neighbour: np.ndarray, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
     """One week of trust: draw conversation partners, then update every citizen's trust.
 
     ``neighbour`` is an (N, K) float32 buffer for the partners' trust rows. Returns each
@@ -108,11 +109,18 @@ def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: St
     if network.shape[0] != c.n:  # the compiled kernels do not check bounds
         raise ValueError(f"the network has {network.shape[0]} citizens, the state {c.n}")
     draw = streams.uniform("partner", t, c.n)
-    indptr, indices = network.indptr, network.indices
     ranges = pool.ranges(c.n)
 
     def find(k: int, start: int, stop: int) -> None:
-        partners(indptr[start:stop + 1], indices, draw[start:stop], c.partner[start:stop])
+        if isinstance(network, Ties):  # the model's network (sim.network.Ties)
+            rows = slice(start, stop)
+            pick_partners(network.back[rows], network.ahead[rows], network.left[rows],
+                          network.right[rows], network.far[rows], network.partner,
+                          network.place_end, network.local_ties, draw[rows], c.partner[rows],
+                          start)
+        else:  # a list of ties (CSR)
+            partners(network.indptr[start:stop + 1], network.indices, draw[start:stop],
+                     c.partner[start:stop])
         gather(c.trust, c.partner[start:stop], neighbour[start:stop], start)
 
     pool.run(find, ranges)  # every partner's row is copied before any trust moves
