@@ -88,7 +88,7 @@ TIMED_CALLS: tuple[tuple[str, str, str, str | None], ...] = (
     ("sharing", "sim.sharing", "step", None),
     ("breaches", "sim.breaches", "step", None),
     ("trust", "sim.trust", "step", None),
-    ("trust: partners", "sim.trust", "partners", "trust"),
+    ("trust: partners", "sim.trust", "pick_partners", "trust"),
     ("trust: gather", "sim.trust", "gather", "trust"),
     ("trust: update", "sim.trust", "update", "trust"),
     ("control", "sim.control", "step", None),

@@ -194,13 +194,13 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
 
     Returns the number of citizens opted out of at least one programme, by segment, and the
     number of citizens whose utility favours sharing, by programme (their stated willingness).
-    The draws are made in one piece first; chunks of citizens then decide on ``pool``
-    (sim.parallel), reading others' choices only from the copy made at the start.
+    Chunks of citizens decide on ``pool`` (sim.parallel), each with its own span of the draws
+    (sim.streams.Streams.bits_span), reading others' choices only from the copy made at the
+    start.
     """
     c = citizens
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
     previous = c.choice.copy()
-    draw = streams.bits("choice", t, c.n)
     act = plan.act
     dynamic = bool((plan.regime == _DYNAMIC).any())
     previous_refused = c.refused.copy() if dynamic else c.refused
@@ -211,10 +211,11 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
 
     def chunk(k: int, start: int, stop: int) -> None:
         rows = slice(start, stop)
+        draw = streams.bits_span("choice", t, start, stop)  # this chunk's draws
         if dynamic:
             decide_dynamic(c.choice[rows], previous, c.refused[rows], previous_refused,
                            plan.used, plan.main, c.aware[rows], c.salience[rows],
-                           c.attention[rows], c.partner[rows], draw[rows], c.trust[rows],
+                           c.attention[rows], c.partner[rows], draw, c.trust[rows],
                            c.concern[rows], c.propensity[rows], c.need[rows], plan.holder,
                            plan.recipient, plan.constant, plan.exposure_k,
                            plan.benefit_direct_k, plan.benefit_public_k, plan.legitimacy,
@@ -223,7 +224,7 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
                            plan.regime, plan.act, prompt, plan.switching_cost, plan.background,
                            plan.word_of_mouth)
         decide(c.choice[rows], previous, c.aware[rows], c.salience[rows], c.attention[rows],
-               c.segment[rows], c.partner[rows], draw[rows], *plan._utility_args(c, rows),
+               c.segment[rows], c.partner[rows], draw, *plan._utility_args(c, rows),
                plan.regime, act, prompt, plan.switching_cost, plan.background,
                plan.word_of_mouth, plan.fade, out_by_segment[k])
 
@@ -690,11 +691,15 @@ def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: Trust
     out_share = np.empty(citizens.n)
     _stationary(plan.utilities(citizens, p), aware, 0.0, float(params.switching_cost),
                 out_share)
-    draw = rng.random(citizens.n)
-    if regime == _OPT_IN:
-        citizens.choice[(draw >= out_share) & (aware == 1), p] = Choice.IN
-    else:
-        citizens.choice[draw < out_share, p] = Choice.OUT
+    n = citizens.n
+    for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
+        stop = min(start + (1 << 20), n)
+        draw, share = rng.random(stop - start), out_share[start:stop]
+        if regime == _OPT_IN:
+            chosen = (draw >= share) & (aware[start:stop] == 1)
+            citizens.choice[start:stop, p][chosen] = Choice.IN
+        else:
+            citizens.choice[start:stop, p][draw < share] = Choice.OUT
 
 
 def _initial_refusals(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
@@ -733,8 +738,12 @@ def initial_awareness(citizens: Citizens, table: ProgrammeTable, rng: np.random.
                       ) -> None:
     """Who knows at the start that they have a choice: each programme's ``awareness`` share,
     drawn independently of attitudes [P]."""
-    draw = rng.random(citizens.aware.shape, dtype=np.float32)
-    citizens.aware[:] = draw < table.awareness.astype(np.float32)
+    share = table.awareness.astype(np.float32)
+    n = citizens.n
+    for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
+        stop = min(start + (1 << 20), n)
+        draw = rng.random((stop - start, citizens.aware.shape[1]), dtype=np.float32)
+        citizens.aware[start:stop] = draw < share
 
 
 def announce(model: TrustModel, programme: str, reach: float) -> None:

@@ -171,7 +171,6 @@ class TrustModel(mesa.Model):
         self.catchment_salt = int(self.streams.generator("catchment", 0).integers(2**32))
         self.member_count = np.zeros((len(self.segments), n_prog), np.int64)
         self._catchments: tuple | None = None
-        self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
         self.consent_constant = np.full(n_prog, self.params.share_intercept)
         self._refresh()
         # Observed starting shares fix each programme's utility constant; the starting choices
@@ -216,6 +215,8 @@ class TrustModel(mesa.Model):
         self.group_results = GroupResults(demography.group_labels(), group_output_names(names),
                                           n_steps)
         self._measure_initial_state()
+        # the partners' trust rows, allocated once set-up's temporaries are gone
+        self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_latest, name=name) for name in self.results.names},
             agent_reporters=agents.agent_reporters(self) if agent_reporters else None)
@@ -239,10 +240,10 @@ class TrustModel(mesa.Model):
         state = sum(np.dtype(v.dtype).itemsize * width[v.axis] for v in STATE)
         buffers = 4 * n_cols  # the partners' trust rows
         network = 5 + 4  # sim.network.Ties: five int8 counts, one int32 long-range partner
-        # the largest of what comes and goes: the awareness draws at set-up (float32 and bool
-        # per programme), a week's draws and copies of the choices (and refusals), the
-        # constant fit's and starting choices' float64 scratch; 2 for a catchment's mask
-        transient = max(5 * n_programmes, 8 + 2 * n_programmes, 17) + 2
+        # the largest of what comes and goes: a week's copies of the choices (and refusals,
+        # under dynamic consent), set-up's scratch (the constant fit's float64 shares and
+        # utilities; building the network: a permutation, int64 then int32, and the pairs)
+        transient = max(2 * n_programmes, 16) + 2
         agents = 700 if citizen_agents else 0  # a registered Mesa agent (Mesa 3.3: ~650 B)
         return state + buffers + network + transient + agents
 

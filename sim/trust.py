@@ -108,18 +108,17 @@ def step(plan: TrustPlan, citizens: Citizens, network: Ties | sp.csr_array, stre
     c = citizens
     if network.shape[0] != c.n:  # the compiled kernels do not check bounds
         raise ValueError(f"the network has {network.shape[0]} citizens, the state {c.n}")
-    draw = streams.uniform("partner", t, c.n)
     ranges = pool.ranges(c.n)
 
     def find(k: int, start: int, stop: int) -> None:
+        draw = streams.uniform_span("partner", t, start, stop)  # this chunk's draws
         if isinstance(network, Ties):  # the model's network (sim.network.Ties)
             rows = slice(start, stop)
             pick_partners(network.back[rows], network.ahead[rows], network.left[rows],
                           network.right[rows], network.far[rows], network.partner,
-                          network.place_end, network.local_ties, draw[rows], c.partner[rows],
-                          start)
+                          network.place_end, network.local_ties, draw, c.partner[rows], start)
         else:  # a list of ties (CSR)
-            partners(network.indptr[start:stop + 1], network.indices, draw[start:stop],
+            partners(network.indptr[start:stop + 1], network.indices, draw,
                      c.partner[start:stop])
         gather(c.trust, c.partner[start:stop], neighbour[start:stop], start)
 

@@ -86,3 +86,20 @@ def test_grievances_of_a_catchment_share_are_the_same_in_chunks() -> None:
     assert (plan.attitudes(c, pool=parallel.Pool(2, parallel.SUM_SPAN)) == willing).all()
     np.testing.assert_array_equal(c.grievance, serial)
     assert (serial[:, plan.subject_share < 1] > 0).any()
+
+
+@pytest.mark.parametrize("n", [1, 2_048, 100_001])
+def test_a_span_of_draws_is_that_part_of_the_whole_draw(n: int) -> None:
+    """A chunk draws its own partner uniforms and choice words (sim.streams): the same numbers
+    as the elements of the whole draw."""
+    from sim.streams import Streams, seed_sequence
+
+    streams = Streams(seed_sequence(4))
+    uniform, bits = streams.uniform("partner", 3, n), streams.bits("choice", 3, n, 1)
+    for start, stop in parallel.chunks(n, size=parallel.SUM_SPAN):
+        np.testing.assert_array_equal(streams.uniform_span("partner", 3, start, stop),
+                                      uniform[start:stop])
+        np.testing.assert_array_equal(streams.bits_span("choice", 3, start, stop, 1),
+                                      bits[start:stop])
+    with pytest.raises(ValueError, match="even"):
+        streams.uniform_span("partner", 3, 1, 5)
