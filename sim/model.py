@@ -255,7 +255,8 @@ class TrustModel(mesa.Model):
         institutions.step(self, t)
         self._apply_events(t)
         self.culture = self.plans.sharing.culture(self._trust_ratio)
-        cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture)
+        cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture,
+                                        self.pool)
         worth = public_value.measure(self.plans.value, self.plans.sharing, c, self.culture)
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
