@@ -159,7 +159,7 @@ class TrustModel(mesa.Model):
         n_cols, n_prog = len(self.column), len(self.programmes)
 
         shape = network if isinstance(network, NetworkParams) else NetworkParams(**network or {})
-        self.citizens = Citizens(n, n_cols, n_prog)
+        self.citizens = Citizens(n, n_cols, n_prog, self.pool)
         places = population.place(self.citizens, self.streams)
         self.places = places  # where each run of one region and quintile ends (sim.population)
         self.ties = build_ties(n, self.streams.generator("network", 0), shape, places)
@@ -216,7 +216,8 @@ class TrustModel(mesa.Model):
                                           n_steps)
         self._measure_initial_state()
         # the partners' trust rows, allocated once set-up's temporaries are gone
-        self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
+        self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32,
+                                       pool=self.pool)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_latest, name=name) for name in self.results.names},
             agent_reporters=agents.agent_reporters(self) if agent_reporters else None)
