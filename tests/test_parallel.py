@@ -103,3 +103,16 @@ def test_a_span_of_draws_is_that_part_of_the_whole_draw(n: int) -> None:
                                       bits[start:stop])
     with pytest.raises(ValueError, match="even"):
         streams.uniform_span("partner", 3, 1, 5)
+
+
+def test_the_command_line_takes_threads_and_writes_the_same_files(tmp_path, monkeypatch
+                                                                   ) -> None:
+    from sim.cli import main
+
+    monkeypatch.setattr(parallel, "CHUNK", parallel.SUM_SPAN)
+    for threads in (1, 2):
+        assert main(["run", "baseline", "--citizens", "3000", "--steps", "3", "--replicates",
+                     "1", "--threads", str(threads), "--out", str(tmp_path / str(threads)),
+                     "--quiet"]) == 0
+    for name in ("timeseries.csv", "regions.csv", "groups.csv"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
