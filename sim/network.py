@@ -219,29 +219,30 @@ def pick_partners(back, ahead, left, right, far, partner, place_end, local_ties,
         e = min(s + PICK_BLOCK, n)
         back_b, ahead_b, left_b, right_b = back[s:e], ahead[s:e], left[s:e], right[s:e]
         far_b, draw_b, out_b = far[s:e], draw[s:e], out[s:e]
-        count = 0
+        g0 = first + s
         for j in range(e - s):
-            g = first + s + j
-            start, end = g - back_b[j], g + ahead_b[j]
+            g = g0 + j
             members = np.int64(back_b[j]) + ahead_b[j] - 1
             before, after = np.int64(left_b[j]), np.int64(right_b[j])
             degree = members + before + after + far_b[j]
             k = min(np.int64(draw_b[j] * degree), degree - 1)
+            start = g - back_b[j]
             pick = start + k
             pick = pick + 1 if pick >= g else pick  # the household, skipping g itself
             k -= members
             pick = start - before + k if k >= 0 else pick
             k -= before
-            pick = end + k if k >= 0 else pick
-            k -= after
+            pick = g + ahead_b[j] + k if k >= 0 else pick
             out_b[j] = pick if degree > 0 else -1
+            rest[j] = k - after  # >= 0: a long-range tie, picked below
+        count = 0
+        for j in range(e - s):
             todo[count] = j
-            rest[count] = k
-            count += k >= 0  # a long-range tie: picked below
+            count += rest[j] >= 0
         for a in range(count):
             j = todo[a]
-            g = first + s + j
-            k = rest[a]
+            g = g0 + j
+            k = rest[j]
             if rounds == 1:
                 out_b[j] = partner[0, g]
                 continue
