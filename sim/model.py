@@ -168,6 +168,8 @@ class TrustModel(mesa.Model):
         population.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
         self.cell_count = population.cell_counts(self.citizens)
+        # citizens per group (at least 1), the denominator of every group output
+        self._group_count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
         self.catchment_salt = int(self.streams.generator("catchment", 0).integers(2**32))
         self.member_count = np.zeros((len(self.segments), n_prog), np.int64)
         self._catchments: tuple | None = None
@@ -309,19 +311,24 @@ class TrustModel(mesa.Model):
         c = self.citizens
         n_cols = c.trust.shape[1]
         ranges = self.pool.ranges(c.n, self.places)
-        trust_sums = np.zeros((len(ranges), demography.N_CELLS, n_cols))
-        out_counts = np.zeros((len(ranges), demography.N_CELLS), np.int64)
         codes = population.codes(c)
         has_choice = self.table.regime != Regime.NONE
+        if len(ranges) == 1:  # one pass into the one table
+            trust_sum = np.zeros((demography.N_CELLS, n_cols))
+            out_count = np.zeros(demography.N_CELLS, np.int64)
+            population.tally(*codes, c.trust, c.choice, has_choice, trust_sum, out_count)
+        else:
+            trust_sums = np.zeros((len(ranges), demography.N_CELLS, n_cols))
+            out_counts = np.zeros((len(ranges), demography.N_CELLS), np.int64)
 
-        def chunk(k: int, start: int, stop: int) -> None:
-            rows = slice(start, stop)
-            population.tally(*(code[rows] for code in codes), c.trust[rows], c.choice[rows],
-                             has_choice, trust_sums[k], out_counts[k])
+            def chunk(k: int, start: int, stop: int) -> None:
+                rows = slice(start, stop)
+                population.tally(*(code[rows] for code in codes), c.trust[rows],
+                                 c.choice[rows], has_choice, trust_sums[k], out_counts[k])
 
-        self.pool.run(chunk, ranges)
-        trust_sum, out_count = trust_sums.sum(axis=0), out_counts.sum(axis=0)
-        count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
+            self.pool.run(chunk, ranges)
+            trust_sum, out_count = trust_sums.sum(axis=0), out_counts.sum(axis=0)
+        count = self._group_count
         mean = demography.by_group(trust_sum) / count
         rate = demography.by_group(out_count)[:, None] / count
         self.group_results.record(t, np.hstack([rate, mean[:, -1:], mean[:, :-1]]))
