@@ -109,6 +109,10 @@ def step(plan: TrustPlan, citizens: Citizens, network: Ties | sp.csr_array, stre
     if network.shape[0] != c.n:  # the compiled kernels do not check bounds
         raise ValueError(f"the network has {network.shape[0]} citizens, the state {c.n}")
     ranges = pool.ranges(c.n)
+    rows_of, copies = c.trust, neighbour
+    if c.trust.shape[1] % 2 == 0 and c.trust.flags.c_contiguous and neighbour.flags.c_contiguous:
+        # the rows as 64-bit words: half as many loads and stores, the same bytes
+        rows_of, copies = c.trust.view(np.uint64), neighbour.view(np.uint64)
 
     def find(k: int, start: int, stop: int) -> None:
         draw = streams.uniform_span("partner", t, start, stop)  # this chunk's draws
@@ -120,7 +124,7 @@ def step(plan: TrustPlan, citizens: Citizens, network: Ties | sp.csr_array, stre
         else:  # a list of ties (CSR)
             partners(network.indptr[start:stop + 1], network.indices, draw,
                      c.partner[start:stop])
-        gather(c.trust, c.partner[start:stop], neighbour[start:stop], start)
+        gather(rows_of, c.partner[start:stop], copies[start:stop], start)
 
     pool.run(find, ranges)  # every partner's row is copied before any trust moves
     n_cols = c.trust.shape[1]
