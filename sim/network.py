@@ -8,8 +8,9 @@ their run, so the people a citizen lives beside share its region. A few random l
 per citizen, drawn as random pairings so every tie is mutual, make it a small world
 (Newman-Watts style) and may cross regions.
 
-The model keeps the network as :class:`Ties`: each citizen's household as two small offsets and
-its long-range partners, 6 bytes per citizen by default, from which :func:`pick_partners` finds
+The model keeps the network as :class:`Ties`: each citizen's household as two small offsets,
+the counts of its local ties before and after the household and of its own long-range ties, and
+its long-range partners, 9 bytes per citizen by default, from which :func:`pick_partners` finds
 the k-th neighbour in the order of the CSR adjacency (household, then local, then long-range
 ties), so a draw picks the same partner as from the list. :meth:`Ties.csr` (and
 :func:`build_network`) builds that list, a symmetric CSR adjacency (``scipy.sparse.csr_array``),

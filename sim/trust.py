@@ -101,9 +101,10 @@ def step(plan: TrustPlan, citizens: Citizens, network: Ties | sp.csr_array, stre
     """One week of trust: draw conversation partners, then update every citizen's trust.
 
     ``neighbour`` is an (N, K) float32 buffer for the partners' trust rows. Returns each
-    column's sum and sum of squares of the new trust (float64). The partners are drawn in one
-    piece, then each chunk of citizens (``pool``, sim.parallel) finds its partners, then copies
-    their rows, then is updated; the sums are added up from their fixed blocks afterwards.
+    column's sum and sum of squares of the new trust (float64). Each chunk of citizens
+    (``pool``, sim.parallel) draws its span of the partner draws, finds its partners and copies
+    their rows; once every chunk has, each chunk is updated; the sums are added up from their
+    fixed blocks afterwards.
     """
     c = citizens
     if network.shape[0] != c.n:  # the compiled kernels do not check bounds
