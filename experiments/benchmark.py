@@ -42,7 +42,13 @@ figures are single-core. Runs go one after another, never in parallel.
 
 Read it as: citizen-steps per second is throughput per citizen-week; at 1M citizens a 120-week
 run costs ``1e6 * 120 / citizen_steps_per_s`` seconds of stepping. ``--json`` prints one JSON
-object on the last stdout line; progress goes to stderr. ``--big`` adds 10M citizens x 52 steps.
+object on the last stdout line; progress goes to stderr. ``--big`` adds 10M citizens x 52 steps,
+on one thread and on two (``TrustModel(threads=2)``, sim.parallel: the same numbers), and
+reports two threads' speed-up over one (``speedup_2_threads_10m``). ``--uk`` runs the whole UK
+end to end through the command line, ``trustsim run scenarios/baseline.yaml --citizens
+67000000 --steps 52 --replicates 1 --threads 2`` into a temporary folder (set-up, steps,
+every results file and figure), and reports its wall time, peak resident memory and the CPU
+(``uk``); ``--uk-citizens`` runs the same at another size (to try 10M or 20M first).
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 DEFAULT_STEPS = 120
 MESA_CITIZENS, MESA_STEPS = 10_000, 30
 BIG_CITIZENS, BIG_STEPS, BIG_LIMIT_MB = 10_000_000, 52, 6 * 1024
+UK_CITIZENS, UK_STEPS, UK_THREADS = 67_000_000, 52, 2
+UK_LIMIT_S, UK_LIMIT_GB = 300.0, 16.0
 CHECK_CITIZENS, CHECK_STEPS = 2_000, 8
 QUICK = {"sizes": (10_000, 100_000), "steps": 20, "mesa_citizens": 2_000, "mesa_steps": 5}
 PHASE_STEPS = 20  # further steps of each timed model, with a timer around each phase
@@ -88,7 +96,7 @@ TIMED_CALLS: tuple[tuple[str, str, str, str | None], ...] = (
     ("sharing", "sim.sharing", "step", None),
     ("breaches", "sim.breaches", "step", None),
     ("trust", "sim.trust", "step", None),
-    ("trust: partners", "sim.trust", "partners", "trust"),
+    ("trust: partners", "sim.trust", "pick_partners", "trust"),
     ("trust: gather", "sim.trust", "gather", "trust"),
     ("trust: update", "sim.trust", "update", "trust"),
     ("control", "sim.control", "step", None),
@@ -249,7 +257,7 @@ def versions() -> dict[str, str]:
             "cores": str(os.cpu_count())}
 
 
-def child_trust_model(n: int, steps: int) -> dict[str, Any]:
+def child_trust_model(n: int, steps: int, threads: int = 1) -> dict[str, Any]:
     """One TrustModel run in this (fresh) process: set-up and stepping times, peak RSS."""
     import_start = time.perf_counter()
     from sim import TrustModel
@@ -259,7 +267,8 @@ def child_trust_model(n: int, steps: int) -> dict[str, Any]:
     warmup_s = _warm_up()
     rss_before = _rss_now_mb()
     start = time.perf_counter()
-    model = TrustModel(n, rng=SEED, citizen_agents=False, n_steps=steps + PHASE_STEPS)
+    model = TrustModel(n, rng=SEED, citizen_agents=False, n_steps=steps + PHASE_STEPS,
+                       threads=threads)
     built, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         model.step()
@@ -271,7 +280,8 @@ def child_trust_model(n: int, steps: int) -> dict[str, Any]:
     plain = plain_clipped_update(n, model.citizens.trust.shape[1])
     c = model.citizens
     state = sum(getattr(c, v.name).nbytes for v in STATE) / n
-    return {"citizens": n, "steps": steps, "import_s": import_s, "warmup_s": warmup_s,
+    return {"citizens": n, "steps": steps, "threads": threads, "import_s": import_s,
+            "warmup_s": warmup_s,
             "state_bytes_per_citizen": state,
             "bytes_per_citizen": TrustModel.bytes_per_citizen(c.trust.shape[1],
                                                               len(model.programmes)),
@@ -319,10 +329,11 @@ def child_mesa(n: int, steps: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the parent
-def run_child(kind: str, n: int, steps: int, env: dict[str, str] | None = None
-              ) -> dict[str, Any]:
+def run_child(kind: str, n: int, steps: int, env: dict[str, str] | None = None,
+              threads: int = 1) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter and return the JSON it printed last."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), kind, str(n), str(steps)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), kind, str(n), str(steps),
+           "--child-threads", str(threads)]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, check=False)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -338,7 +349,7 @@ def cold_compile() -> dict[str, Any]:
 
 
 def measure(sizes: list[int], steps: int, mesa_citizens: int, mesa_steps: int, big: bool,
-            cold: bool) -> dict[str, Any]:
+            cold: bool, uk: int | None = None) -> dict[str, Any]:
     """All runs, one child each, one after another; returns the summary (the JSON object)."""
     runs = {}
     for n in sizes:
@@ -384,15 +395,61 @@ def measure(sizes: list[int], steps: int, mesa_citizens: int, mesa_steps: int, b
     if big:
         log(f"TrustModel: {BIG_CITIZENS:,} citizens x {BIG_STEPS} steps ...")
         r = run_child("--child", BIG_CITIZENS, BIG_STEPS)
+        log(f"  {r['citizen_steps_per_s']:,.0f} citizen-steps/s; again on 2 threads ...")
+        two = run_child("--child", BIG_CITIZENS, BIG_STEPS, threads=2)
+        log(f"  {two['citizen_steps_per_s']:,.0f} citizen-steps/s")
         summary.update({
             "run_10m_52_s": r["total_s"], "setup_10m_s": r["setup_s"],
             "citizen_steps_per_s_10m": r["citizen_steps_per_s"],
             "peak_rss_mb_10m": r["peak_rss_mb"], "big_under_6gb": r["peak_rss_mb"] < BIG_LIMIT_MB,
+            "run_10m_52_s_2_threads": two["total_s"], "setup_10m_s_2_threads": two["setup_s"],
+            "citizen_steps_per_s_10m_2_threads": two["citizen_steps_per_s"],
+            "speedup_2_threads_10m": two["citizen_steps_per_s"] / r["citizen_steps_per_s"],
+            "trust_mean_10m_same": two["trust_mean"] == r["trust_mean"],
         })
+    if uk:
+        log(f"whole UK: trustsim run, {uk:,} citizens x {UK_STEPS} weeks, {UK_THREADS} threads "
+            "...")
+        summary["uk"] = run_uk(uk)
+        log(f"  {summary['uk']['total_s']:.0f} s, peak RSS {summary['uk']['peak_rss_gb']:.1f} GB")
     if cold:
         log("cold numba cache: 1,000 citizens x 3 steps ...")
         summary["first_run_compile_s"] = cold_compile()["warmup_s"]
     return summary
+
+
+def run_uk(citizens: int = UK_CITIZENS) -> dict[str, Any]:
+    """The whole UK end to end through the command line, in a child process: its wall time,
+    its own peak RSS (from ``wait4``) and the machine."""
+    with tempfile.TemporaryDirectory(prefix="trustsim-uk-") as folder:
+        cmd = [sys.executable, "-m", "sim.cli", "run", str(ROOT / "scenarios" / "baseline.yaml"),
+               "--citizens", str(citizens), "--steps", str(UK_STEPS), "--replicates", "1",
+               "--threads", str(UK_THREADS), "--out", str(Path(folder) / "uk"), "--quiet"]
+        env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        total = time.perf_counter() - start
+        line = proc.stdout.read().strip() if proc.stdout else ""
+        regions = (Path(folder) / "uk" / "regions.csv").is_file()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed with status {status}")
+    peak_mb = usage.ru_maxrss / 1024
+    return {"citizens": citizens, "steps": UK_STEPS, "threads": UK_THREADS,
+            "command": " ".join(["trustsim", *cmd[3:]]), "total_s": total,
+            "citizen_steps_per_s_end_to_end": citizens * UK_STEPS / total,
+            "peak_rss_mb": peak_mb, "peak_rss_gb": peak_mb * 2**20 / 1e9,
+            "under_5_min": total < UK_LIMIT_S, "under_16_gb": peak_mb * 2**20 / 1e9 < UK_LIMIT_GB,
+            "regions_csv": regions, "result": line, "versions": versions()}
+
+
+def uk_line(u: dict[str, Any]) -> str:
+    """The UK run as one line."""
+    return (f"Whole UK, {u['citizens']:,} citizens x {u['steps']} weeks on {u['threads']} "
+            f"threads, end to end through `trustsim run` (set-up, steps, results, figures): "
+            f"{u['total_s']:.0f} s ({'under' if u['under_5_min'] else 'OVER'} 5 minutes), "
+            f"peak RSS {u['peak_rss_gb']:.1f} GB ({'under' if u['under_16_gb'] else 'OVER'} "
+            f"16 GB); {u['versions']['cpu']}")
 
 
 def table(s: dict[str, Any]) -> str:
@@ -420,6 +477,13 @@ def table(s: dict[str, Any]) -> str:
                    f"{s['setup_10m_s']:.1f} s, {s['citizen_steps_per_s_10m']:,.0f} "
                    f"citizen-steps/s), peak RSS {s['peak_rss_mb_10m']:,.0f} MB "
                    f"({'under' if s['big_under_6gb'] else 'OVER'} 6 GB)")
+        out.append(f"  on 2 threads: {s['run_10m_52_s_2_threads']:.1f} s (set-up "
+                   f"{s['setup_10m_s_2_threads']:.1f} s, "
+                   f"{s['citizen_steps_per_s_10m_2_threads']:,.0f} citizen-steps/s): "
+                   f"{s['speedup_2_threads_10m']:.2f}x one thread; same numbers: "
+                   f"{'yes' if s['trust_mean_10m_same'] else 'NO'}")
+    if "uk" in s:
+        out.append(uk_line(s["uk"]))
     m, c = s["mesa"], s["reference_check"]
     out += [
         f"\nPlain Mesa reference, {m['citizens']:,} citizens x {m['steps']} steps: "
@@ -492,9 +556,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=argparse.SUPPRESS)
     parser.add_argument("--child-mesa", type=int, nargs=2, metavar=("N", "STEPS"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--child-threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--uk", action="store_true",
+                        help=f"add the whole UK end to end: trustsim run, {UK_CITIZENS:,} "
+                             f"citizens x {UK_STEPS} weeks, {UK_THREADS} threads")
+    parser.add_argument("--uk-citizens", type=int,
+                        help="with --uk: another population size (try 10M or 20M first)")
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child_trust_model(*args.child)))
+        print(json.dumps(child_trust_model(*args.child, threads=args.child_threads)))
         return 0
     if args.child_mesa:
         print(json.dumps(child_mesa(*args.child_mesa)))
@@ -502,8 +572,15 @@ def main(argv: list[str] | None = None) -> int:
     quick = QUICK if args.quick else {}
     sizes = args.sizes or list(quick.get("sizes", DEFAULT_SIZES))
     steps = args.steps or quick.get("steps", DEFAULT_STEPS)
+    uk = (args.uk_citizens or UK_CITIZENS) if args.uk else None
+    if uk and not (args.sizes or args.big or args.quick):  # the UK run alone
+        log(f"whole UK: trustsim run, {uk:,} citizens x {UK_STEPS} weeks, {UK_THREADS} "
+            "threads ...")
+        summary = {"uk": run_uk(uk)}
+        print(json.dumps(summary) if args.json else uk_line(summary["uk"]))
+        return 0
     summary = measure(sorted(sizes), steps, quick.get("mesa_citizens", MESA_CITIZENS),
-                      quick.get("mesa_steps", MESA_STEPS), args.big, args.cold)
+                      quick.get("mesa_steps", MESA_STEPS), args.big, args.cold, uk)
     print(json.dumps(summary) if args.json else table(summary))
     return 0
 

@@ -15,11 +15,13 @@ numba another target and an empty cache, e.g.::
         python experiments/fingerprint.py
 
 (``NUMBA_CPU_NAME=x86-64 NUMBA_CPU_FEATURES=`` for plain SSE2), and numpy's AVX-512 code paths
-can be switched off with ``NPY_DISABLE_CPU_FEATURES``.
+can be switched off with ``NPY_DISABLE_CPU_FEATURES``. ``--threads 2`` runs the kernels on two
+threads (sim.parallel): the lines must be the same as with one.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import sys
 from pathlib import Path
@@ -52,15 +54,16 @@ def fingerprint(model: TrustModel) -> dict[str, str]:
     }
 
 
-def default_run() -> TrustModel:
-    model = TrustModel(20_000, rng=1, citizen_agents=False)
+def default_run(threads: int = 1) -> TrustModel:
+    model = TrustModel(20_000, rng=1, citizen_agents=False, threads=threads)
     for _ in range(60):
         model.step()
     return model
 
 
-def stress_run() -> TrustModel:
-    model = TrustModel(20_000, programmes=stress_world(), rng=3, citizen_agents=False)
+def stress_run(threads: int = 1) -> TrustModel:
+    model = TrustModel(20_000, programmes=stress_world(), rng=3, citizen_agents=False,
+                       threads=threads)
     for p, strength, reach in STRESS_CAMPAIGNS:
         model.campaign(model.programmes[p].name, strength, reach)
     for _ in range(40):
@@ -68,9 +71,12 @@ def stress_run() -> TrustModel:
     return model
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=1, help="threads per run (default 1)")
+    threads = parser.parse_args(argv).threads
     for name, run in (("default", default_run), ("stress", stress_run)):
-        print(name, " ".join(f"{k}={v}" for k, v in fingerprint(run()).items()))
+        print(name, " ".join(f"{k}={v}" for k, v in fingerprint(run(threads)).items()))
     return 0
 
 

@@ -148,7 +148,7 @@ def lost_events(original: sc.Scenario, compared: sc.Scenario) -> list[str]:
 
 # ------------------------------------------------------------------------------ running
 def ensemble(scenarios: Sequence[sc.Scenario], names: Sequence[str], workers: int = 1,
-             progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+             progress: Callable[[int], None] | None = None, threads: int = 1) -> pd.DataFrame:
     """Every replicate of every scenario, each run with the settings written into it
     (``run_settings``), as one wide frame: ``scenario``, ``replicate``, ``step``, outputs.
 
@@ -158,7 +158,7 @@ def ensemble(scenarios: Sequence[sc.Scenario], names: Sequence[str], workers: in
     return runner.run_named(
         [(name, task) for s, name in zip(scenarios, names, strict=True)
          for task in runner.tasks(s, s.population.size, s.steps, s.replicates, s.seed)],
-        workers, progress)
+        workers, progress, threads)
 
 
 def summary_data(df: pd.DataFrame, scenario: sc.Scenario) -> dict[str, Any]:
@@ -212,7 +212,7 @@ def _call(name: str, scenarios: Sequence[ScenarioLike], **settings: Any) -> list
 
 def run(scenario: ScenarioLike, *, citizens: int | None = None, steps: int | None = None,
         replicates: int | None = None, seed: int | None = None, workers: int = 1,
-        overrides: Sequence[str] = (), progress: bool = False) -> RunResults:
+        threads: int = 1, overrides: Sequence[str] = (), progress: bool = False) -> RunResults:
     """Run a scenario's replicates: the numbers ``trustsim run`` writes, as a ``RunResults``.
 
     Args:
@@ -222,6 +222,9 @@ def run(scenario: ScenarioLike, *, citizens: int | None = None, steps: int | Non
         replicates: runs, each with its own seed spawned from ``seed``; default: the scenario's.
         seed: seed of all randomness; default: the scenario's.
         workers: parallel processes; the numbers are the same whatever the number.
+        threads: threads for each step of a run in this process (one large run: 2 on a
+            two-core machine); the numbers are the same whatever the number. Runs spread over
+            ``workers`` processes keep one thread each.
         overrides: ``path=value`` changes, as ``trustsim run --set``.
         progress: show a progress bar of replicates.
     """
@@ -230,19 +233,20 @@ def run(scenario: ScenarioLike, *, citizens: int | None = None, steps: int | Non
     s = run_settings(loaded, citizens, steps, replicates, seed)
     command.check_memory([s], s.population.size, min(workers, s.replicates))
     with _bar(s.replicates, progress, s.name) as bar:
-        df = ensemble([s], [s.name], workers, bar.update)
+        df = ensemble([s], [s.name], workers, bar.update, threads)
     manifest = report.manifest(
         scenarios={s.name: s.model_dump(mode="json")}, files={s.name: _hashes(scenario)},
         seed=s.seed, replicates=s.replicates, citizens=s.population.size, steps=s.steps,
         workers=workers, started=started,
         argv=_call("run", [scenario], citizens=citizens, steps=steps, replicates=replicates,
-                   seed=seed, workers=workers, overrides=list(overrides)))
+                   seed=seed, workers=workers, threads=threads if threads != 1 else None,
+                   overrides=list(overrides)))
     return _results(df, summary_data(df, s), manifest)
 
 
 def compare(reference: ScenarioLike, *others: ScenarioLike, citizens: int | None = None,
             steps: int | None = None, replicates: int | None = None, seed: int | None = None,
-            workers: int = 1, overrides: Sequence[str] = (),
+            workers: int = 1, threads: int = 1, overrides: Sequence[str] = (),
             progress: bool = False) -> RunResults:
     """Run scenarios on common random numbers and compare them with the first: the numbers
     ``trustsim compare`` writes, as a ``RunResults`` with ``paired`` differences.
@@ -271,14 +275,15 @@ def compare(reference: ScenarioLike, *others: ScenarioLike, citizens: int | None
     command.check_memory(scenarios, first.population.size,
                          min(workers, per * len(scenarios)))
     with _bar(per * len(scenarios), progress, "compare") as bar:
-        df = ensemble(scenarios, names, workers, bar.update)
+        df = ensemble(scenarios, names, workers, bar.update, threads)
     manifest = report.manifest(
         scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
         files={n: _hashes(s) for n, s in zip(names, given, strict=True)}, seed=first.seed,
         replicates=per, citizens=first.population.size, steps=first.steps, workers=workers,
         started=started,
         argv=_call("compare", given, citizens=citizens, steps=steps, replicates=replicates,
-                   seed=seed, workers=workers, overrides=list(overrides)))
+                   seed=seed, workers=workers, threads=threads if threads != 1 else None,
+                   overrides=list(overrides)))
     return _results(df, comparison_data(df, scenarios, names), manifest)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.agencies import GENERAL_TRUST, AgencySpec
 from sim.network import place_like_with_like
+from sim.parallel import SERIAL, Pool
 from sim.params import TrustParams
 from sim.segments import Segment, shares, trust_factors
 from sim.streams import Streams
@@ -75,28 +76,38 @@ STATE: tuple[StateVar, ...] = (
 
 
 def aligned_full(shape: tuple[int, ...], value: float, dtype: type, align: int = 64,
-                 ) -> np.ndarray:
+                 pool: Pool = SERIAL) -> np.ndarray:
     """``np.full`` on a cache-line boundary: a 32-byte trust row then never straddles two
-    lines, which makes gathering a partner's row about a third cheaper (measured)."""
+    lines, which makes gathering a partner's row about a third cheaper (measured). Filled in
+    chunks of rows on ``pool``: the first touch of fresh memory costs a page fault per page,
+    which threads take at once."""
     itemsize = np.dtype(dtype).itemsize
     nbytes = int(np.prod(shape)) * itemsize
     raw = np.empty(nbytes + align, dtype=np.uint8)
     offset = -raw.ctypes.data % align
     out = raw[offset: offset + nbytes].view(dtype).reshape(shape)
-    out.fill(value)
+
+    def fill(k: int, start: int, stop: int) -> None:
+        out[start:stop].fill(value)
+
+    pool.run(fill, pool.ranges(shape[0]))
     return out
+
+
+#: Citizens per span of :func:`initialise`'s draws.
+INIT_SPAN = 1 << 20
 
 
 class Citizens:
     """Struct of arrays: ``citizens.trust[i, k]`` is citizen i's trust in column k."""
 
-    def __init__(self, n: int, n_trust: int, n_programmes: int):
+    def __init__(self, n: int, n_trust: int, n_programmes: int, pool: Pool = SERIAL):
         self.n = n
         widths = {"citizen": None, "trust": n_trust, "programme": n_programmes}
         for var in STATE:
             width = widths[var.axis]
             shape = (n,) if width is None else (n, width)
-            setattr(self, var.name, aligned_full(shape, var.default, var.dtype))
+            setattr(self, var.name, aligned_full(shape, var.default, var.dtype, pool=pool))
 
     def nbytes(self) -> int:
         return sum(getattr(self, v.name).nbytes for v in STATE)
@@ -121,24 +132,39 @@ def initialise(
     (domain.md section 5) scaled by the segment's trust relative to the mean (SF8).
     """
     n = citizens.n
-    fresh = streams.generator("segment", 0).choice(len(segments), size=n, p=shares(segments))
-    repeat = streams.generator("homophily", 0).random(n) < homophily
-    place_like_with_like(fresh.astype(np.int8), repeat, citizens.segment)
-    seg = citizens.segment
+    # Every draw is made in spans of citizens from its one generator, which gives the same
+    # numbers as one draw of all n and keeps the temporaries (float64, N x K) small.
+    spans = [(start, min(start + INIT_SPAN, n)) for start in range(0, n, INIT_SPAN)]
+    fresh, repeat = np.empty(n, np.int8), np.empty(n, np.bool_)
+    draw_segment, draw_repeat = streams.generator("segment", 0), streams.generator("homophily", 0)
+    for start, stop in spans:
+        fresh[start:stop] = draw_segment.choice(len(segments), size=stop - start,
+                                                p=shares(segments))
+        repeat[start:stop] = draw_repeat.random(stop - start) < homophily
+    place_like_with_like(fresh, repeat, citizens.segment)
+    del fresh, repeat
     control = np.array([s.control for s in segments])
-    noise = streams.generator("concern", 0).normal(0.0, params.concern_sd, n)
-    citizens.concern[:] = np.clip(control[seg] + noise, 0.0, 1.0)
-    need_mean = np.array([s.need for s in segments])[seg]
+    need = np.array([s.need for s in segments])
     k = params.need_concentration
-    citizens.need[:] = streams.generator("need", 0).beta(k * need_mean, k * (1 - need_mean))
-    citizens.propensity[:] = streams.generator("propensity", 0).normal(0.0, params.propensity_sd,
-                                                                       n)
     means = np.array([a.mean_initial_trust for a in agencies] + [GENERAL_TRUST])
-    factor = trust_factors(segments)[seg].astype(np.float32)
-    trust = citizens.trust
-    np.multiply(factor[:, None], means[None, :].astype(np.float32), out=trust)
-    noise = streams.generator("trust", 0).standard_normal(trust.shape, dtype=np.float32)
-    noise *= np.float32(params.initial_trust_sd)
-    trust += noise
-    np.clip(trust, 0.0, 1.0, out=trust)
-    citizens.disposition[:] = trust
+    means32 = means[None, :].astype(np.float32)
+    factors = trust_factors(segments)
+    sd = np.float32(params.initial_trust_sd)
+    draws = {"concern": streams.generator("concern", 0), "need": streams.generator("need", 0),
+             "propensity": streams.generator("propensity", 0),
+             "trust": streams.generator("trust", 0)}
+    for start, stop in spans:
+        m, seg = stop - start, citizens.segment[start:stop]
+        noise = draws["concern"].normal(0.0, params.concern_sd, m)
+        citizens.concern[start:stop] = np.clip(control[seg] + noise, 0.0, 1.0)
+        need_mean = need[seg]
+        citizens.need[start:stop] = draws["need"].beta(k * need_mean, k * (1 - need_mean))
+        citizens.propensity[start:stop] = draws["propensity"].normal(0.0, params.propensity_sd,
+                                                                     m)
+        trust = citizens.trust[start:stop]
+        np.multiply(factors[seg].astype(np.float32)[:, None], means32, out=trust)
+        noise = draws["trust"].standard_normal(trust.shape, dtype=np.float32)
+        noise *= sd
+        trust += noise
+        np.clip(trust, 0.0, 1.0, out=trust)
+        citizens.disposition[start:stop] = trust

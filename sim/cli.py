@@ -99,6 +99,10 @@ def _run_options(parser: argparse.ArgumentParser, out: str) -> None:
                         help="seed of all randomness (default: file's)")
     parser.add_argument("--workers", type=positive, default=1,
                         help="parallel processes; results are identical whatever the number")
+    parser.add_argument("--threads", type=positive, default=1,
+                        help="threads for each step of a run in this process (one large run: "
+                             "2 on a two-core machine); results are identical whatever the "
+                             "number; runs spread over --workers keep one thread each")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="PATH=VALUE",
                         help="override a value by dotted path, e.g. "
@@ -198,7 +202,8 @@ def _run_all(todo: Sequence[runner.Task], args: argparse.Namespace, desc: str,
     if runner.in_process(todo, args.workers):
         steps = sum(task.scenario["steps"] for task in todo)
         with command.progress(steps, args.quiet, desc, unit="week") as bar:
-            return runner.run_all(todo, args.workers, on_step=bar.update)
+            return runner.run_all(todo, args.workers, on_step=bar.update,
+                                  threads=args.threads)
     with command.progress(len(todo), args.quiet, desc) as bar:
         return runner.run_all(todo, args.workers, bar.update)
 

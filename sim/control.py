@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
@@ -31,6 +31,7 @@ from scipy.optimize import brentq
 
 from sim import population, sharing
 from sim.citizens import Citizens
+from sim.parallel import SERIAL, Pool
 from sim.params import TrustParams
 from sim.population import cell_of
 from sim.programmes import (
@@ -152,23 +153,34 @@ class ControlPlan:
                            self.benefit_public_k, p, k, out)
         return out
 
-    def attitudes(self, citizens: Citizens, culture: np.ndarray | None = None) -> np.ndarray:
+    def attitudes(self, citizens: Citizens, culture: np.ndarray | None = None,
+                  pool: Pool = SERIAL) -> np.ndarray:
         """Count the willing per programme and write every citizen's grievances (see
         :func:`_attitudes`), with flows scaled by ``culture`` as this week's sharing was
-        (sim.sharing.SharingPlan.culture); returns the counts."""
-        willing = np.zeros(len(self.regime), dtype=np.int64)
+        (sim.sharing.SharingPlan.culture); returns the counts. Chunks of citizens run on
+        ``pool`` (sim.parallel), each counting into its own row."""
         c = citizens
         consent, refuse = self.flow_consent, self.flow_refused
         if culture is not None:
             consent, refuse = consent * culture, refuse * culture
-        _attitudes(*self._utility_args(c), c.choice, c.refused, c.aware, self.visible,
-                   self.unheard, self.regime, self.uses, consent, refuse, self.illegitimacy,
-                   willing, c.grievance, *population.codes(c), self.member,
-                   self.subject_share, self.subject_key)
-        return willing
+        ranges = pool.ranges(c.n)
+        counts = np.zeros((len(ranges), len(self.regime)), dtype=np.int64)
+        codes = population.codes(c)
 
-    def _utility_args(self, c: Citizens) -> tuple:
-        return (c.trust, c.concern, c.propensity, c.need, self.holder, self.recipient,
+        def chunk(k: int, start: int, stop: int) -> None:
+            rows = slice(start, stop)
+            _attitudes(*self._utility_args(c, rows), c.choice[rows], c.refused[rows],
+                       c.aware[rows], self.visible, self.unheard, self.regime, self.uses,
+                       consent, refuse, self.illegitimacy, counts[k], c.grievance[rows],
+                       *(code[rows] for code in codes), self.member, self.subject_share,
+                       self.subject_key, start)
+
+        pool.run(chunk, ranges)
+        return counts.sum(axis=0)
+
+    def _utility_args(self, c: Citizens, rows: slice = slice(None)) -> tuple:
+        return (c.trust[rows], c.concern[rows], c.propensity[rows], c.need[rows], self.holder,
+                self.recipient,
                 self.constant, self.exposure, self.benefit_direct, self.benefit_public,
                 self.legitimacy, self.w_holder, self.w_recipient, self.w_general,
                 self.trust_weight, self.risk_weight, self.benefit_weight,
@@ -176,33 +188,48 @@ class ControlPlan:
 
 
 def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segments: int,
-         culture: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+         culture: np.ndarray | None = None, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
     """One week of consent choices, then salience and attention fade; then each citizen's
     grievances are brought up to date with the choices made (read by next week's trust step).
 
     Returns the number of citizens opted out of at least one programme, by segment, and the
     number of citizens whose utility favours sharing, by programme (their stated willingness).
+    Chunks of citizens decide on ``pool`` (sim.parallel), each with its own span of the draws
+    (sim.streams.Streams.bits_span), reading others' choices only from the copy made at the
+    start.
     """
     c = citizens
-    out_by_segment = np.zeros(n_segments, dtype=np.int64)
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
     previous = c.choice.copy()
-    draw = streams.bits("choice", t, c.n)
     act = plan.act
-    if (plan.regime == _DYNAMIC).any():  # by purpose; decide then only fades and counts them
-        decide_dynamic(c.choice, previous, c.refused, c.refused.copy(), plan.used, plan.main,
-                       c.aware, c.salience, c.attention, c.partner, draw, c.trust, c.concern,
-                       c.propensity, c.need, plan.holder, plan.recipient, plan.constant,
-                       plan.exposure_k, plan.benefit_direct_k, plan.benefit_public_k,
-                       plan.legitimacy, plan.w_holder, plan.w_recipient, plan.w_general,
-                       plan.trust_weight, plan.risk_weight, plan.benefit_weight,
-                       plan.legitimacy_weight, plan.regime, plan.act, prompt,
-                       plan.switching_cost, plan.background, plan.word_of_mouth)
+    dynamic = bool((plan.regime == _DYNAMIC).any())
+    previous_refused = c.refused.copy() if dynamic else c.refused
+    if dynamic:  # by purpose; decide then only fades and counts them
         act = np.where(plan.regime == _DYNAMIC, np.float32(0), plan.act)
-    decide(c.choice, previous, c.aware, c.salience, c.attention, c.segment, c.partner, draw,
-           *plan._utility_args(c), plan.regime, act, prompt, plan.switching_cost,
-           plan.background, plan.word_of_mouth, plan.fade, out_by_segment)
-    return out_by_segment, plan.attitudes(c, culture)
+    ranges = pool.ranges(c.n)
+    out_by_segment = np.zeros((len(ranges), n_segments), dtype=np.int64)
+
+    def chunk(k: int, start: int, stop: int) -> None:
+        rows = slice(start, stop)
+        draw = streams.bits_span("choice", t, start, stop)  # this chunk's draws
+        if dynamic:
+            decide_dynamic(c.choice[rows], previous, c.refused[rows], previous_refused,
+                           plan.used, plan.main, c.aware[rows], c.salience[rows],
+                           c.attention[rows], c.partner[rows], draw, c.trust[rows],
+                           c.concern[rows], c.propensity[rows], c.need[rows], plan.holder,
+                           plan.recipient, plan.constant, plan.exposure_k,
+                           plan.benefit_direct_k, plan.benefit_public_k, plan.legitimacy,
+                           plan.w_holder, plan.w_recipient, plan.w_general, plan.trust_weight,
+                           plan.risk_weight, plan.benefit_weight, plan.legitimacy_weight,
+                           plan.regime, plan.act, prompt, plan.switching_cost, plan.background,
+                           plan.word_of_mouth)
+        decide(c.choice[rows], previous, c.aware[rows], c.salience[rows], c.attention[rows],
+               c.segment[rows], c.partner[rows], draw, *plan._utility_args(c, rows),
+               plan.regime, act, prompt, plan.switching_cost, plan.background,
+               plan.word_of_mouth, plan.fade, out_by_segment[k])
+
+    pool.run(chunk, ranges)
+    return out_by_segment.sum(axis=0), plan.attitudes(c, culture, pool)
 
 
 # ------------------------------------------------------------------ the choice
@@ -288,13 +315,13 @@ def _purpose_utilities(trust, concern, propensity, need, holder, recipient, cons
                             risk_weight, benefit_weight, legitimacy_weight, i, p)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _attitudes(trust, concern, propensity, need, holder, recipient, constant, exposure,
                benefit_direct, benefit_public, legitimacy, w_holder, w_recipient, w_general,
                trust_weight, risk_weight, benefit_weight, legitimacy_weight, choice, refused,
                aware, visible, unheard, regime, uses, flow_consent, flow_refused, illegitimacy,
                willing, grievance, region, sex, age_band, deprivation, member, subject_share,
-               subject_key):
+               subject_key, first):
     """Per programme, how many citizens' utility of sharing is positive (their stated
     willingness); per citizen and programme, the grievance of unwanted sharing: the share of its
     records that flows although its utility of sharing is negative, times the sharing's
@@ -309,7 +336,9 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     consent whose catchment is everyone (most) goes through a branch-free loop over the
     block's columns (selects, the flow's consent test as arithmetic), which vectorises; any
     other goes cell by cell. Each (citizen, programme) is computed by the same operations as
-    before and the counts are integers, so the order changes no number."""
+    before and the counts are integers, so the order changes no number. The arrays may be the
+    slice of citizens from ``first`` on (whose number keys the catchment's membership draws).
+    """
     n_prog = willing.shape[0]
     n, n_cols = trust.shape
     zero = np.float32(0)
@@ -331,7 +360,7 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
                         grievance[i, p] = 0
                     elif visible[p] and aware[i, p] and holds(
                             member, subject_share, subject_key,
-                            cell_of(region, sex, age_band, deprivation, i), i, p):
+                            cell_of(region, sex, age_band, deprivation, i), first + i, p):
                         f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
                                                     flow_consent[p], flow_refused[p], i, p))
                         if regime[p] != _NONE and choice[i, p] != _OUT:
@@ -374,7 +403,7 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
             willing[p] += count
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def decide(choice, previous, aware, salience, attention, segment, partner, draw, trust, concern,
            propensity, need, holder, recipient, constant, exposure, benefit_direct,
            benefit_public, legitimacy, w_holder, w_recipient, w_general, trust_weight,
@@ -398,7 +427,8 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
     update is synchronous. Counts, by segment, the citizens opted out of at least one programme
     with a choice. A utility is computed only for a citizen who acts. Programmes under dynamic
     consent are decided by :func:`decide_dynamic` first and passed here with ``act`` 0. Pass
-    float32 scalars and arrays (see sim.trust.update).
+    float32 scalars and arrays (see sim.trust.update). The per-citizen arrays may be a slice
+    of citizens; ``previous`` is all of them (a partner may be anywhere).
 
     Each (citizen, programme) decides from its own values as they were at the start of the
     phase (its choice, salience and attention, the partner's ``previous`` choice), so the order
@@ -478,7 +508,7 @@ def _fade(values, keep):
             values[j] = s * keep if s > SALIENCE_FLOOR else 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def decide_dynamic(choice, previous, refused, previous_refused, used, main, aware, salience,
                    attention, partner, draw, trust, concern, propensity, need, holder, recipient,
                    constant, exposure_k, benefit_direct_k, benefit_public_k, legitimacy,
@@ -553,33 +583,53 @@ def decide_dynamic(choice, previous, refused, previous_refused, used, main, awar
 
 
 # ------------------------------------------------------------------ the starting state
-@nb.njit(cache=True)
-def _stationary(base, aware, constant, switching_cost, out_share):
+def _stationary(base: np.ndarray, aware: np.ndarray, constant: float, switching_cost: float,
+                out_share: np.ndarray, pool: Pool = SERIAL) -> float:
     """Each aware citizen's stationary probability of not sharing (float64), for utilities
     ``base + constant``: the share of time its two-state chain spends out,
     ``logistic(-U - k) / (logistic(-U - k) + logistic(U - k))``; returns the population mean
-    (the unaware never chose)."""
-    total = 0.0
+    (the unaware never chose). The shares are computed in chunks on ``pool``, then summed in
+    citizen order."""
+
+    def chunk(k: int, start: int, stop: int) -> None:
+        _stationary_shares(base[start:stop], aware[start:stop], constant, switching_cost,
+                           out_share[start:stop])
+
+    pool.run(chunk, pool.ranges(base.shape[0]))
+    return _sum_of_aware(aware, out_share) / base.shape[0]
+
+
+@nb.njit(cache=True, nogil=True)
+def _stationary_shares(base, aware, constant, switching_cost, out_share):
     for i in range(base.shape[0]):
         if aware[i]:
             x = np.float64(base[i]) + constant
             leave = 1.0 / (1.0 + np.exp(x + switching_cost))
             join = 1.0 / (1.0 + np.exp(-x + switching_cost))
             out_share[i] = leave / (leave + join)
-            total += out_share[i]
         else:
             out_share[i] = 0.0
-    return total / base.shape[0]
+
+
+@nb.njit(cache=True)
+def _sum_of_aware(aware, out_share):
+    total = 0.0
+    for i in range(aware.shape[0]):
+        if aware[i]:
+            total += out_share[i]
+    return total
 
 
 def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Programme],
-                  params: TrustParams) -> np.ndarray:
+                  params: TrustParams, pool: Pool = SERIAL) -> np.ndarray:
     """Each programme's utility constant: fitted so the equilibrium matches the observed
     starting share (``initial_opt_out``, or ``initial_opt_in`` under opt-in) where one is given
     and the programme has a choice; ``share_intercept`` otherwise. Under dynamic consent with
     several uses, the use-weighted mean of the stationary refusal shares is matched."""
     constant = np.full(len(programmes), params.share_intercept)
-    scratch = np.empty(citizens.n)
+    # the arrays the root finder's function reads: scipy's wrapper of it is a reference
+    # cycle, freed only by the garbage collector, so they are emptied out once it is done
+    held: dict[str, Any] = {"scratch": np.empty(citizens.n)}
     zero = _with_constant(plan, 0.0)
     k = float(params.switching_cost)
     for p, prog in enumerate(programmes):
@@ -587,7 +637,7 @@ def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Pr
         target = prog.initial_opt_in if regime is Regime.OPT_IN else prog.initial_opt_out
         if regime is Regime.NONE or target is None:
             continue
-        base, aware = zero.utilities(citizens, p), citizens.aware[:, p]
+        held["aware"] = aware = citizens.aware[:, p]
         known = float(aware.mean())
         out = known - target if regime is Regime.OPT_IN else target
         if not 0 < out < known:
@@ -596,14 +646,18 @@ def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Pr
                              "(raise its awareness)")
         uses = _uses_of(plan, p)
         if regime is Regime.DYNAMIC and len(uses) > 1:
-            bases = [(w, zero.purpose_utilities(citizens, p, j)) for w, j in uses]
-
-            def gap(a, bases=bases, w=aware, o=out):
-                return sum(share * _stationary(b, w, a, k, scratch) for share, b in bases) - o
+            held["bases"] = [(w, zero.purpose_utilities(citizens, p, j)) for w, j in uses]
         else:
-            def gap(a, b=base, w=aware, o=out):
-                return _stationary(b, w, a, k, scratch) - o
+            held["bases"] = [(1.0, zero.utilities(citizens, p))]
+        single = len(held["bases"]) == 1
+
+        def gap(a: float, o: float = out, single: bool = single) -> float:
+            shares = [share * _stationary(b, held["aware"], a, k, held["scratch"], pool)
+                      for share, b in held["bases"]]
+            return (shares[0] if single else sum(shares)) - o
+
         constant[p] = brentq(gap, -60.0, 60.0, xtol=1e-10)
+    held.clear()
     return constant
 
 
@@ -637,11 +691,15 @@ def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: Trust
     out_share = np.empty(citizens.n)
     _stationary(plan.utilities(citizens, p), aware, 0.0, float(params.switching_cost),
                 out_share)
-    draw = rng.random(citizens.n)
-    if regime == _OPT_IN:
-        citizens.choice[(draw >= out_share) & (aware == 1), p] = Choice.IN
-    else:
-        citizens.choice[draw < out_share, p] = Choice.OUT
+    n = citizens.n
+    for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
+        stop = min(start + (1 << 20), n)
+        draw, share = rng.random(stop - start), out_share[start:stop]
+        if regime == _OPT_IN:
+            chosen = (draw >= share) & (aware[start:stop] == 1)
+            citizens.choice[start:stop, p][chosen] = Choice.IN
+        else:
+            citizens.choice[start:stop, p][draw < share] = Choice.OUT
 
 
 def _initial_refusals(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
@@ -680,8 +738,12 @@ def initial_awareness(citizens: Citizens, table: ProgrammeTable, rng: np.random.
                       ) -> None:
     """Who knows at the start that they have a choice: each programme's ``awareness`` share,
     drawn independently of attitudes [P]."""
-    draw = rng.random(citizens.aware.shape, dtype=np.float32)
-    citizens.aware[:] = draw < table.awareness.astype(np.float32)
+    share = table.awareness.astype(np.float32)
+    n = citizens.n
+    for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
+        stop = min(start + (1 << 20), n)
+        draw = rng.random((stop - start, citizens.aware.shape[1]), dtype=np.float32)
+        citizens.aware[start:stop] = draw < share
 
 
 def announce(model: TrustModel, programme: str, reach: float) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from sim import (
     agents,
@@ -42,6 +43,7 @@ from sim import (
     control,
     demography,
     institutions,
+    parallel,
     population,
     public_value,
     sharing,
@@ -53,9 +55,9 @@ from sim.agents import Agency, Citizen
 from sim.breaches import Incident
 from sim.citizens import STATE, Citizens, aligned_full, initialise
 from sim.events import Event
-from sim.network import build_network
+from sim.network import Ties, build_ties
 from sim.params import NetworkParams, TrustParams
-from sim.programmes import PURPOSES, Choice, Consent, Programme, ProgrammeTable, Regime
+from sim.programmes import PURPOSES, Consent, Programme, ProgrammeTable, Regime
 from sim.results import GroupResults, Results, group_output_names, output_names
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
@@ -111,6 +113,8 @@ class TrustModel(mesa.Model):
             ``n_citizens <= 100_000`` (1M views would cost about 5 s and 650 MB).
         rng: Mesa's seed argument: an int, a ``numpy.random.SeedSequence`` or None. Every random
             draw of the model comes from it (sim.streams).
+        threads: threads for the kernels of one step (sim.parallel); the numbers are the same
+            whatever the number. Worth it for large populations (a million citizens or more).
     """
 
     def __init__(
@@ -128,6 +132,7 @@ class TrustModel(mesa.Model):
         agent_reporters: bool = False,
         citizen_agents: bool | None = None,
         rng: SeedLike = None,
+        threads: int = 1,
         **param_overrides: Any,
     ):
         seed = seed_sequence(rng)
@@ -139,6 +144,7 @@ class TrustModel(mesa.Model):
         if agent_reporters:
             _check_agent_reporters(n_citizens, citizen_agents)
         self.last_step = steps
+        self.pool = parallel.Pool(threads)
         self.seed_sequence = seed
         self.streams = Streams(seed)
         base = params.model_dump() if isinstance(params, TrustParams) else dict(params or {})
@@ -153,39 +159,40 @@ class TrustModel(mesa.Model):
         n_cols, n_prog = len(self.column), len(self.programmes)
 
         shape = network if isinstance(network, NetworkParams) else NetworkParams(**network or {})
-        self.citizens = Citizens(n, n_cols, n_prog)
+        self.citizens = Citizens(n, n_cols, n_prog, self.pool)
         places = population.place(self.citizens, self.streams)
-        self.network = build_network(n, self.streams.generator("network", 0), shape, places)
+        self.places = places  # where each run of one region and quintile ends (sim.population)
+        self.ties = build_ties(n, self.streams.generator("network", 0), shape, places)
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
                    shape.homophily)
         population.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
         self.cell_count = population.cell_counts(self.citizens)
+        # citizens per group (at least 1), the denominator of every group output
+        self._group_count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
         self.catchment_salt = int(self.streams.generator("catchment", 0).integers(2**32))
         self.member_count = np.zeros((len(self.segments), n_prog), np.int64)
         self._catchments: tuple | None = None
-        self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32)
         self.consent_constant = np.full(n_prog, self.params.share_intercept)
         self._refresh()
-        # Survey trust already reflects today's programmes: it is the equilibrium, so the
-        # disposition is what trust would be without their attitude effects.
-        self.citizens.disposition -= self.plans.trust.equilibrium_shift(self.citizens.concern)
         # Observed starting shares fix each programme's utility constant; the starting choices
         # are then the equilibrium of the choice process.
         control.initial_awareness(self.citizens, self.table,
                                   self.streams.generator("awareness", 0))
         self.consent_constant = control.fit_constants(self.plans.control, self.citizens,
-                                                      self.programmes, self.params)
+                                                      self.programmes, self.params, self.pool)
         self._refresh()
         for p in range(n_prog):
             control.initial_choices(
                 self.plans.control, self.citizens, p, self.params,
                 self.streams.generator("initial_choice", 0, p),
                 lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k))
-        # Grievances at the start are part of the status quo that survey trust reflects, like
-        # the attitude terms: the disposition absorbs them.
-        self.plans.control.attitudes(self.citizens)
-        self.citizens.disposition -= self.plans.trust.grievance_shift(self.citizens.grievance)
+        # Survey trust already reflects today's programmes: it is the equilibrium, so the
+        # disposition is what trust would be without their attitude effects. Grievances at the
+        # start are part of that status quo too: the disposition absorbs them. (Nothing above
+        # reads the disposition, and the trust plan does not depend on the fitted constants.)
+        self.plans.control.attitudes(self.citizens, pool=self.pool)
+        self.plans.trust.lower_dispositions(self.citizens, self.pool)
 
         self.agencies = [Agency(self, spec, k) for k, spec in enumerate(self.agency_specs)]
         if citizen_agents is None:
@@ -210,10 +217,21 @@ class TrustModel(mesa.Model):
         self.group_results = GroupResults(demography.group_labels(), group_output_names(names),
                                           n_steps)
         self._measure_initial_state()
+        # the partners' trust rows, allocated once set-up's temporaries are gone
+        self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32,
+                                       pool=self.pool)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_latest, name=name) for name in self.results.names},
             agent_reporters=agents.agent_reporters(self) if agent_reporters else None)
         self.datacollector.collect(self)
+
+    ties: Ties  # the citizen network, compact (sim.network)
+
+    @property
+    def network(self) -> sp.csr_array:
+        """The citizen network as a list of ties (a symmetric CSR adjacency), built from
+        :attr:`ties` on each call: for analysis, about 40 bytes per citizen."""
+        return self.ties.csr()
 
     @staticmethod
     def bytes_per_citizen(n_cols: int, n_programmes: int, citizen_agents: bool = False) -> float:
@@ -223,12 +241,14 @@ class TrustModel(mesa.Model):
         """
         width = {"citizen": 1, "trust": n_cols, "programme": n_programmes}
         state = sum(np.dtype(v.dtype).itemsize * width[v.axis] for v in STATE)
-        # partner rows, choice copy, draws; a catchment's membership mask (sim.catchment)
-        buffers = 4 * n_cols + n_programmes + 8 + 1
-        network = 12 * 5 + 4  # up to ~12 ties: int32 index + int8 data each, int32 indptr
-        set_up = 4 * n_cols + 40  # float32 noise, household and pairing arrays
+        buffers = 4 * n_cols  # the partners' trust rows
+        network = 5 + 4  # sim.network.Ties: five int8 counts, one int32 long-range partner
+        # the largest of what comes and goes: a week's copies of the choices (and refusals,
+        # under dynamic consent), set-up's scratch (the constant fit's float64 shares and
+        # utilities; building the network: a permutation, int64 then int32, and the pairs)
+        transient = max(2 * n_programmes, 16) + 2
         agents = 700 if citizen_agents else 0  # a registered Mesa agent (Mesa 3.3: ~650 B)
-        return state + buffers + network + set_up + agents
+        return state + buffers + network + transient + agents
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
@@ -238,16 +258,17 @@ class TrustModel(mesa.Model):
         institutions.step(self, t)
         self._apply_events(t)
         self.culture = self.plans.sharing.culture(self._trust_ratio)
-        cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture)
+        cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture,
+                                        self.pool)
         worth = public_value.measure(self.plans.value, self.plans.sharing, c, self.culture)
         breaches.step(self, t, cover)
         plans = self.plans  # events and breaches may have changed the programmes
-        trust_sum, trust_sumsq = trust.step(plans.trust, c, self.network, self.streams, t,
-                                            self._neighbour)
+        trust_sum, trust_sumsq = trust.step(plans.trust, c, self.ties, self.streams, t,
+                                            self._neighbour, self.pool)
         self._trust_ratio = np.divide(trust_sum / c.n, self._trust_start,
                                       out=np.ones_like(trust_sum), where=self._trust_start > 0)
         out_by_segment, willing = control.step(plans.control, c, self.streams, t,
-                                               len(self.segments), self.culture)
+                                               len(self.segments), self.culture, self.pool)
         self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
                      worth)
         self.datacollector.collect(self)
@@ -281,13 +302,33 @@ class TrustModel(mesa.Model):
         self._record_groups(t)
 
     def _record_groups(self, t: int) -> None:
-        """Opt-out and mean trust in every region and demographic group (one pass, by cell)."""
+        """Opt-out and mean trust in every region and demographic group (one pass, by cell).
+
+        Chunks of citizens run on the pool, each ending where a place ends: a place's cells
+        are its own, so each cell's sum runs over its citizens in order in one chunk, into the
+        chunk's own table (tables shared by threads would share cache lines); adding the
+        tables then adds each cell's sum to zeros only."""
         c = self.citizens
-        trust_sum = np.zeros((demography.N_CELLS, c.trust.shape[1]))
-        out_count = np.zeros(demography.N_CELLS, np.int64)
-        population.tally(*population.codes(c), c.trust, c.choice,
-                          self.table.regime != Regime.NONE, trust_sum, out_count)
-        count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
+        n_cols = c.trust.shape[1]
+        ranges = self.pool.ranges(c.n, self.places)
+        codes = population.codes(c)
+        has_choice = self.table.regime != Regime.NONE
+        if len(ranges) == 1:  # one pass into the one table
+            trust_sum = np.zeros((demography.N_CELLS, n_cols))
+            out_count = np.zeros(demography.N_CELLS, np.int64)
+            population.tally(*codes, c.trust, c.choice, has_choice, trust_sum, out_count)
+        else:
+            trust_sums = np.zeros((len(ranges), demography.N_CELLS, n_cols))
+            out_counts = np.zeros((len(ranges), demography.N_CELLS), np.int64)
+
+            def chunk(k: int, start: int, stop: int) -> None:
+                rows = slice(start, stop)
+                population.tally(*(code[rows] for code in codes), c.trust[rows],
+                                 c.choice[rows], has_choice, trust_sums[k], out_counts[k])
+
+            self.pool.run(chunk, ranges)
+            trust_sum, out_count = trust_sums.sum(axis=0), out_counts.sum(axis=0)
+        count = self._group_count
         mean = demography.by_group(trust_sum) / count
         rate = demography.by_group(out_count)[:, None] / count
         self.group_results.record(t, np.hstack([rate, mean[:, -1:], mean[:, :-1]]))
@@ -307,13 +348,15 @@ class TrustModel(mesa.Model):
         worth = public_value.measure(self.plans.value, self.plans.sharing, c)
         c.expectation[:] = c.benefit
         c.gap[:] = 0.0
-        trust64 = c.trust.astype(np.float64)
+        n_cols = c.trust.shape[1]
+        trust_sum, trust_sumsq = np.zeros(n_cols), np.zeros(n_cols)
+        trust.column_sums(c.trust, trust_sum, trust_sumsq)
         has_choice = self.table.regime != Regime.NONE
-        out = ((c.choice == Choice.OUT) & has_choice).any(axis=1)
-        out_by_segment = np.bincount(c.segment, weights=out, minlength=len(self.segments))
-        willing = self.plans.control.attitudes(c)
-        self._record(0, cover, represent, trust64.sum(axis=0), (trust64**2).sum(axis=0),
-                     out_by_segment, willing, worth)
+        out_by_segment = np.zeros(len(self.segments), np.int64)
+        population.count_out(c.segment, c.choice, has_choice, out_by_segment)
+        willing = self.plans.control.attitudes(c, pool=self.pool)
+        self._record(0, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
+                     worth)
 
     def timeseries(self) -> pd.DataFrame:
         """All outputs, one row per step from 0 (the initial state) to now."""

@@ -6,13 +6,21 @@ the cache. The citizen order is also a map: it runs place by place (sim.populati
 run of citizens per region and deprivation quintile), and households and local ties stay inside
 their run, so the people a citizen lives beside share its region. A few random long-range ties
 per citizen, drawn as random pairings so every tie is mutual, make it a small world
-(Newman-Watts style) and may cross regions. The result is a symmetric CSR adjacency
-(``scipy.sparse.csr_array``) built in two passes without sorting, so ten million citizens take
-seconds. The network's shape, :class:`NetworkParams`, is data (sim.params), imported from here
-too.
+(Newman-Watts style) and may cross regions.
+
+The model keeps the network as :class:`Ties`: each citizen's household as two small offsets,
+the counts of its local ties before and after the household and of its own long-range ties, and
+its long-range partners, 9 bytes per citizen by default, from which :func:`pick_partners` finds
+the k-th neighbour in the order of the CSR adjacency (household, then local, then long-range
+ties), so a draw picks the same partner as from the list. :meth:`Ties.csr` (and
+:func:`build_network`) builds that list, a symmetric CSR adjacency (``scipy.sparse.csr_array``),
+in two passes without sorting, for analysis; it would take about 40 bytes per citizen. The
+network's shape, :class:`NetworkParams`, is data (sim.params), imported from here too.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
@@ -86,34 +94,177 @@ def _fill_rows(household_start, household_end, local_ties, partner, place_end, i
             indptr[i + 1] = pos - indptr[i]
 
 
-def build_network(n: int, rng: np.random.Generator, shape: NetworkParams | None = None,
-                  places: np.ndarray | None = None) -> sp.csr_array:
-    """A symmetric, unweighted citizen network as CSR (int32 indices, rows in memory order).
+@dataclass(frozen=True)
+class Ties:
+    """The citizen network without its list of ties: citizen g's household runs from
+    ``g - back[g]`` up to (not including) ``g + ahead[g]``; its local ties (the ``local_ties``
+    nearest citizens on each side, inside its place, outside its household) are the ``left[g]``
+    citizens just before the household and the ``right[g]`` just after it; its long-range
+    partners are ``partner[r, g]`` (-1: none), ``far[g]`` of which are ties of their own (not
+    already household or local). Places: the runs of citizens ending at ``place_end``."""
 
-    ``places``: the ends of consecutive runs of citizens (the last is ``n``) that households and
-    local ties do not cross; None: one run of all ``n``."""
+    back: np.ndarray  # int8
+    ahead: np.ndarray  # int8
+    left: np.ndarray  # int8
+    right: np.ndarray  # int8
+    far: np.ndarray  # int8
+    partner: np.ndarray  # int32, rounds x n
+    place_end: np.ndarray  # int64
+    local_ties: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        n = self.back.shape[0]
+        return n, n
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.back, self.ahead, self.left, self.right, self.far,
+                                      self.partner))
+
+    def csr(self) -> sp.csr_array:
+        """The network as a symmetric, unweighted CSR adjacency (int32 indices, rows in memory
+        order, each row's ties in the order :func:`pick_partners` counts them)."""
+        n = self.shape[0]
+        start = np.arange(n, dtype=np.int64) - self.back
+        end = np.arange(n, dtype=np.int64) + self.ahead
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        _fill_rows(start, end, self.local_ties, self.partner, self.place_end, indptr,
+                   np.empty(0, np.int32), False)
+        np.cumsum(indptr, out=indptr)
+        indices = np.empty(int(indptr[-1]), dtype=np.int32)
+        _fill_rows(start, end, self.local_ties, self.partner, self.place_end, indptr, indices,
+                   True)
+        if indptr[-1] < np.iinfo(np.int32).max:  # scipy upcasts both to the wider index dtype
+            indptr = indptr.astype(np.int32)
+        data = np.ones(indices.shape[0], dtype=np.int8)
+        return sp.csr_array((data, indices, indptr), shape=(n, n))
+
+
+def build_ties(n: int, rng: np.random.Generator, shape: NetworkParams | None = None,
+               places: np.ndarray | None = None) -> Ties:
+    """The network as :class:`Ties`. ``places``: the ends of consecutive runs of citizens (the
+    last is ``n``) that households and local ties do not cross; None: one run of all ``n``."""
     shape = shape or NetworkParams()
-    local_ties, long_range_ties = shape.local_ties, shape.long_range_ties
     place_end = np.array([n] if places is None else places, dtype=np.int64)
     if len(place_end) == 0 or place_end[-1] != n or (np.diff(place_end) < 0).any():
         raise ValueError("places: increasing ends of runs of citizens, the last one n")
     counts = np.diff(place_end, prepend=0)
     sizes = np.concatenate([household_sizes(int(k), rng) for k in counts if k > 0])
-    ends = np.cumsum(sizes).astype(np.int64)
-    household_end = np.repeat(ends, sizes)
-    household_start = household_end - np.repeat(sizes, sizes)
-    partner = random_pairings(n, long_range_ties, rng)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    _fill_rows(household_start, household_end, local_ties, partner, place_end, indptr,
-               np.empty(0, np.int32), False)
-    np.cumsum(indptr, out=indptr)
-    indices = np.empty(int(indptr[-1]), dtype=np.int32)
-    _fill_rows(household_start, household_end, local_ties, partner, place_end, indptr, indices,
-               True)
-    if indptr[-1] < np.iinfo(np.int32).max:  # scipy upcasts both to the wider index dtype
-        indptr = indptr.astype(np.int32)
-    data = np.ones(indices.shape[0], dtype=np.int8)
-    return sp.csr_array((data, indices, indptr), shape=(n, n))
+    back, ahead = np.empty(n, np.int8), np.empty(n, np.int8)
+    _households(sizes, back, ahead)
+    del sizes
+    partner = random_pairings(n, shape.long_range_ties, rng)
+    left, right, far = (np.empty(n, np.int8) for _ in range(3))
+    _count_ties(back, ahead, partner, place_end, shape.local_ties, left, right, far)
+    return Ties(back, ahead, left, right, far, partner, place_end, shape.local_ties)
+
+
+def build_network(n: int, rng: np.random.Generator, shape: NetworkParams | None = None,
+                  places: np.ndarray | None = None) -> sp.csr_array:
+    """A symmetric, unweighted citizen network as CSR (int32 indices, rows in memory order):
+    :func:`build_ties` as a list of ties (:meth:`Ties.csr`)."""
+    return build_ties(n, rng, shape, places).csr()
+
+
+@nb.njit(cache=True)
+def _households(sizes, back, ahead):
+    """Each citizen's offsets to its household's first member and to the end of it."""
+    i = 0
+    for s in sizes:
+        for m in range(s):
+            back[i] = m
+            ahead[i] = s - m
+            i += 1
+
+
+@nb.njit(cache=True)
+def _count_ties(back, ahead, partner, place_end, local_ties, left, right, far):
+    """Each citizen's local ties before and after its household and its own long-range ties
+    (as :func:`_fill_rows` lists them)."""
+    b, lo = 0, 0
+    for g in range(back.shape[0]):
+        while place_end[b] <= g:
+            lo = place_end[b]
+            b += 1
+        hi = place_end[b]
+        start, end = g - back[g], g + ahead[g]
+        left[g] = max(start - max(g - local_ties, lo), 0)
+        right[g] = max(min(g + local_ties, hi - 1) - end + 1, 0)
+        count = 0
+        for r in range(partner.shape[0]):
+            count += _far(partner[r, g], g, start, end, lo, hi, local_ties)
+        far[g] = count
+
+
+#: Citizens per block of :func:`pick_partners` (its list stays in cache).
+PICK_BLOCK = 1024
+
+
+@nb.njit(cache=True, nogil=True)
+def pick_partners(back, ahead, left, right, far, partner, place_end, local_ties, draw, out,
+                  first):
+    """Every citizen's partner for uniform ``draw`` (as sim.social_influence.partners on the
+    CSR list): its ``int(u * degree)``-th tie, counting household, local and long-range ties in
+    the list's order, or -1 without ties. The per-citizen arrays may be the slice of citizens
+    from ``first`` on; ``partner`` is all of them.
+
+    Per block of citizens, a branch-free loop picks household and local ties by arithmetic
+    (the two runs of local ties lie just before and just after the household) and lists those
+    whose pick is a long-range tie; a second loop picks those."""
+    n = out.shape[0]
+    rounds = partner.shape[0]
+    todo = np.empty(PICK_BLOCK, np.int64)
+    rest = np.empty(PICK_BLOCK, np.int64)
+    for s in range(0, n, PICK_BLOCK):
+        e = min(s + PICK_BLOCK, n)
+        back_b, ahead_b, left_b, right_b = back[s:e], ahead[s:e], left[s:e], right[s:e]
+        far_b, draw_b, out_b = far[s:e], draw[s:e], out[s:e]
+        g0 = first + s
+        for j in range(e - s):
+            g = g0 + j
+            members = np.int64(back_b[j]) + ahead_b[j] - 1
+            before, after = np.int64(left_b[j]), np.int64(right_b[j])
+            degree = members + before + after + far_b[j]
+            k = min(np.int64(draw_b[j] * degree), degree - 1)
+            start = g - back_b[j]
+            pick = start + k
+            pick = pick + 1 if pick >= g else pick  # the household, skipping g itself
+            k -= members
+            pick = start - before + k if k >= 0 else pick
+            k -= before
+            pick = g + ahead_b[j] + k if k >= 0 else pick
+            out_b[j] = pick if degree > 0 else -1
+            rest[j] = k - after  # >= 0: a long-range tie, picked below
+        count = 0
+        for j in range(e - s):
+            todo[count] = j
+            count += rest[j] >= 0
+        for a in range(count):
+            j = todo[a]
+            g = g0 + j
+            k = rest[j]
+            if rounds == 1:
+                out_b[j] = partner[0, g]
+                continue
+            b = np.searchsorted(place_end, g, side="right")
+            lo = place_end[b - 1] if b > 0 else 0
+            for r in range(rounds):
+                candidate = partner[r, g]
+                if _far(candidate, g, g - back_b[j], g + ahead_b[j], lo, place_end[b],
+                        local_ties):
+                    if k == 0:
+                        out_b[j] = candidate
+                        break
+                    k -= 1
+
+
+@nb.njit(cache=True, inline="always")
+def _far(j, i, start, end, lo, hi, local_ties):
+    """Whether long-range partner ``j`` of citizen ``i`` is a tie of its own (not a household
+    member or local tie already)."""
+    local = abs(j - i) <= local_ties and lo <= j < hi
+    return j >= 0 and not local and (j < start or j >= end)
 
 
 @nb.njit(cache=True)

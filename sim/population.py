@@ -102,16 +102,27 @@ def _count_cells(region, sex, age_band, deprivation, out):
 
 
 @nb.njit(cache=True)
+def count_out(segment, choice, has_choice, out_by_segment):
+    """Citizens opted out of at least one programme with a choice, by segment."""
+    for i in range(choice.shape[0]):
+        out = False
+        for p in range(choice.shape[1]):
+            out |= has_choice[p] & (choice[i, p] == 1)
+        out_by_segment[segment[i]] += out
+
+
+@nb.njit(cache=True, nogil=True)
 def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_sum, out_count):
     """One pass over the citizens: per cell, the sum of each trust column and the number opted
-    out of at least one programme with a choice (the definition of ``opt_out_rate``)."""
+    out of at least one programme with a choice (the definition of ``opt_out_rate``). The
+    citizens may be a slice of whole places (:func:`place`): no other slice then touches their
+    cells, so slices can run at once."""
     n, n_cols = trust.shape
     n_prog = choice.shape[1]
     for i in range(n):
         c = cell_of(region, sex, age_band, deprivation, i)
-        row = trust_sum[c]
-        for k in range(n_cols):
-            row[k] += trust[i, k]
+        for k in range(n_cols):  # no row view: a view per citizen costs two atomic counts
+            trust_sum[c, k] += trust[i, k]
         out = False
         for p in range(n_prog):
             out |= has_choice[p] & (choice[i, p] == 1)

@@ -45,10 +45,11 @@ def single_threaded_workers() -> None:
 
 
 def run_model(scenario: sc.Scenario, seed: np.random.SeedSequence,
-              on_step: Callable[[int], None] | None = None) -> TrustModel:
+              on_step: Callable[[int], None] | None = None, threads: int = 1) -> TrustModel:
     """One replicate: the scenario's model (no citizen agents) run for its ``steps``;
-    ``on_step(1)`` after each step (a progress bar)."""
-    model = scenario.build(rng=seed, citizen_agents=False)
+    ``on_step(1)`` after each step (a progress bar); ``threads`` for each step's kernels
+    (sim.parallel: the numbers are the same whatever the number)."""
+    model = scenario.build(rng=seed, citizen_agents=False, threads=threads)
     with stop.between_steps():
         for _ in range(scenario.steps):
             stop.stop_point()
@@ -100,11 +101,12 @@ class Replicate:
     groups: pd.DataFrame  # outputs by region and demographic group, long, with ``replicate``
 
 
-def run_task(task: Task, on_step: Callable[[int], None] | None = None) -> Replicate:
-    """Build the model from data, run it, return what it leaves."""
+def run_task(task: Task, on_step: Callable[[int], None] | None = None,
+             threads: int = 1) -> Replicate:
+    """Build the model from data, run it (on ``threads`` threads), return what it leaves."""
     scenario = sc.Scenario.model_validate(task.scenario)
     seed = np.random.SeedSequence(task.entropy, spawn_key=task.spawn_key)
-    model = run_model(scenario, seed, on_step)
+    model = run_model(scenario, seed, on_step, threads)
     df, groups = model.timeseries(), model.groups_timeseries()
     df.insert(0, "replicate", task.replicate)
     groups.insert(0, "replicate", task.replicate)
@@ -146,17 +148,19 @@ def tasks(scenario: sc.Scenario, n_citizens: int, steps: int, replicates: int, s
 
 
 def run_tasks(todo: Sequence[Task], workers: int = 1,
-              progress: Callable[[int], None] | None = None) -> list[pd.DataFrame]:
+              progress: Callable[[int], None] | None = None, threads: int = 1,
+              ) -> list[pd.DataFrame]:
     """Run tasks on ``workers`` processes (1: in this process); time series in task order."""
-    return [r.timeseries for r in run_all(todo, workers, progress)]
+    return [r.timeseries for r in run_all(todo, workers, progress, threads=threads)]
 
 
 def run_named(todo: Sequence[tuple[str, Task]], workers: int = 1,
-              progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+              progress: Callable[[int], None] | None = None, threads: int = 1,
+              ) -> pd.DataFrame:
     """Run tasks that each belong to a named scenario; one wide frame with a leading
     ``scenario`` column, then ``replicate``, ``step`` and the outputs. An output only some
     scenarios have (trust in an agency of one world) is NaN in the others' rows."""
-    frames = run_tasks([task for _, task in todo], workers, progress)
+    frames = run_tasks([task for _, task in todo], workers, progress, threads)
     df = pd.concat([f.assign(scenario=name) for f, (name, _) in zip(frames, todo, strict=True)],
                    ignore_index=True)
     return df[["scenario", *(c for c in df.columns if c != "scenario")]]
@@ -169,14 +173,15 @@ def in_process(todo: Sequence[Task], workers: int) -> bool:
 
 def run_all(todo: Sequence[Task], workers: int = 1,
             progress: Callable[[int], None] | None = None,
-            on_step: Callable[[int], None] | None = None) -> list[Replicate]:
+            on_step: Callable[[int], None] | None = None, threads: int = 1) -> list[Replicate]:
     """Run tasks on ``workers`` processes (1: in this process); results in task order.
     ``progress(1)`` after each task; ``on_step(1)`` after each step of a task run in this
-    process (:func:`in_process`)."""
+    process (:func:`in_process`). ``threads``: threads per run in this process (for one large
+    run); runs spread over processes keep one thread each."""
     results: list[Replicate | None] = [None] * len(todo)
     if in_process(todo, workers):
         for i, task in enumerate(todo):
-            results[i] = run_task(task, on_step)
+            results[i] = run_task(task, on_step, threads)
             if progress:
                 progress(1)
     else:

@@ -24,6 +24,7 @@ import numpy as np
 
 from sim import population
 from sim.citizens import Citizens
+from sim.parallel import SERIAL, Pool
 from sim.params import TrustParams
 from sim.population import cell_of
 from sim.programmes import Choice, ProgrammeTable, Purpose, Regime
@@ -139,22 +140,44 @@ class SharingPlan:
 
 
 def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
-         culture: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+         culture: np.ndarray | None = None, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
     """One week of sharing: every citizen's flows, benefit and benefit gap (written into
     ``citizens``); returns coverage and representativeness per programme. ``member_count`` is
     each programme's catchment by segment (S x P, :func:`member_counts`; S alone: every
     programme holds everyone's records). ``culture`` scales each programme's flows
-    (:meth:`SharingPlan.culture`; None: 1)."""
+    (:meth:`SharingPlan.culture`; None: 1).
+
+    On a pool of several threads, one thread adds up the flows by segment (float64 sums in
+    citizen order over all citizens: one task) while the others work out each chunk's
+    benefits; on one thread, :func:`flows` does both in one pass. The numbers are the same."""
     c = citizens
     if member_count.ndim == 1:
         member_count = np.repeat(member_count[:, None], len(plan.regime), axis=1)
     segment_flow = np.zeros(member_count.shape)
     refused = c.refused if (plan.regime == _DYNAMIC).any() else None
     consent, refuse = scaled_flows(plan, culture)
-    flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
-          consent, refuse, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
-          segment_flow, *population.codes(c), plan.member, plan.subject_share,
-          plan.subject_key)
+    codes = population.codes(c)
+    if pool.threads == 1:
+        flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
+              consent, refuse, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
+              segment_flow, *codes, plan.member, plan.subject_share, plan.subject_key)
+    else:
+        ranges = pool.ranges(c.n)
+
+        def task(k: int, start: int, stop: int) -> None:
+            if k == 0:
+                flow_sums(c.choice, refused, c.segment, plan.regime, plan.uses, consent,
+                          refuse, segment_flow, *codes, plan.member, plan.subject_share,
+                          plan.subject_key)
+                return
+            rows = slice(start, stop)
+            part = None if refused is None else refused[rows]
+            benefits(c.choice[rows], part, c.need[rows], c.expectation[rows], plan.regime,
+                     plan.uses, consent, refuse, plan.service_weight, plan.expectation_rate,
+                     c.benefit[rows], c.gap[rows], *(code[rows] for code in codes),
+                     plan.member, plan.subject_share, plan.subject_key, start)
+
+        pool.run(task, [(0, c.n), *ranges])
     return coverage(segment_flow, member_count), representativeness(segment_flow, member_count)
 
 
@@ -251,6 +274,45 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
             f = flow(regime[p], choice[i, p], refused, uses, flow_consent[p], flow_refused[p],
                      i, p)
             segment_flow[s, p] += f
+            b += weight[p] * f
+        b *= need[i]
+        benefit[i] = b
+        g = b - expectation[i]
+        gap[i] = g
+        expectation[i] += eta * g
+
+
+@nb.njit(cache=True, nogil=True)
+def flow_sums(choice, refused, segment, regime, uses, flow_consent, flow_refused, segment_flow,
+              region, sex, age_band, deprivation, member, subject_share, subject_key):
+    """The flows of :func:`flows` by segment alone, in citizen order (the same sums)."""
+    n, n_prog = choice.shape
+    for i in range(n):
+        s = segment[i]
+        cell = cell_of(region, sex, age_band, deprivation, i)
+        for p in range(n_prog):
+            if not holds(member, subject_share, subject_key, cell, i, p):
+                continue
+            segment_flow[s, p] += flow(regime[p], choice[i, p], refused, uses, flow_consent[p],
+                                       flow_refused[p], i, p)
+
+
+@nb.njit(cache=True, nogil=True)
+def benefits(choice, refused, need, expectation, regime, uses, flow_consent, flow_refused,
+             weight, expectation_rate, benefit, gap, region, sex, age_band, deprivation, member,
+             subject_share, subject_key, first):
+    """The benefits, gaps and expectations of :func:`flows` alone (the same numbers), for the
+    slice of citizens from ``first`` on (whose numbers key catchment membership)."""
+    n, n_prog = choice.shape
+    eta = np.float32(expectation_rate)
+    for i in range(n):
+        cell = cell_of(region, sex, age_band, deprivation, i)
+        b = 0.0
+        for p in range(n_prog):
+            if not holds(member, subject_share, subject_key, cell, first + i, p):
+                continue
+            f = flow(regime[p], choice[i, p], refused, uses, flow_consent[p], flow_refused[p],
+                     i, p)
             b += weight[p] * f
         b *= need[i]
         benefit[i] = b

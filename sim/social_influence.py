@@ -32,23 +32,27 @@ def pull(x, y, bound, rate):
     return rate * gap if abs(gap) < bound else gap * 0  # keeps the float type of the inputs
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def partners(indptr, indices, draw, out):
-    """Every citizen's partner for this step (``draw`` holds one uniform per citizen)."""
+    """Every citizen's partner for this step (``draw`` holds one uniform per citizen). For a
+    slice of citizens from ``start``, pass ``indptr[start:stop + 1]`` and the whole
+    ``indices``."""
     for i in range(out.shape[0]):
         out[i] = pick_partner(indptr, indices, i, draw[i])
 
 
-@nb.njit(cache=True)
-def gather(opinions, partner, out):
+@nb.njit(cache=True, nogil=True)
+def gather(opinions, partner, out, first=0):
     """Copy each citizen's partner's row of ``opinions`` into ``out`` (own row if no partner).
+    ``partner`` and ``out`` may be the slice of citizens from ``first`` on; ``opinions`` is all
+    of them.
 
     A pass of its own: a simple loop keeps many cache misses in flight, which the long
     update loop cannot (measured: half the cost of gathering inside the update).
     """
-    n, k = opinions.shape
+    n, k = out.shape
     for i in range(n):
-        j = partner[i] if partner[i] >= 0 else i
+        j = partner[i] if partner[i] >= 0 else first + i
         for c in range(k):
             out[i, c] = opinions[j, c]
 

@@ -59,6 +59,29 @@ class Streams:
         """``size`` random 32-bit words, to be turned into several uniforms with :func:`spread`."""
         return self.generator(name, step, *sub).integers(0, 2**32, size, dtype=np.uint32)
 
+    def uniform_span(self, name: str, step: int, start: int, stop: int, *sub: int
+                     ) -> np.ndarray:
+        """Elements ``start:stop`` of :meth:`uniform` (any size), drawn alone: a chunk of
+        citizens draws its own, in any thread, without the whole array (``start`` even)."""
+        return self._from(name, step, start, sub).random(stop - start, dtype=np.float32)
+
+    def bits_span(self, name: str, step: int, start: int, stop: int, *sub: int) -> np.ndarray:
+        """Elements ``start:stop`` of :meth:`bits` (any size), drawn alone (``start`` even)."""
+        return self._from(name, step, start, sub).integers(0, 2**32, stop - start,
+                                                           dtype=np.uint32)
+
+    def _from(self, name: str, step: int, start: int, sub: tuple[int, ...]
+              ) -> np.random.Generator:
+        """The generator of (name, step, sub) moved on past ``start`` 32-bit draws. A float32
+        uniform and a full-range 32-bit integer each take one 32-bit half of the PCG64's 64-bit
+        output, in order (tests/test_parallel.py checks it against the whole draw), so
+        ``start / 2`` steps of the generator skip them."""
+        if start % 2:
+            raise ValueError(f"a span of draws starts at an even element, not {start}")
+        rng = self.generator(name, step, *sub)
+        rng.bit_generator.advance(start // 2)
+        return rng
+
 
 @nb.njit(cache=True, inline="always")
 def spread(bits, k):

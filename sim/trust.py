@@ -26,6 +26,8 @@ import scipy.sparse as sp
 
 from sim import control, mandates, sharing
 from sim.citizens import Citizens
+from sim.network import Ties, pick_partners
+from sim.parallel import SERIAL, SUM_SPAN, Pool
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
 from sim.social_influence import gather, partners, pull
@@ -72,6 +74,19 @@ class TrustPlan:
         """(N, K) how far today's programmes move each citizen's equilibrium trust."""
         return self.base + concern[:, None] * self.per_concern
 
+    def lower_dispositions(self, citizens: Citizens, pool: Pool = SERIAL) -> None:
+        """Take today's equilibrium shift and grievance shift off every citizen's disposition,
+        in place (the numbers of ``disposition -= equilibrium_shift(concern)`` and then
+        ``-= grievance_shift(grievance)``, without their N x K temporaries)."""
+        c = citizens
+
+        def chunk(k: int, start: int, stop: int) -> None:
+            _lower_dispositions(c.disposition[start:stop], c.concern[start:stop],
+                                c.grievance[start:stop], self.base, self.per_concern,
+                                self.grievance_route)
+
+        pool.run(chunk, pool.ranges(c.n))
+
     def grievance_shift(self, grievance: np.ndarray) -> np.ndarray:
         """(N, K) how far each citizen's grievances move its equilibrium trust, summed in
         programme order in float32 as the kernel sums them."""
@@ -81,24 +96,94 @@ class TrustPlan:
         return out
 
 
-def step(plan: TrustPlan, citizens: Citizens, network: sp.csr_array, streams: Streams, t: int,
-         neighbour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def step(plan: TrustPlan, citizens: Citizens, network: Ties | sp.csr_array, streams: Streams,
+         t: int, neighbour: np.ndarray, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
     """One week of trust: draw conversation partners, then update every citizen's trust.
 
     ``neighbour`` is an (N, K) float32 buffer for the partners' trust rows. Returns each
-    column's sum and sum of squares of the new trust (float64).
+    column's sum and sum of squares of the new trust (float64). Each chunk of citizens
+    (``pool``, sim.parallel) draws its span of the partner draws, finds its partners and copies
+    their rows; once every chunk has, each chunk is updated; the sums are added up from their
+    fixed blocks afterwards.
     """
     c = citizens
     if network.shape[0] != c.n:  # the compiled kernels do not check bounds
         raise ValueError(f"the network has {network.shape[0]} citizens, the state {c.n}")
-    partners(network.indptr, network.indices, streams.uniform("partner", t, c.n), c.partner)
-    gather(c.trust, c.partner, neighbour)
-    col_sum, col_sumsq = np.zeros(c.trust.shape[1]), np.zeros(c.trust.shape[1])
-    update(c.trust, neighbour, c.disposition, c.concern, c.salience, c.grievance, plan.spill,
-           plan.experience_route, c.gap, plan.base, plan.per_concern, plan.grievance_route,
-           plan.gain, plan.loss_aversion, plan.drift, plan.memory_threshold, plan.memory_rate,
-           plan.bound, plan.rate, col_sum, col_sumsq)
+    ranges = pool.ranges(c.n)
+    rows_of, copies = c.trust, neighbour
+    if c.trust.shape[1] % 2 == 0 and c.trust.flags.c_contiguous and neighbour.flags.c_contiguous:
+        # the rows as 64-bit words: half as many loads and stores, the same bytes
+        rows_of, copies = c.trust.view(np.uint64), neighbour.view(np.uint64)
+
+    def find(k: int, start: int, stop: int) -> None:
+        draw = streams.uniform_span("partner", t, start, stop)  # this chunk's draws
+        if isinstance(network, Ties):  # the model's network (sim.network.Ties)
+            rows = slice(start, stop)
+            pick_partners(network.back[rows], network.ahead[rows], network.left[rows],
+                          network.right[rows], network.far[rows], network.partner,
+                          network.place_end, network.local_ties, draw, c.partner[rows], start)
+        else:  # a list of ties (CSR)
+            partners(network.indptr[start:stop + 1], network.indices, draw,
+                     c.partner[start:stop])
+        gather(rows_of, c.partner[start:stop], copies[start:stop], start)
+
+    pool.run(find, ranges)  # every partner's row is copied before any trust moves
+    n_cols = c.trust.shape[1]
+    blocks = -(-c.n // SUM_SPAN)
+    partial_sum = np.empty((blocks, n_cols), np.float32)
+    partial_sumsq = np.empty((blocks, n_cols), np.float32)
+
+    def move(k: int, start: int, stop: int) -> None:
+        rows = slice(start, stop)
+        sums = slice(start // SUM_SPAN, -(-stop // SUM_SPAN))
+        update(c.trust[rows], neighbour[rows], c.disposition[rows], c.concern[rows],
+               c.salience[rows], c.grievance[rows], plan.spill, plan.experience_route,
+               c.gap[rows], plan.base, plan.per_concern, plan.grievance_route, plan.gain,
+               plan.loss_aversion, plan.drift, plan.memory_threshold, plan.memory_rate,
+               plan.bound, plan.rate, partial_sum[sums], partial_sumsq[sums])
+
+    pool.run(move, ranges)
+    col_sum, col_sumsq = np.zeros(n_cols), np.zeros(n_cols)
+    add_partials(partial_sum, partial_sumsq, col_sum, col_sumsq)
     return col_sum, col_sumsq
+
+
+@nb.njit(cache=True)
+def add_partials(partial_sum, partial_sumsq, col_sum, col_sumsq):
+    """Add the float32 partial sums to the float64 totals, block after block (the order of the
+    sums before they were kept per block)."""
+    for b in range(partial_sum.shape[0]):
+        for k in range(partial_sum.shape[1]):
+            col_sum[k] += partial_sum[b, k]
+            col_sumsq[k] += partial_sumsq[b, k]
+
+
+@nb.njit(cache=True, nogil=True)
+def _lower_dispositions(disposition, concern, grievance, base, per_concern, grievance_route):
+    """:meth:`TrustPlan.lower_dispositions` cell by cell: the same float32 operations in the
+    same order as the array expressions of ``equilibrium_shift`` and ``grievance_shift``."""
+    n, n_cols = disposition.shape
+    zero = np.float32(0)
+    for i in range(n):
+        for k in range(n_cols):
+            disposition[i, k] = disposition[i, k] - (base[k] + concern[i] * per_concern[k])
+        for k in range(n_cols):
+            shift = zero
+            for p in range(grievance.shape[1]):
+                shift = shift + grievance[i, p] * grievance_route[p, k]
+            disposition[i, k] = disposition[i, k] - shift
+
+
+@nb.njit(cache=True)
+def column_sums(trust, col_sum, col_sumsq):
+    """Add each column's sum and sum of squares of ``trust`` in float64, citizen by citizen
+    (the numbers of numpy's ``t.sum(axis=0)`` and ``(t**2).sum(axis=0)`` of the float64 copy
+    ``t``, without the copy)."""
+    for i in range(trust.shape[0]):
+        for k in range(trust.shape[1]):
+            x = np.float64(trust[i, k])
+            col_sum[k] += x
+            col_sumsq[k] += x * x
 
 
 def routing(table: ProgrammeTable, n_cols: int, holder_weight: float,
@@ -145,8 +230,8 @@ def attitude_offsets(terms: list[tuple[np.ndarray, np.ndarray]], spill: np.ndarr
 
 
 #: Citizens per block of :func:`update`: its scratch rows (a few float32 arrays of
-#: ``BLOCK x K``) stay in the first-level caches, and 1024 (the float32 partial sums' span) is a
-#: multiple of it.
+#: ``BLOCK x K``) stay in the first-level caches, and 1024 (the float32 partial sums' span,
+#: sim.parallel.SUM_SPAN) is a multiple of it.
 BLOCK = 256
 
 
@@ -165,10 +250,10 @@ def asymmetric(impulse, x, gain, loss_aversion):
     return gained if impulse >= 0 else lost
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def update(trust, neighbour, disposition, concern, salience, grievance, spill, experience_route,
            gap, base, per_concern, grievance_route, gain, loss_aversion, drift, memory_threshold,
-           memory_rate, bound, rate, col_sum, col_sumsq):
+           memory_rate, bound, rate, partial_sum, partial_sumsq):
     """One synchronous week of trust for every citizen, in place.
 
     ``neighbour`` holds each citizen's conversation partner's trust row as it was before this
@@ -237,10 +322,10 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
                 acc[k] += y
                 acc2[k] += y * y
             i = start + b
-            if i % 1024 == 1023 or i == n - 1:  # float32 partial sums, float64 totals
+            if i % SUM_SPAN == SUM_SPAN - 1 or i == n - 1:  # float32 partial sums
                 for k in range(n_cols):
-                    col_sum[k] += acc[k]
-                    col_sumsq[k] += acc2[k]
+                    partial_sum[i // SUM_SPAN, k] = acc[k]
+                    partial_sumsq[i // SUM_SPAN, k] = acc2[k]
                     acc[k] = zero
                     acc2[k] = zero
 

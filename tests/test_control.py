@@ -30,6 +30,9 @@ class FixedDraws:
     def bits(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
         return np.full(size, self.bits_value, np.uint32)
 
+    def bits_span(self, name: str, step: int, start: int, stop: int, *sub: int) -> np.ndarray:
+        return self.bits(name, step, stop - start, *sub)
+
 
 def bits_for(act: tuple[float, float], choose: tuple[float, float] = (0.0, 1.0)) -> int:
     """A 32-bit draw whose uniform for acting on programme 0 lies in ``act`` and whose uniform

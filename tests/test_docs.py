@@ -274,12 +274,14 @@ def test_fixed_constants_table_matches_the_code(text):
 
 # ------------------------------------------------------------------ random streams
 def _stream_calls() -> list[tuple[str, str, ast.Call]]:
-    """Every draw from a named stream in the package: (stream name, method, call)."""
+    """Every draw from a named stream in the package: (stream name, method, call); a span of
+    a draw (``uniform_span``, ``bits_span``) counts as the draw."""
     calls = []
     for path in sorted(SIM.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("generator", "uniform", "bits") and node.args
+                    and node.func.attr in ("generator", "uniform", "bits", "uniform_span",
+                                           "bits_span") and node.args
                     and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)):
                 calls.append((node.args[0].value, node.func.attr, node))
@@ -299,7 +301,9 @@ def test_stream_table_lists_every_stream_with_its_keys_and_draws(text):
             assert plain(step_cell) == str(step.value), (name, step_cell)
         else:
             assert step_cell == "$t$", (name, step_cell)
-        subs = call.args[2:] if method == "generator" else call.args[3:]
+        subs = {"generator": call.args[2:], "uniform_span": call.args[4:],
+                "bits_span": call.args[4:]}.get(method, call.args[3:])
+        method = method.removesuffix("_span")
         items = [item.strip() for item in sub_cell.split(",") if item.strip()]
         assert len(items) == len(subs), (name, sub_cell, [ast.unparse(a) for a in subs])
         for item, arg in zip(items, subs, strict=True):

@@ -116,3 +116,29 @@ def test_the_models_network_is_local_in_place():
     same = region[rows] == region[net.indices]
     assert same[local].mean() == 1.0  # every household and local tie within a region
     assert 0.85 < same.mean() < 1.0  # long-range ties cross regions
+
+
+@pytest.mark.parametrize(("local", "rounds"), [(3, 1), (0, 0), (0, 2), (5, 3), (12, 2)])
+def test_compact_ties_pick_the_partner_the_list_of_ties_picks(local: int, rounds: int) -> None:
+    """sim.network.Ties (what the model keeps) finds the same partner for every draw as the
+    CSR list built from it, over the whole population or chunk by chunk."""
+    from sim.network import build_ties, pick_partners
+    from sim.social_influence import partners
+
+    n = 5_000
+    places = np.array([7, 7, 1_000, 1_003, 2_500, n])
+    ties = build_ties(n, np.random.default_rng(local * 10 + rounds),
+                      NetworkParams(local_ties=local, long_range_ties=rounds), places)
+    csr = ties.csr()
+    u = np.random.default_rng(1).random(n, dtype=np.float32)
+    u[:50] = np.float32(1) - np.float32(2**-24)  # the last tie of a row
+    listed, compact = np.empty(n, np.int32), np.empty(n, np.int32)
+    partners(csr.indptr, csr.indices, u, listed)
+    for start in range(0, n, 777):
+        stop = min(start + 777, n)
+        rows = slice(start, stop)
+        pick_partners(ties.back[rows], ties.ahead[rows], ties.left[rows], ties.right[rows],
+                      ties.far[rows], ties.partner, ties.place_end, ties.local_ties, u[rows],
+                      compact[rows], start)
+    np.testing.assert_array_equal(compact, listed)
+    assert ties.nbytes == n * (5 + 4 * rounds)

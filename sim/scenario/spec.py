@@ -189,16 +189,17 @@ class Scenario(BaseModel):
                 "n_steps": self.steps, "rng": self.seed}
 
     def build(self, rng: np.random.SeedSequence | int | None = None, n_citizens: int | None = None,
-              citizen_agents: bool | None = None) -> TrustModel:
+              citizen_agents: bool | None = None, threads: int = 1) -> TrustModel:
         """A fresh model of this scenario; its ``running`` turns False after the scenario's
-        ``steps``, so Mesa's ``run_model()`` runs exactly the scenario."""
+        ``steps``, so Mesa's ``run_model()`` runs exactly the scenario. ``threads``: threads
+        for the kernels of a step (the numbers are the same whatever the number)."""
         from sim.model import TrustModel
 
         kwargs = self.model_kwargs()
         if rng is not None:
             kwargs["rng"] = rng
         return TrustModel(n_citizens or self.population.size, citizen_agents=citizen_agents,
-                          steps=self.steps, **kwargs)
+                          steps=self.steps, threads=threads, **kwargs)
 
     def replicate_seeds(self) -> list[np.random.SeedSequence]:
         """One seed per replicate, spawned from ``seed``: the same whatever runs them."""

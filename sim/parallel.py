@@ -1,0 +1,111 @@
+"""Both cores for one run: the kernels over fixed chunks of citizens on a small thread pool.
+
+A kernel that works citizen by citizen is called once per chunk, on slices of the citizens'
+arrays, from ``threads`` threads at once (the kernels are compiled ``nogil``, so the threads run
+in parallel). The numbers never depend on the thread count:
+
+* the chunks are fixed by the population alone (:func:`chunks`), never by the thread count;
+* a chunk writes only its own citizens' cells, and reads others' only from arrays no kernel
+  writes in that pass (the partners' rows copied before the trust update, the choices as they
+  were at the start of the consent step);
+* a sum over citizens is kept per chunk or per fixed block and added up afterwards in a fixed
+  order: the trust update's float32 partial sums of 1,024 citizens (so its chunks start on a
+  multiple of 1,024), integer counts per chunk, and the group outputs' sums per demographic
+  cell, whose chunks end where a place (a run of one region and deprivation quintile, whose
+  cells no other place has) ends;
+* random draws are made as before, whole arrays in the main thread, before the kernels run.
+
+One thread (the default) calls each kernel once over all citizens, as a chunked call computes
+every number by the same operations in the same order. Sweeps and runs spread over processes
+keep one thread per process (sim.runner.single_threaded_workers).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+#: Citizens per chunk (about): large enough that a call's overhead (some microseconds) is
+#: small beside its work, small enough that two threads share the work evenly on a busy
+#: machine. A multiple of 1,024, the trust update's span of partial sums.
+CHUNK = 1 << 16
+#: The trust update's float32 partial sums run over this many citizens (sim.trust.update).
+SUM_SPAN = 1024
+
+
+def chunks(n: int, cuts: Sequence[int] | np.ndarray | None = None, size: int = CHUNK,
+           ) -> list[tuple[int, int]]:
+    """Consecutive ranges ``(start, stop)`` covering ``0..n``, each ending at one of ``cuts``
+    (or ``n``) and at least ``size`` long where the cuts allow; ``cuts`` None: every multiple
+    of :data:`SUM_SPAN`. Depends on ``n``, ``cuts`` and ``size`` only."""
+    if cuts is None:
+        cuts = range(SUM_SPAN, n, SUM_SPAN)
+    out, start = [], 0
+    for cut in cuts:
+        cut = int(cut)
+        if cut - start >= size and cut < n:
+            out.append((start, cut))
+            start = cut
+    if start < n or not out:
+        out.append((start, n))
+    return out
+
+
+class Pool:
+    """Runs a kernel over chunks on ``threads`` threads (the calling one included)."""
+
+    def __init__(self, threads: int = 1, chunk: int | None = None):
+        chunk = CHUNK if chunk is None else chunk
+        if int(threads) < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        if chunk < 1 or chunk % SUM_SPAN:
+            raise ValueError(f"chunk must be a positive multiple of {SUM_SPAN}, got {chunk}")
+        self.threads = int(threads)
+        self.chunk = int(chunk)
+        self._executor: ThreadPoolExecutor | None = None
+
+    def __getstate__(self) -> dict[str, object]:  # a model can be pickled or deep-copied
+        return {**self.__dict__, "_executor": None}
+
+    def ranges(self, n: int, cuts: Sequence[int] | np.ndarray | None = None,
+               ) -> list[tuple[int, int]]:
+        """The chunks to use for ``n`` citizens: all at once on one thread, else
+        :func:`chunks` (the numbers are the same either way)."""
+        return [(0, n)] if self.threads == 1 else chunks(n, cuts, self.chunk)
+
+    def run(self, kernel: Callable[[int, int, int], object],
+            ranges: Sequence[tuple[int, int]]) -> None:
+        """Call ``kernel(k, start, stop)`` for every chunk k; the threads take the next chunk
+        as they finish one, so a busy core slows the run but changes no number."""
+        if self.threads == 1 or len(ranges) == 1:
+            for k, (start, stop) in enumerate(ranges):
+                kernel(k, start, stop)
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads - 1,
+                                                thread_name_prefix="trustsim")
+        todo = iter(enumerate(ranges))
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    item = next(todo, None)
+                if item is None:
+                    return
+                k, (start, stop) = item
+                kernel(k, start, stop)
+
+        futures = [self._executor.submit(work) for _ in range(self.threads - 1)]
+        try:
+            work()
+        finally:
+            for future in futures:
+                future.result()
+
+
+#: The pool of a run on one thread (the default everywhere).
+SERIAL = Pool(1)

@@ -1,0 +1,118 @@
+"""Both cores for one run (sim.parallel): the numbers are the same whatever the thread count
+and however the citizens are cut into chunks."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from experiments.fingerprint import fingerprint
+from experiments.mesa_reference import STRESS_CAMPAIGNS, stress_world
+from sim import TrustModel, parallel
+from sim import scenario as sc
+
+
+def _stress(threads: int) -> TrustModel:
+    model = TrustModel(6_000, programmes=stress_world(), rng=3, citizen_agents=False,
+                       threads=threads)
+    for p, strength, reach in STRESS_CAMPAIGNS:
+        model.campaign(model.programmes[p].name, strength, reach)
+    for _ in range(12):
+        model.step()
+    return model
+
+
+def _catchment(threads: int) -> TrustModel:
+    scenario = sc.load(sc.bundled.find("royal_free_deepmind"))
+    model = scenario.build(rng=5, n_citizens=6_000, citizen_agents=False, threads=threads)
+    for _ in range(12):
+        model.step()
+    return model
+
+
+@pytest.mark.parametrize("run", [_stress, _catchment], ids=["stress", "catchment"])
+def test_one_and_several_threads_give_identical_outputs(run, monkeypatch) -> None:
+    one = fingerprint(run(1))
+    monkeypatch.setattr(parallel, "CHUNK", parallel.SUM_SPAN)  # many chunks, all kernels
+    assert fingerprint(run(2)) == one
+    assert fingerprint(run(3)) == one
+
+
+def test_chunks_are_fixed_by_the_population_alone() -> None:
+    ranges = parallel.chunks(10_000, size=2_048)
+    assert ranges[0] == (0, 2_048) and ranges[-1][1] == 10_000
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+    assert all(start % parallel.SUM_SPAN == 0 for start, _ in ranges)
+    places = np.array([100, 3_000, 3_100, 9_000, 10_000])
+    assert parallel.chunks(10_000, places, 2_048) == [(0, 3_000), (3_000, 9_000),
+                                                        (9_000, 10_000)]
+    assert parallel.Pool(2, 2_048).ranges(10_000) == ranges
+    assert parallel.Pool(1).ranges(10_000) == [(0, 10_000)]
+    with pytest.raises(ValueError, match="threads"):
+        parallel.Pool(0)
+
+
+def test_a_model_with_threads_can_be_copied() -> None:
+    import copy
+
+    model = TrustModel(2_000, rng=1, citizen_agents=False, threads=2)
+    model.step()
+    twin = copy.deepcopy(model)
+    assert twin.pool.threads == 2
+    twin.step()
+    model.step()
+    np.testing.assert_array_equal(twin.citizens.trust, model.citizens.trust)
+
+
+def test_grievances_of_a_catchment_share_are_the_same_in_chunks() -> None:
+    """A catchment of a share of citizens draws membership by the citizen's number: a chunk
+    must pass its first number on (every citizen aware, every programme public)."""
+    from dataclasses import replace
+
+    scenario = sc.load(sc.bundled.find("royal_free_deepmind"))
+    model = scenario.build(rng=5, n_citizens=6_000, citizen_agents=False)
+    c = model.citizens
+    c.aware[:] = 1
+    n_prog = len(model.programmes)
+    plan = replace(model.plans.control, visible=np.ones(n_prog, bool),
+                   constant=np.full(n_prog, -5.0, np.float32), flow_consent=np.ones(n_prog),
+                   flow_refused=np.ones(n_prog), illegitimacy=np.full(n_prog, 0.5, np.float32))
+    assert (plan.subject_share < 1).any()
+    willing = plan.attitudes(c)
+    serial = c.grievance.copy()
+    c.grievance[:] = -1
+    assert (plan.attitudes(c, pool=parallel.Pool(2, parallel.SUM_SPAN)) == willing).all()
+    np.testing.assert_array_equal(c.grievance, serial)
+    assert (serial[:, plan.subject_share < 1] > 0).any()
+
+
+@pytest.mark.parametrize("n", [1, 2_048, 100_001])
+def test_a_span_of_draws_is_that_part_of_the_whole_draw(n: int) -> None:
+    """A chunk draws its own partner uniforms and choice words (sim.streams): the same numbers
+    as the elements of the whole draw."""
+    from sim.streams import Streams, seed_sequence
+
+    streams = Streams(seed_sequence(4))
+    uniform, bits = streams.uniform("partner", 3, n), streams.bits("choice", 3, n, 1)
+    for start, stop in parallel.chunks(n, size=parallel.SUM_SPAN):
+        np.testing.assert_array_equal(streams.uniform_span("partner", 3, start, stop),
+                                      uniform[start:stop])
+        np.testing.assert_array_equal(streams.bits_span("choice", 3, start, stop, 1),
+                                      bits[start:stop])
+    with pytest.raises(ValueError, match="even"):
+        streams.uniform_span("partner", 3, 1, 5)
+
+
+def test_the_command_line_takes_threads_and_writes_the_same_files(tmp_path, monkeypatch
+                                                                   ) -> None:
+    from sim.cli import main
+
+    monkeypatch.setattr(parallel, "CHUNK", parallel.SUM_SPAN)
+    for threads in (1, 2):
+        assert main(["run", "baseline", "--citizens", "3000", "--steps", "3", "--replicates",
+                     "1", "--threads", str(threads), "--out", str(tmp_path / str(threads)),
+                     "--quiet"]) == 0
+    for name in ("timeseries.csv", "regions.csv", "groups.csv"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
