@@ -1,5 +1,5 @@
 """The ``trustsim`` command line: run, validate and compare scenario files; print the schema;
-run sweeps; serve the app.
+run sweeps and calibrations; serve the app.
 
 Bad input (a malformed or invalid scenario, a missing file, a path that does not exist, a
 population too large for this machine) ends with a one-paragraph message naming the file, the
@@ -41,6 +41,7 @@ examples:
   trustsim compare breach_shock citizen_control --citizens 5000
   trustsim schema > scenario.schema.json
   trustsim sweep experiments/specs/morris_screening.yaml --out results/morris --quick
+  trustsim calibrate experiments/specs/calibration_gp2021.yaml --out results/cal --quick
   trustsim app                           the interactive app at http://127.0.0.1:8765
 
 'trustsim COMMAND -h' for a command's options; docs/scenarios.md for the scenario format.""",
@@ -72,6 +73,15 @@ examples:
   trustsim sweep experiments/specs/morris_screening.yaml --out results/morris --quick
   trustsim sweep my_sweep.yaml --out results/sweep --workers 2      (rerun to resume)
   trustsim sweep my_sweep.yaml --out results/sweep --scheduler local --workers 4   (Dask)""",
+    "calibrate": """\
+examples:
+  trustsim calibrate experiments/specs/calibration_gp2021.yaml --out results/calibration \\
+      --workers 2                         (rerun to resume)
+  trustsim calibrate my_spec.yaml --out results/cal --quick --scheduler local --workers 4
+
+writes posterior.parquet (trustsim run --posterior reads it), posterior_summary.csv,
+targets.csv (fitted and held-out targets with predictive intervals), pairs.png,
+predictive.png, coverage.png and manifest.json (docs/calibration.md).""",
     "app": """\
 examples:
   trustsim app
@@ -133,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     command.sweep_options(command_parser(
         "sweep", "run a sensitivity or policy sweep spec (docs/sweeps.md); rerunning with "
         "the same --out resumes it"))
+    command.sweep_options(command_parser(
+        "calibrate", "calibrate a scenario to targets: history matching, then ABC-SMC, then "
+        "posterior-predictive checks of fitted and held-out targets (docs/calibration.md); "
+        "rerunning with the same --out resumes it"))
     return parser
 
 
@@ -391,6 +405,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return sweep_command(args)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibration.run import calibrate_command  # the calibration only when asked for
+
+    return calibrate_command(args)
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     try:
         from sim.app import serve  # solara and mesa.visualization only when asked for
@@ -402,7 +422,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare,
-                            "schema": cmd_schema, "sweep": cmd_sweep, "app": cmd_app}
+                            "schema": cmd_schema, "sweep": cmd_sweep, "calibrate": cmd_calibrate,
+                            "app": cmd_app}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

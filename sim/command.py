@@ -131,9 +131,9 @@ def sweep_options(parser: argparse.ArgumentParser, spec: bool = True) -> None:
     """The options of ``trustsim sweep``; an experiment script, whose spec is fixed, has no
     ``spec`` argument."""
     if spec:
-        parser.add_argument("spec", type=Path, help="sweep spec (YAML)")
+        parser.add_argument("spec", type=Path, help="sweep or calibration spec (YAML)")
     parser.add_argument("--out", type=Path, required=True,
-                        help="sweep folder (created or resumed)")
+                        help="results folder (created or resumed)")
     parser.add_argument("--workers", type=positive, default=1,
                         help="parallel workers; results are identical whatever the number")
     parser.add_argument("--scheduler", metavar="ADDRESS",
