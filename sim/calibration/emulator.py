@@ -1,8 +1,10 @@
 """History matching: Gaussian-process emulators of the fit targets and their implausibility.
 
 An emulator per target point is a scikit-learn ``GaussianProcessRegressor`` on the parameters
-scaled to [0, 1], fitted to the replicate means of the design points: a constant times a Matern
-(nu = 2.5, one length scale per parameter) kernel plus a white-noise term, targets normalised,
+scaled to [0, 1], fitted to the replicate means of one wave's design points (each wave's
+design lies in the space earlier waves left, so its emulators resolve that space): a constant
+times a Matern (nu = 2.5, one length scale per parameter) kernel plus a white-noise term,
+targets normalised,
 hyperparameters by maximum marginal likelihood from a fixed ``random_state``. The implausibility
 of a parameter set x for target j (Vernon, Goldstein and Bower 2010; Andrianakis et al. 2015) is
 
