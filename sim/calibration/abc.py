@@ -1,16 +1,22 @@
 """A fixed-generation ABC-SMC (Beaumont et al. 2009; Toni et al. 2009) on our own engine.
 
 Generation 0 proposes parameter sets from the prior restricted to the space history matching
-left (NROY); generation g > 0 resamples the previous particles by weight and perturbs them with a
-Gaussian kernel of twice their weighted covariance (Beaumont et al. 2009; Filippi et al. 2013),
-rejecting proposals outside the prior's box. Every generation simulates a fixed number of
-proposals (one seed each) and keeps the ``particles`` nearest the observations; the threshold
-epsilon_g is the largest distance kept, so the thresholds fall from one generation to the next
-as the particles improve (a quantile schedule, Del Moral et al. 2012). Weights:
+left (NROY); generation g > 0 resamples the previous particles by weight and perturbs them with
+a Gaussian kernel of twice their weighted covariance (Beaumont et al. 2009; Filippi et al.
+2013), rejecting proposals outside the prior's box and outside the NROY space. The prior is
+thus the uniform prior truncated to the space history matching left (as in McKinley et al.
+2018): the truncation removes only parameter sets the emulators rule out at three standard
+deviations, and it keeps the importance weights bounded (a proposal outside the previous
+population's support would otherwise carry a weight that swamps the rest). Every generation
+simulates a fixed number of proposals (one seed each) and keeps the ``particles`` nearest the
+observations, but none beyond the previous generation's threshold; the threshold epsilon_g is
+the largest distance kept, so the thresholds never rise and fall as the particles improve (a
+quantile schedule, Del Moral et al. 2012). A generation that keeps too few particles ends the
+sequence. Weights:
 
     w_i  proportional to  pi(theta_i) / sum_k W_k N(theta_i; theta_k, 2 Sigma)
 
-(uniform prior: pi is constant on the box). The distance is
+(truncated uniform prior: pi is constant on the NROY space). The distance is
 
     d(theta) = sqrt( sum_j (s_j(theta) - z_j)^2 / (V_obs,j + V_seed,j + V_md,j) )
 
@@ -20,6 +26,8 @@ many workers ran them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,6 +43,15 @@ def keep(d: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(d, kind="stable")[:n]
 
 
+def accept(d: np.ndarray, n: int, previous: float) -> np.ndarray:
+    """The accepted proposals: the n nearest, but none beyond the previous threshold, so the
+    thresholds never rise (a noisy model's lucky runs regress in the next generation; a rising
+    threshold would accept particles outside the previous population's support, whose weights
+    would then swamp the rest)."""
+    idx = keep(d, n)
+    return idx[d[idx] <= previous]
+
+
 def covariance(theta: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Twice the weighted covariance of the particles: the perturbation kernel's."""
     w = w / w.sum()
@@ -45,8 +62,11 @@ def covariance(theta: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def propose(rng: np.random.Generator, theta: np.ndarray, w: np.ndarray, lo: np.ndarray,
-            hi: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """n proposals inside the box, and the kernel covariance used."""
+            hi: np.ndarray, n: int,
+            support: Callable[[np.ndarray], np.ndarray] | None = None,
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """n proposals inside the box (and inside ``support``, a mask function: the space history
+    matching left), and the kernel covariance used."""
     cov = covariance(theta, w)
     chol = np.linalg.cholesky(cov)
     p = w / w.sum()
@@ -54,8 +74,10 @@ def propose(rng: np.random.Generator, theta: np.ndarray, w: np.ndarray, lo: np.n
     while sum(len(o) for o in out) < n:
         idx = rng.choice(len(theta), size=n, p=p)
         cand = theta[idx] + rng.standard_normal((n, theta.shape[1])) @ chol.T
-        inside = ((cand >= lo) & (cand <= hi)).all(axis=1)
-        out.append(cand[inside])
+        cand = cand[((cand >= lo) & (cand <= hi)).all(axis=1)]
+        if support is not None and len(cand):
+            cand = cand[support(cand)]
+        out.append(cand)
     return np.concatenate(out)[:n], cov
 
 

@@ -244,10 +244,14 @@ def abc_smc(sim: Simulator, spec: CalibrationSpec, fit: list[Point], lo: np.ndar
     cutoff = spec.history_matching.cutoff
     gen = design.rng(spec.seed, design.ABC, 0)
     kept: list[np.ndarray] = []
+
+    def support(C: np.ndarray) -> np.ndarray:  # the space history matching left
+        return emulator.nroy(hm["emulators"], C, z, hm["v_obs"] + hm["v_seed"] + hm["v_md"],
+                             cutoff)
+
     for _ in range(200):  # the prior restricted to what history matching left
         C = design.uniform(gen, spec.history_matching.candidates, lo, hi)
-        kept.append(C[emulator.nroy(hm["emulators"], C, z, hm["v_obs"] + hm["v_seed"]
-                                    + hm["v_md"], cutoff)])
+        kept.append(C[support(C)])
         if sum(len(k) for k in kept) >= a.proposals:
             break
     X = np.concatenate(kept)[:a.proposals]
@@ -258,22 +262,36 @@ def abc_smc(sim: Simulator, spec: CalibrationSpec, fit: list[Point], lo: np.ndar
     log_rows: list[dict[str, Any]] = []
     theta = w = None
     cov = None
+    epsilon = np.inf
     for g in range(a.generations):
         if g > 0:
             X, cov = abc.propose(design.rng(spec.seed, design.ABC, g), theta, w, lo, hi,
-                                 a.proposals)
+                                 a.proposals, support if restricted else None)
         S = sim.fit_values(X, (design.ABC, g), 1, fit)[:, 0, :]
         d = abc.distance(S, z, scale)
-        idx = abc.keep(d, a.particles)
+        idx = abc.accept(d, a.particles, epsilon)
+        if len(idx) < minimum_particles(len(lo)):
+            log(f"ABC-SMC generation {g}: only {len(idx)} proposals within the previous "
+                f"threshold {epsilon:.3g}; the previous generation is the posterior")
+            log_rows.append({"generation": g, "proposals": len(X), "particles": len(idx),
+                             "epsilon": float(epsilon), "stopped": True})
+            break
         new = X[idx]
         w = np.full(len(new), 1.0 / len(new)) if g == 0 else abc.weights(new, theta, w, cov)
         theta = new
+        epsilon = float(d[idx].max())
         row = {"generation": g, "proposals": len(X), "particles": len(new),
-               "epsilon": float(d[idx].max()), "median_distance": float(np.median(d[idx])),
+               "epsilon": epsilon, "median_distance": float(np.median(d[idx])),
                "ess": abc.ess(w), "from_nroy": bool(restricted) if g == 0 else None}
         log_rows.append(row)
-        log(f"ABC-SMC generation {g}: epsilon {row['epsilon']:.3g}, ESS {row['ess']:.0f}")
+        log(f"ABC-SMC generation {g}: epsilon {epsilon:.3g}, {len(new)} particles, "
+            f"ESS {row['ess']:.0f}")
     return theta, w, log_rows
+
+
+def minimum_particles(dimensions: int) -> int:
+    """Fewer particles than this cannot carry a perturbation kernel's covariance."""
+    return max(10, 2 * (dimensions + 1))
 
 
 def predict(sim: Simulator, spec: CalibrationSpec, samples: pd.DataFrame,
