@@ -102,6 +102,13 @@ def _run_options(parser: argparse.ArgumentParser, out: str) -> None:
                         metavar="PATH=VALUE",
                         help="override a value by dotted path, e.g. "
                              "programmes.gp_records.publicity=0.8 (repeatable)")
+    parser.add_argument("--posterior", type=Path, metavar="DIR",
+                        help="a calibration's folder (trustsim calibrate): each replicate runs "
+                             "with a parameter set drawn from its posterior.parquet, and the "
+                             "summary splits the spread into parameters and seeds")
+    parser.add_argument("--posterior-draws", type=positive, metavar="N",
+                        help="with --posterior: N parameter sets, each run on replicates / N "
+                             "seeds (N must divide the replicates; default: one per replicate)")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="format of the time series table")
     parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
@@ -273,6 +280,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _posterior(args: argparse.Namespace, replicates: int, seed: int,
+               ) -> tuple[list[dict[str, float]], Any] | None:
+    """The parameter sets of the replicates drawn from ``--posterior`` (None without it)."""
+    if args.posterior is None:
+        if args.posterior_draws is not None:
+            raise UsageError("--posterior-draws needs --posterior DIR")
+        return None
+    from sim import posterior, uncertainty
+
+    try:
+        return uncertainty.draws_for(args.posterior, replicates, args.posterior_draws, seed)
+    except posterior.PosteriorError as err:
+        raise UsageError(f"--posterior: {err}") from None
+
+
+def _with_posterior(todo: Sequence[runner.Task], drawn: Any) -> list[runner.Task]:
+    from sim import posterior, uncertainty
+
+    try:
+        return uncertainty.apply_to_tasks(todo, drawn[0])
+    except posterior.PosteriorError as err:
+        raise UsageError(f"--posterior: {err}") from None
+
+
+def _posterior_section(args: argparse.Namespace, drawn: Any, replicates: int,
+                       seed: int) -> dict[str, Any]:
+    from sim import uncertainty
+
+    draws = args.posterior_draws or replicates
+    return uncertainty.section(args.posterior, drawn[1], drawn[0], draws, replicates, seed)
+
+
 def _run_one(scenario: sc.Scenario, name: str, hashes: dict[str, str], tmp: Path,
              args: argparse.Namespace, started: dt.datetime) -> str:
     """Run one scenario's replicates and write its results into ``tmp``; the line to print."""
@@ -282,22 +321,33 @@ def _run_one(scenario: sc.Scenario, name: str, hashes: dict[str, str], tmp: Path
 
     citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
     todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
+    drawn = _posterior(args, replicates, scenario.seed)
+    if drawn is not None:
+        todo = _with_posterior(todo, drawn)
     done = _run_all(todo, args, name)
     df = pd.concat([r.timeseries for r in done], ignore_index=True)
     _table(df, tmp, args.format)
     data = api.summary_data(df, scenario)
     key = data["key_steps"]
+    extra = {}
+    if drawn is not None:
+        from sim import uncertainty
+
+        extra["posterior"] = _posterior_section(args, drawn, replicates, scenario.seed)
+        data["posterior"] = report.significant({
+            **{k: v for k, v in extra["posterior"].items() if k != "replicate_parameters"},
+            "spread": uncertainty.spread(df, extra["posterior"]["draws"], key)})
     files.write_json(tmp / "summary.json", data)
     _csv(_summary_table(data["outputs"]), tmp / "summary.csv")
     _csv(runner.incident_table(done), tmp / "incidents.csv")
     groups, regions = runner.group_tables(done)
     _csv(groups, tmp / "groups.csv")
     _csv(regions, tmp / "regions.csv")
-    files.write_json(tmp / "manifest.json", report.manifest(
+    files.write_json(tmp / "manifest.json", {**report.manifest(
         scenarios={scenario.name: scenario.model_dump(mode="json")},
         files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
         citizens=citizens, steps=steps, workers=args.workers, started=started,
-        argv=args.argv))
+        argv=args.argv), **extra})
     from sim import html_report, plots, plots_regions
 
     drawn = plots.run_figures(df, tmp, _agencies(scenario), scenario.marks(), scenario=scenario)
@@ -356,9 +406,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     first = scenarios[0]
     citizens, steps, per = first.population.size, first.steps, first.replicates
     check_memory(scenarios, citizens, min(args.workers, per * len(scenarios)))
+    drawn = _posterior(args, per, first.seed)
     with files.results_folder(out, args.force) as tmp:
         todo = [task for s in scenarios
                 for task in runner.tasks(s, citizens, steps, per, first.seed)]
+        if drawn is not None:  # replicate r of every scenario: the same seed and parameters
+            todo = _with_posterior(todo, drawn)
         done = _run_all(todo, args, "compare")
         df = pd.concat([r.timeseries.assign(scenario=names[i // per])
                         for i, r in enumerate(done)], ignore_index=True)
@@ -368,6 +421,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         marks = sorted({m for s in scenarios for m in s.marks()})
         data = api.comparison_data(df, scenarios, names)
         key = data["key_steps"]
+        extra = {}
+        if drawn is not None:
+            from sim import uncertainty
+
+            extra["posterior"] = _posterior_section(args, drawn, per, first.seed)
+            data["posterior"] = report.significant({
+                **{k: v for k, v in extra["posterior"].items() if k != "replicate_parameters"},
+                "spread": {n: uncertainty.spread(shared[shared.scenario == n],
+                                                 extra["posterior"]["draws"], key)
+                           for n in names}})
         files.write_json(tmp / "comparison.json", data)
         _csv(pd.concat([_summary_table(o).assign(scenario=n)
                         for n, o in data["outputs"].items()],
@@ -375,11 +438,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
              tmp / "summary.csv")
         _csv(runner.incident_table(done, [names[i // per] for i in range(len(done))]),
              tmp / "incidents.csv")
-        files.write_json(tmp / "manifest.json", report.manifest(
+        files.write_json(tmp / "manifest.json", {**report.manifest(
             scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
             files=dict(zip(names, hashes, strict=True)), seed=first.seed, replicates=per,
             citizens=citizens, steps=steps, workers=args.workers, started=started,
-            argv=args.argv))
+            argv=args.argv), **extra})
         from sim import html_report, plots
 
         named = dict(zip(names, scenarios, strict=True))

@@ -212,3 +212,86 @@ def test_quick_calibration_recovers_known_parameters(tmp_path, write_file):
     widths = pd.concat([r["summary"] for r in results]).ci90_share_of_prior
     assert widths.min() < 0.9
     shutil.rmtree(tmp_path / "rec")
+
+
+# ------------------------------------------------------------------ results over a posterior
+def _posterior(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"params.gain_rate": [0.02, 0.05, 0.2, 0.4],
+                  "params.loss_aversion": [2.0, 4.0, 6.0, 9.0],
+                  "weight": [1.0, 1.0, 1.0, 1.0]}).to_parquet(folder / "posterior.parquet")
+    return folder
+
+
+RUN = ["--citizens", "300", "--steps", "6", "--replicates", "4", "--quiet"]
+
+
+def test_run_with_a_posterior_splits_parameter_and_seed_spread(tmp_path):
+    post = _posterior(tmp_path / "post")
+    gp = str(GP)
+    assert cli.main(["run", gp, *RUN, "--out", str(tmp_path / "plain")]) == 0
+    assert cli.main(["run", gp, *RUN, "--out", str(tmp_path / "post_run"), "--posterior",
+                     str(post), "--posterior-draws", "2"]) == 0
+    summary = yaml.safe_load((tmp_path / "post_run" / "summary.json").read_text())
+    section = summary["posterior"]
+    assert section["draws"] == 2 and section["seeds_per_draw"] == 2
+    entry = section["spread"]["trust_mean"]["6"]
+    assert {"total_sd", "seed_sd", "parameter_sd"} <= set(entry)
+    manifest = yaml.safe_load((tmp_path / "post_run" / "manifest.json").read_text())
+    sets = manifest["posterior"]["replicate_parameters"]
+    assert len(sets) == 4 and sets[0] == sets[2] and sets[1] == sets[3]
+    plain = pd.read_csv(tmp_path / "plain" / "timeseries.csv")
+    drawn = pd.read_csv(tmp_path / "post_run" / "timeseries.csv")
+    assert not plain.equals(drawn)  # other parameters, same seeds
+    assert "posterior" not in yaml.safe_load((tmp_path / "plain" / "summary.json").read_text())
+
+
+def test_compare_with_a_posterior_gives_every_scenario_the_same_parameter_sets(tmp_path):
+    from sim import api
+
+    post = _posterior(tmp_path / "post")
+    out = tmp_path / "cmp"
+    assert cli.main(["compare", str(GP), str(ROOT / "scenarios" / "breach_shock.yaml"), *RUN,
+                     "--out", str(out), "--posterior", str(post)]) == 0
+    data = yaml.safe_load((out / "comparison.json").read_text())
+    assert set(data["posterior"]["spread"]) == {"gp_records", "breach_shock"}
+    result = api.compare(GP, ROOT / "scenarios" / "breach_shock.yaml", citizens=300, steps=6,
+                         replicates=4, posterior=post)
+    assert result.data["posterior"]["draws"] == 4
+    assert result.manifest["posterior"]["replicate_parameters"] == \
+        yaml.safe_load((out / "manifest.json").read_text())["posterior"]["replicate_parameters"]
+    mine = pd.read_csv(out / "timeseries.csv")
+    pd.testing.assert_frame_equal(mine, result.runs.reset_index(drop=True), rtol=1e-6,
+                                  check_dtype=False)
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--posterior", "nowhere"], ["--posterior", "no posterior here"]),
+    (["--posterior", "POST", "--posterior-draws", "3"], ["must divide"]),
+    (["--posterior-draws", "2"], ["needs --posterior"]),
+])
+def test_bad_posterior_options_exit_2(tmp_path, capsys, extra, words):
+    post = _posterior(tmp_path / "post")
+    extra = [str(post) if e == "POST" else e for e in extra]
+    assert cli.main(["run", str(GP), *RUN, "--out", str(tmp_path / "o"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, err
+    assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ the committed calibration
+def test_the_committed_calibration_was_made_from_committed_code_and_reports_every_target():
+    folder = ROOT / "results" / "calibration"
+    manifest = yaml.safe_load((folder / "manifest.json").read_text())
+    assert manifest["trustsim"]["dirty"] is False
+    from sim import posterior
+
+    samples = posterior.load(folder)
+    loaded = calspec.load(ROOT / "experiments" / "specs" / "calibration_gp2021.yaml")
+    assert posterior.parameters(samples) == loaded.spec.names()
+    table = pd.read_csv(folder / "targets.csv")
+    names = {label for t in loaded.targets.spec.targets for label, *_ in t.points()}
+    assert set(table.target) == names
+    assert table.inside_90.dtype == bool
