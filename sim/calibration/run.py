@@ -456,9 +456,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
         raise CalibrationUsageError(f"{args.out}: choose a results folder, not the current "
                                     "folder.")
     bar = command.progress(0, args.quiet, spec.name)
+    bar.total = None  # each stage's runs depend on the last one's: a count, not a fraction
 
     def progress(n: int) -> None:
-        bar.total = (bar.total or 0) + n if bar.n + n > (bar.total or 0) else bar.total
         bar.update(n)
 
     try:
