@@ -9,7 +9,7 @@ VENV35 ?= .venv-mesa35
 PY312 := $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); \
 	do if $$p -c "" >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: run test test-fast test-mesa35 lint bench figures results frontier notebooks clean
+.PHONY: run test test-fast test-mesa35 lint bench figures results calibration frontier notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ results: $(STAMP)
 	$(BIN)/python experiments/morris_screening.py --quick --out results/morris_quick --force --quiet
 	$(BIN)/python experiments/sobol_indices.py --quick --out results/sobol_quick --workers 2 \
 		--force --quiet
+
+# The GP 2021 calibration of results/README.md (about half an hour on 2 cores; rerunning resumes
+# in its folder). Not part of `results`: tests/test_calibration.py checks the committed folder.
+calibration: $(STAMP)
+	$(BIN)/trustsim calibrate experiments/specs/calibration_gp2021.yaml --out results/calibration \
+		--workers 2
 
 # The two policy frontiers (results/README.md; a few minutes each on 2 cores) and their figures in
 # docs/findings.md. POSTERIOR=results/calibration adds bands from a calibration posterior.

@@ -148,17 +148,36 @@ def lost_events(original: sc.Scenario, compared: sc.Scenario) -> list[str]:
 
 # ------------------------------------------------------------------------------ running
 def ensemble(scenarios: Sequence[sc.Scenario], names: Sequence[str], workers: int = 1,
-             progress: Callable[[int], None] | None = None, threads: int = 1) -> pd.DataFrame:
+             progress: Callable[[int], None] | None = None, threads: int = 1,
+             parameter_sets: Sequence[dict[str, float]] | None = None) -> pd.DataFrame:
     """Every replicate of every scenario, each run with the settings written into it
     (``run_settings``), as one wide frame: ``scenario``, ``replicate``, ``step``, outputs.
+    With ``parameter_sets`` (one per replicate, :mod:`sim.uncertainty`), replicate r of every
+    scenario runs with set r written into it.
 
     An output that only some scenarios have (trust in an agency of one world) is NaN in the
     others' rows.
     """
-    return runner.run_named(
-        [(name, task) for s, name in zip(scenarios, names, strict=True)
-         for task in runner.tasks(s, s.population.size, s.steps, s.replicates, s.seed)],
-        workers, progress, threads)
+    todo = [(name, task) for s, name in zip(scenarios, names, strict=True)
+            for task in runner.tasks(s, s.population.size, s.steps, s.replicates, s.seed)]
+    if parameter_sets is not None:
+        from sim import uncertainty
+
+        tasks = uncertainty.apply_to_tasks([t for _, t in todo], parameter_sets)
+        todo = [(name, task) for (name, _), task in zip(todo, tasks, strict=True)]
+    return runner.run_named(todo, workers, progress, threads)
+
+
+def _posterior(posterior: str | os.PathLike[str] | None, draws: int | None, replicates: int,
+               seed: int) -> tuple[list[dict[str, float]] | None, dict[str, Any] | None]:
+    """The replicates' parameter sets drawn from a posterior folder, and what to record."""
+    if posterior is None:
+        return None, None
+    from sim import uncertainty
+
+    sets, samples = uncertainty.draws_for(posterior, replicates, draws, seed)
+    return sets, uncertainty.section(posterior, samples, sets, draws or replicates, replicates,
+                                     seed)
 
 
 def summary_data(df: pd.DataFrame, scenario: sc.Scenario) -> dict[str, Any]:
@@ -212,7 +231,9 @@ def _call(name: str, scenarios: Sequence[ScenarioLike], **settings: Any) -> list
 
 def run(scenario: ScenarioLike, *, citizens: int | None = None, steps: int | None = None,
         replicates: int | None = None, seed: int | None = None, workers: int = 1,
-        threads: int = 1, overrides: Sequence[str] = (), progress: bool = False) -> RunResults:
+        threads: int = 1, overrides: Sequence[str] = (), progress: bool = False,
+        posterior: str | os.PathLike[str] | None = None,
+        posterior_draws: int | None = None) -> RunResults:
     """Run a scenario's replicates: the numbers ``trustsim run`` writes, as a ``RunResults``.
 
     Args:
@@ -227,34 +248,52 @@ def run(scenario: ScenarioLike, *, citizens: int | None = None, steps: int | Non
             ``workers`` processes keep one thread each.
         overrides: ``path=value`` changes, as ``trustsim run --set``.
         progress: show a progress bar of replicates.
+        posterior: a calibration's folder (``trustsim calibrate``): replicate r runs with a
+            parameter set drawn from its posterior (``sim.uncertainty``); ``data["posterior"]``
+            then gives the spread across parameter sets and across seeds.
+        posterior_draws: the number of parameter sets (must divide the replicates); default:
+            one per replicate.
     """
     started = dt.datetime.now(dt.UTC)
     loaded = load_scenario(scenario, overrides)
     s = run_settings(loaded, citizens, steps, replicates, seed)
     command.check_memory([s], s.population.size, min(workers, s.replicates))
+    sets, drawn = _posterior(posterior, posterior_draws, s.replicates, s.seed)
     with _bar(s.replicates, progress, s.name) as bar:
-        df = ensemble([s], [s.name], workers, bar.update, threads)
+        df = ensemble([s], [s.name], workers, bar.update, threads, sets)
     manifest = report.manifest(
         scenarios={s.name: s.model_dump(mode="json")}, files={s.name: _hashes(scenario)},
         seed=s.seed, replicates=s.replicates, citizens=s.population.size, steps=s.steps,
         workers=workers, started=started,
         argv=_call("run", [scenario], citizens=citizens, steps=steps, replicates=replicates,
                    seed=seed, workers=workers, threads=threads if threads != 1 else None,
-                   overrides=list(overrides)))
-    return _results(df, summary_data(df, s), manifest)
+                   overrides=list(overrides),
+                   posterior=None if posterior is None else str(posterior),
+                   posterior_draws=posterior_draws))
+    data = summary_data(df, s)
+    if drawn is not None:
+        from sim import uncertainty
+
+        manifest["posterior"] = drawn
+        data["posterior"] = report.significant({
+            **{k: v for k, v in drawn.items() if k != "replicate_parameters"},
+            "spread": uncertainty.spread(df, drawn["draws"], data["key_steps"])})
+    return _results(df, data, manifest)
 
 
 def compare(reference: ScenarioLike, *others: ScenarioLike, citizens: int | None = None,
             steps: int | None = None, replicates: int | None = None, seed: int | None = None,
             workers: int = 1, threads: int = 1, overrides: Sequence[str] = (),
-            progress: bool = False) -> RunResults:
+            progress: bool = False, posterior: str | os.PathLike[str] | None = None,
+            posterior_draws: int | None = None) -> RunResults:
     """Run scenarios on common random numbers and compare them with the first: the numbers
     ``trustsim compare`` writes, as a ``RunResults`` with ``paired`` differences.
 
     Every scenario runs with the reference's population, steps, replicates and seed (unless
     given here), so replicate r of each uses the same seeds and the difference is measured
     replicate by replicate. An event after the last step never happens: a warning names it.
-    Arguments as for ``run``; ``overrides`` apply to every scenario.
+    Arguments as for ``run``; ``overrides`` apply to every scenario, and with ``posterior``
+    replicate r of every scenario runs with the same parameter set (and seed).
     """
     if not others:
         raise ValueError("compare needs at least two scenarios: the reference first, then the "
@@ -274,8 +313,9 @@ def compare(reference: ScenarioLike, *others: ScenarioLike, citizens: int | None
     per = first.replicates
     command.check_memory(scenarios, first.population.size,
                          min(workers, per * len(scenarios)))
+    sets, drawn = _posterior(posterior, posterior_draws, per, first.seed)
     with _bar(per * len(scenarios), progress, "compare") as bar:
-        df = ensemble(scenarios, names, workers, bar.update, threads)
+        df = ensemble(scenarios, names, workers, bar.update, threads, sets)
     manifest = report.manifest(
         scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
         files={n: _hashes(s) for n, s in zip(names, given, strict=True)}, seed=first.seed,
@@ -283,8 +323,20 @@ def compare(reference: ScenarioLike, *others: ScenarioLike, citizens: int | None
         started=started,
         argv=_call("compare", given, citizens=citizens, steps=steps, replicates=replicates,
                    seed=seed, workers=workers, threads=threads if threads != 1 else None,
-                   overrides=list(overrides)))
-    return _results(df, comparison_data(df, scenarios, names), manifest)
+                   overrides=list(overrides),
+                   posterior=None if posterior is None else str(posterior),
+                   posterior_draws=posterior_draws))
+    data = comparison_data(df, scenarios, names)
+    if drawn is not None:
+        from sim import uncertainty
+
+        manifest["posterior"] = drawn
+        shared = shared_outputs(df)
+        data["posterior"] = report.significant({
+            **{k: v for k, v in drawn.items() if k != "replicate_parameters"},
+            "spread": {n: uncertainty.spread(shared[shared.scenario == n], drawn["draws"],
+                                             data["key_steps"]) for n in names}})
+    return _results(df, data, manifest)
 
 
 # ------------------------------------------------------------------------------ reading

@@ -1,5 +1,5 @@
 """The ``trustsim`` command line: run, validate and compare scenario files; print the schema;
-run sweeps and policy frontiers; serve the app.
+run sweeps, policy frontiers and calibrations; serve the app.
 
 Bad input (a malformed or invalid scenario, a missing file, a path that does not exist, a
 population too large for this machine) ends with a one-paragraph message naming the file, the
@@ -42,6 +42,7 @@ examples:
   trustsim schema > scenario.schema.json
   trustsim sweep experiments/specs/morris_screening.yaml --out results/morris --quick
   trustsim frontier experiments/specs/frontier_baseline.yaml --out results/fb --quick
+  trustsim calibrate experiments/specs/calibration_gp2021.yaml --out results/cal --quick
   trustsim app                           the interactive app at http://127.0.0.1:8765
 
 'trustsim COMMAND -h' for a command's options; docs/scenarios.md for the scenario format.""",
@@ -83,6 +84,15 @@ examples:
 writes frontier.csv (per mix: trust, benefit, harm and net value in real units, mean and 10-90%
 bands from seeds and from the posterior; Pareto frontier flags), dominance.csv, frontier.png,
 points.csv, runs.parquet and manifest.json (docs/sweeps.md).""",
+    "calibrate": """\
+examples:
+  trustsim calibrate experiments/specs/calibration_gp2021.yaml --out results/calibration \\
+      --workers 2                         (rerun to resume)
+  trustsim calibrate my_spec.yaml --out results/cal --quick --scheduler local --workers 4
+
+writes posterior.parquet (trustsim run --posterior reads it), posterior_summary.csv,
+targets.csv (fitted and held-out targets with predictive intervals), pairs.png,
+predictive.png, coverage.png and manifest.json (docs/calibration.md).""",
     "app": """\
 examples:
   trustsim app
@@ -107,6 +117,13 @@ def _run_options(parser: argparse.ArgumentParser, out: str) -> None:
                         metavar="PATH=VALUE",
                         help="override a value by dotted path, e.g. "
                              "programmes.gp_records.publicity=0.8 (repeatable)")
+    parser.add_argument("--posterior", type=Path, metavar="DIR",
+                        help="a calibration's folder (trustsim calibrate): each replicate runs "
+                             "with a parameter set drawn from its posterior.parquet, and the "
+                             "summary splits the spread into parameters and seeds")
+    parser.add_argument("--posterior-draws", type=positive, metavar="N",
+                        help="with --posterior: N parameter sets, each run on replicates / N "
+                             "seeds (N must divide the replicates; default: one per replicate)")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="format of the time series table")
     parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
@@ -157,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "runs on parameter sets drawn from it")
     fr.add_argument("--draws", type=positive,
                     help="parameter sets drawn from --posterior (default: the spec's draws)")
+    command.sweep_options(command_parser(
+        "calibrate", "calibrate a scenario to targets: history matching, then ABC-SMC, then "
+        "posterior-predictive checks of fitted and held-out targets (docs/calibration.md); "
+        "rerunning with the same --out resumes it"),
+        what="calibration spec (YAML, docs/calibration.md)")
     return parser
 
 
@@ -284,6 +306,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _posterior(args: argparse.Namespace, replicates: int, seed: int,
+               ) -> tuple[list[dict[str, float]], Any] | None:
+    """The parameter sets of the replicates drawn from ``--posterior`` (None without it)."""
+    if args.posterior is None:
+        if args.posterior_draws is not None:
+            raise UsageError("--posterior-draws needs --posterior DIR")
+        return None
+    from sim import posterior, uncertainty
+
+    try:
+        return uncertainty.draws_for(args.posterior, replicates, args.posterior_draws, seed)
+    except posterior.PosteriorError as err:
+        raise UsageError(f"--posterior: {err}") from None
+
+
+def _with_posterior(todo: Sequence[runner.Task], drawn: Any) -> list[runner.Task]:
+    from sim import posterior, uncertainty
+
+    try:
+        return uncertainty.apply_to_tasks(todo, drawn[0])
+    except posterior.PosteriorError as err:
+        raise UsageError(f"--posterior: {err}") from None
+
+
+def _posterior_section(args: argparse.Namespace, drawn: Any, replicates: int,
+                       seed: int) -> dict[str, Any]:
+    from sim import uncertainty
+
+    draws = args.posterior_draws or replicates
+    return uncertainty.section(args.posterior, drawn[1], drawn[0], draws, replicates, seed)
+
+
 def _run_one(scenario: sc.Scenario, name: str, hashes: dict[str, str], tmp: Path,
              args: argparse.Namespace, started: dt.datetime) -> str:
     """Run one scenario's replicates and write its results into ``tmp``; the line to print."""
@@ -293,22 +347,33 @@ def _run_one(scenario: sc.Scenario, name: str, hashes: dict[str, str], tmp: Path
 
     citizens, steps, replicates = scenario.population.size, scenario.steps, scenario.replicates
     todo = runner.tasks(scenario, citizens, steps, replicates, scenario.seed)
+    drawn = _posterior(args, replicates, scenario.seed)
+    if drawn is not None:
+        todo = _with_posterior(todo, drawn)
     done = _run_all(todo, args, name)
     df = pd.concat([r.timeseries for r in done], ignore_index=True)
     _table(df, tmp, args.format)
     data = api.summary_data(df, scenario)
     key = data["key_steps"]
+    extra = {}
+    if drawn is not None:
+        from sim import uncertainty
+
+        extra["posterior"] = _posterior_section(args, drawn, replicates, scenario.seed)
+        data["posterior"] = report.significant({
+            **{k: v for k, v in extra["posterior"].items() if k != "replicate_parameters"},
+            "spread": uncertainty.spread(df, extra["posterior"]["draws"], key)})
     files.write_json(tmp / "summary.json", data)
     _csv(_summary_table(data["outputs"]), tmp / "summary.csv")
     _csv(runner.incident_table(done), tmp / "incidents.csv")
     groups, regions = runner.group_tables(done)
     _csv(groups, tmp / "groups.csv")
     _csv(regions, tmp / "regions.csv")
-    files.write_json(tmp / "manifest.json", report.manifest(
+    files.write_json(tmp / "manifest.json", {**report.manifest(
         scenarios={scenario.name: scenario.model_dump(mode="json")},
         files={scenario.name: hashes}, seed=scenario.seed, replicates=replicates,
         citizens=citizens, steps=steps, workers=args.workers, started=started,
-        argv=args.argv))
+        argv=args.argv), **extra})
     from sim import html_report, plots, plots_regions
 
     drawn = plots.run_figures(df, tmp, _agencies(scenario), scenario.marks(), scenario=scenario)
@@ -367,9 +432,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     first = scenarios[0]
     citizens, steps, per = first.population.size, first.steps, first.replicates
     check_memory(scenarios, citizens, min(args.workers, per * len(scenarios)))
+    drawn = _posterior(args, per, first.seed)
     with files.results_folder(out, args.force) as tmp:
         todo = [task for s in scenarios
                 for task in runner.tasks(s, citizens, steps, per, first.seed)]
+        if drawn is not None:  # replicate r of every scenario: the same seed and parameters
+            todo = _with_posterior(todo, drawn)
         done = _run_all(todo, args, "compare")
         df = pd.concat([r.timeseries.assign(scenario=names[i // per])
                         for i, r in enumerate(done)], ignore_index=True)
@@ -379,6 +447,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         marks = sorted({m for s in scenarios for m in s.marks()})
         data = api.comparison_data(df, scenarios, names)
         key = data["key_steps"]
+        extra = {}
+        if drawn is not None:
+            from sim import uncertainty
+
+            extra["posterior"] = _posterior_section(args, drawn, per, first.seed)
+            data["posterior"] = report.significant({
+                **{k: v for k, v in extra["posterior"].items() if k != "replicate_parameters"},
+                "spread": {n: uncertainty.spread(shared[shared.scenario == n],
+                                                 extra["posterior"]["draws"], key)
+                           for n in names}})
         files.write_json(tmp / "comparison.json", data)
         _csv(pd.concat([_summary_table(o).assign(scenario=n)
                         for n, o in data["outputs"].items()],
@@ -386,11 +464,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
              tmp / "summary.csv")
         _csv(runner.incident_table(done, [names[i // per] for i in range(len(done))]),
              tmp / "incidents.csv")
-        files.write_json(tmp / "manifest.json", report.manifest(
+        files.write_json(tmp / "manifest.json", {**report.manifest(
             scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
             files=dict(zip(names, hashes, strict=True)), seed=first.seed, replicates=per,
             citizens=citizens, steps=steps, workers=args.workers, started=started,
-            argv=args.argv))
+            argv=args.argv), **extra})
         from sim import html_report, plots
 
         named = dict(zip(names, scenarios, strict=True))
@@ -424,6 +502,12 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     return frontier_command(args)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibration.run import calibrate_command  # the calibration only when asked for
+
+    return calibrate_command(args)
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     try:
         from sim.app import serve  # solara and mesa.visualization only when asked for
@@ -436,7 +520,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Any] = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare,
                             "schema": cmd_schema, "sweep": cmd_sweep, "frontier": cmd_frontier,
-                            "app": cmd_app}
+                            "calibrate": cmd_calibrate, "app": cmd_app}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

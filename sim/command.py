@@ -129,12 +129,13 @@ positive, non_negative = integer(1), integer(0)
 
 def sweep_options(parser: argparse.ArgumentParser, spec: bool = True,
                   what: str = "sweep spec (YAML)") -> None:
-    """The options of ``trustsim sweep`` (and ``trustsim frontier``, whose spec is ``what``);
+    """The options of ``trustsim sweep`` (and of ``trustsim frontier`` and ``calibrate``, whose
+    spec is ``what``);
     an experiment script, whose spec is fixed, has no ``spec`` argument."""
     if spec:
         parser.add_argument("spec", type=Path, help=what)
     parser.add_argument("--out", type=Path, required=True,
-                        help="sweep folder (created or resumed)")
+                        help="results folder (created or resumed)")
     parser.add_argument("--workers", type=positive, default=1,
                         help="parallel workers; results are identical whatever the number")
     parser.add_argument("--scheduler", metavar="ADDRESS",

@@ -78,6 +78,10 @@ class Context:
     kept: tuple[int, ...]
     outputs: tuple[str, ...]
     version: str
+    #: ``module:function`` run in place of :func:`sim.runner.run_replicate` for trustsim,
+    #: ``f(scenario, seed) -> DataFrame``: a calibration's observer (survey shares measured on
+    #: the citizens at every step). None for sweeps, whose run keys it then leaves unchanged.
+    observe: str | None = None
 
     def scenario_for(self, params: dict[str, Any]) -> dict[str, Any] | None:
         if self.scenario is None or self.model != TRUSTSIM:
@@ -94,6 +98,8 @@ class Context:
                    "seed": {"entropy": seed[0], "spawn_key": list(seed[1])},
                    "steps": self.steps, "citizens": self.citizens, "kept": list(self.kept),
                    "outputs": list(self.outputs)}
+        if self.observe is not None:
+            payload["observe"] = self.observe
         return hashlib.sha256(canonical(payload).encode()).hexdigest()
 
 
@@ -114,7 +120,8 @@ def _run_model(chunk: Chunk, run: Run) -> pd.DataFrame:
     if ctx.model == TRUSTSIM:
         scenario = runner.with_run_settings(ctx.scenario_for(run.params), ctx.citizens,
                                             ctx.steps)
-        df = runner.run_replicate(scenario, seed)
+        df = (model_function(ctx.observe)(scenario, seed) if ctx.observe
+              else runner.run_replicate(scenario, seed))
     else:
         df = model_function(ctx.model)(dict(run.params), np.random.default_rng(seed), ctx.steps)
     missing = [c for c in ("step", *ctx.outputs) if c not in df.columns]
