@@ -184,3 +184,27 @@ def test_agent_reporters_are_refused_for_large_populations_and_without_citizen_a
     plain = TrustModel(300, rng=1)
     with pytest.raises(UserWarning, match="No agent reporters"):  # Mesa's own message
         plain.datacollector.get_agent_vars_dataframe()
+
+
+def test_finished_runs_do_not_stay_alive():
+    """A worker runs thousands of models in a sweep or a calibration: none may outlive the
+    reading of its outputs (Mesa 3.3 keeps an agent-id counter per model in a class dict)."""
+    import gc
+    import weakref
+
+    s = runner.with_run_settings(sc.load("scenarios/baseline.yaml"), 500, 2)
+    task = runner.tasks(s, 500, 2, 1, 7)[0]
+    seen: list[weakref.ref] = []
+    build = sc.Scenario.build
+
+    def tracked(self, *args, **kwargs):
+        model = build(self, *args, **kwargs)
+        seen.append(weakref.ref(model))
+        return model
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sc.Scenario, "build", tracked)
+        runner.run_replicate(s, np.random.SeedSequence(1))
+        runner.run_task(task)
+    gc.collect()
+    assert len(seen) == 2 and all(ref() is None for ref in seen)

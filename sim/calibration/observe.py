@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim import runner, stop
 from sim import scenario as sc
-from sim import stop
 
 PERCENTS = np.arange(1, 100)
 
@@ -53,18 +53,8 @@ def survey(scenario: sc.Scenario, seed: np.random.SeedSequence) -> pd.DataFrame:
             rows.append({name: shares(trust[:, k], levels[name]) for name, k in columns.items()})
         stop.stop_point()
     df = model.timeseries()
-    forget(model)
+    runner.release(model)
     extra = {share_name(name, p): [row[name][j] for row in rows]
              for name in columns for j, p in enumerate(PERCENTS)}
     return pd.concat([df, pd.DataFrame(extra)], axis=1)
 
-
-def forget(model: object) -> None:
-    """Drop Mesa's per-model agent-id counter (``mesa.Agent._ids``, a class-level dict keyed by
-    model), which otherwise keeps every finished model alive: a worker running thousands of
-    models would hold them all (about 4 MB each at 20,000 citizens)."""
-    from mesa import Agent
-
-    ids = getattr(Agent, "_ids", None)
-    if isinstance(ids, dict):
-        ids.pop(model, None)
