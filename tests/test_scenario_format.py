@@ -273,8 +273,8 @@ def _subcommands():
 
 def test_every_command_and_option_is_documented(doc):
     commands = _subcommands()
-    assert set(commands) == {"run", "validate", "compare", "schema", "sweep", "frontier", "calibrate",
-                             "app"}
+    assert set(commands) == {"run", "validate", "compare", "schema", "sweep", "frontier",
+                             "calibrate", "app"}
     for name, parser in commands.items():
         section = command_section(doc, name)
         for action in parser._actions:
