@@ -75,9 +75,11 @@ calibration: $(STAMP)
 		--workers 2
 
 # The two policy frontiers (results/README.md; a few minutes each on 2 cores) and their figures in
-# docs/findings.md. POSTERIOR=results/calibration adds bands from a calibration posterior.
+# docs/findings.md. POSTERIOR=results/calibration adds bands from DRAWS parameter sets drawn from
+# a calibration posterior (the committed frontiers: 4 draws).
 POSTERIOR ?=
-FRONTIER_FLAGS := --workers 2 --force --quiet $(if $(POSTERIOR),--posterior $(POSTERIOR) --draws 20)
+DRAWS ?= 4
+FRONTIER_FLAGS := --workers 2 --force --quiet $(if $(POSTERIOR),--posterior $(POSTERIOR) --draws $(DRAWS))
 frontier: $(STAMP)
 	$(BIN)/trustsim frontier experiments/specs/frontier_baseline.yaml --out results/frontier_baseline \
 		$(FRONTIER_FLAGS)
