@@ -27,6 +27,7 @@ import pandas as pd
 
 from sim import command, report, runner
 from sim import scenario as sc
+from sim.posterior import Scope
 from sim.world import suggest
 
 #: The bundled scenario files, found by name (``run("baseline")``).
@@ -149,11 +150,13 @@ def lost_events(original: sc.Scenario, compared: sc.Scenario) -> list[str]:
 # ------------------------------------------------------------------------------ running
 def ensemble(scenarios: Sequence[sc.Scenario], names: Sequence[str], workers: int = 1,
              progress: Callable[[int], None] | None = None, threads: int = 1,
-             parameter_sets: Sequence[dict[str, float]] | None = None) -> pd.DataFrame:
+             parameter_sets: Sequence[dict[str, float]] | None = None,
+             posterior_scope: Scope | None = None) -> pd.DataFrame:
     """Every replicate of every scenario, each run with the settings written into it
     (``run_settings``), as one wide frame: ``scenario``, ``replicate``, ``step``, outputs.
     With ``parameter_sets`` (one per replicate, :mod:`sim.uncertainty`), replicate r of every
-    scenario runs with set r written into it.
+    scenario runs with set r written into it (the values that apply to it:
+    ``posterior_scope``, :func:`sim.posterior.restrict`).
 
     An output that only some scenarios have (trust in an agency of one world) is NaN in the
     others' rows.
@@ -163,21 +166,24 @@ def ensemble(scenarios: Sequence[sc.Scenario], names: Sequence[str], workers: in
     if parameter_sets is not None:
         from sim import uncertainty
 
-        tasks = uncertainty.apply_to_tasks([t for _, t in todo], parameter_sets)
+        tasks = uncertainty.apply_to_tasks([t for _, t in todo], parameter_sets,
+                                           posterior_scope)
         todo = [(name, task) for (name, _), task in zip(todo, tasks, strict=True)]
     return runner.run_named(todo, workers, progress, threads)
 
 
 def _posterior(posterior: str | os.PathLike[str] | None, draws: int | None, replicates: int,
-               seed: int) -> tuple[list[dict[str, float]] | None, dict[str, Any] | None]:
-    """The replicates' parameter sets drawn from a posterior folder, and what to record."""
+               seed: int) -> tuple[list[dict[str, float]] | None, dict[str, Any] | None,
+                                   Scope | None]:
+    """The replicates' parameter sets drawn from a posterior folder, what to record, and which
+    of them apply to which scenario (:class:`sim.posterior.Scope`)."""
     if posterior is None:
-        return None, None
+        return None, None, None
     from sim import uncertainty
 
     sets, samples = uncertainty.draws_for(posterior, replicates, draws, seed)
     return sets, uncertainty.section(posterior, samples, sets, draws or replicates, replicates,
-                                     seed)
+                                     seed), samples.attrs.get("scope")
 
 
 def summary_data(df: pd.DataFrame, scenario: sc.Scenario) -> dict[str, Any]:
@@ -258,9 +264,9 @@ def run(scenario: ScenarioLike, *, citizens: int | None = None, steps: int | Non
     loaded = load_scenario(scenario, overrides)
     s = run_settings(loaded, citizens, steps, replicates, seed)
     command.check_memory([s], s.population.size, min(workers, s.replicates))
-    sets, drawn = _posterior(posterior, posterior_draws, s.replicates, s.seed)
+    sets, drawn, scope = _posterior(posterior, posterior_draws, s.replicates, s.seed)
     with _bar(s.replicates, progress, s.name) as bar:
-        df = ensemble([s], [s.name], workers, bar.update, threads, sets)
+        df = ensemble([s], [s.name], workers, bar.update, threads, sets, scope)
     manifest = report.manifest(
         scenarios={s.name: s.model_dump(mode="json")}, files={s.name: _hashes(scenario)},
         seed=s.seed, replicates=s.replicates, citizens=s.population.size, steps=s.steps,
@@ -313,9 +319,9 @@ def compare(reference: ScenarioLike, *others: ScenarioLike, citizens: int | None
     per = first.replicates
     command.check_memory(scenarios, first.population.size,
                          min(workers, per * len(scenarios)))
-    sets, drawn = _posterior(posterior, posterior_draws, per, first.seed)
+    sets, drawn, scope = _posterior(posterior, posterior_draws, per, first.seed)
     with _bar(per * len(scenarios), progress, "compare") as bar:
-        df = ensemble(scenarios, names, workers, bar.update, threads, sets)
+        df = ensemble(scenarios, names, workers, bar.update, threads, sets, scope)
     manifest = report.manifest(
         scenarios={n: s.model_dump(mode="json") for n, s in zip(names, scenarios, strict=True)},
         files={n: _hashes(s) for n, s in zip(names, given, strict=True)}, seed=first.seed,

@@ -325,7 +325,7 @@ def _with_posterior(todo: Sequence[runner.Task], drawn: Any) -> list[runner.Task
     from sim import posterior, uncertainty
 
     try:
-        return uncertainty.apply_to_tasks(todo, drawn[0])
+        return uncertainty.apply_to_tasks(todo, drawn[0], drawn[1].attrs.get("scope"))
     except posterior.PosteriorError as err:
         raise UsageError(f"--posterior: {err}") from None
 

@@ -7,6 +7,13 @@ dotted scenario path (``params.gain_rate``, ``programmes.gp_records.friction``: 
 weights if absent). ``run``, ``compare`` and the frontier draw parameter sets from it, so their
 results carry parameter uncertainty beside seed noise.
 
+A posterior fitted to one episode carries parameters of that episode (the severity of its press
+story, the salience of its deadline) beside parameters of citizens and programmes that hold in
+any episode (``shared: true`` in the calibration spec). :func:`scope` reads which are which from
+the folder's ``posterior_summary.csv`` and ``targets.csv``: a scenario the posterior was fitted
+to takes every parameter, any other scenario only the shared ones (:func:`restrict`), so a
+timeline index of one episode is never written into another's timeline.
+
 Draws come from their own ``SeedSequence`` stream (``draw_seed``), never from a run's, so adding
 a posterior leaves the seeds of the runs unchanged and the same seed draws the same sets.
 """
@@ -14,6 +21,7 @@ a posterior leaves the seeds of the runs unchanged and the same seed draws the s
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 FILE = "posterior.parquet"
+SUMMARY = "posterior_summary.csv"
+TARGETS = "targets.csv"
 WEIGHT = "weight"
 #: the spawn key that separates posterior draws from the runs' own streams
 DRAW_STREAM = 0x504F5354  # "POST"
@@ -96,3 +106,43 @@ def apply(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any]:
             raise PosteriorError(f"posterior parameter {path!r}: the scenario has no "
                                  f"{err.args[0]!r}") from None
     return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which scenarios a posterior was fitted to (by name) and which of its parameters carry to
+    other scenarios; ``None`` when the folder does not say (then every parameter applies)."""
+
+    fitted: frozenset[str] | None = None
+    shared: frozenset[str] | None = None
+
+    def applies(self, scenario: str, path: str) -> bool:
+        if self.fitted is None or self.shared is None or scenario in self.fitted:
+            return True
+        return path in self.shared
+
+
+def scope(folder: str | os.PathLike[str]) -> Scope:
+    """The scope written beside a posterior by ``trustsim calibrate``: the ``shared`` column of
+    ``posterior_summary.csv`` and the scenarios of the fit targets in ``targets.csv`` (a
+    scenario file is named by its stem, as the shipped files name their scenarios)."""
+    path = Path(folder)
+    folder_path = path if path.is_dir() else path.parent
+    summary, targets = folder_path / SUMMARY, folder_path / TARGETS
+    if not (summary.is_file() and targets.is_file()):
+        return Scope()
+    try:
+        table = pd.read_csv(summary)
+        fits = pd.read_csv(targets)
+        shared = frozenset(table.loc[table["shared"].astype(bool), "parameter"].astype(str))
+        fitted = frozenset(Path(str(f)).stem for f in fits.loc[fits["set"] == "fit",
+                                                                 "scenario"])
+    except (KeyError, ValueError, pd.errors.ParserError) as err:
+        raise PosteriorError(f"{summary} / {targets}: cannot read which parameters are shared "
+                             f"and which scenarios were fitted ({err})") from None
+    return Scope(fitted, shared)
+
+
+def restrict(values: dict[str, float], where: Scope, scenario: str) -> dict[str, float]:
+    """The drawn values that apply to ``scenario`` (all in a fitted one, else the shared)."""
+    return {p: v for p, v in values.items() if where.applies(scenario, p)}

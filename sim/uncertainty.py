@@ -38,19 +38,26 @@ def draws_for(folder: str | os.PathLike[str], replicates: int, draws: int | None
             f"--posterior-draws {n} must divide the replicates ({replicates}), so that every "
             "parameter set runs on as many seeds")
     sets = posterior.draw(samples, n, seed)
+    samples.attrs["scope"] = posterior.scope(folder)
     return [sets[r % n] for r in range(replicates)], samples
 
 
-def apply_to_tasks(tasks: Sequence[Task], sets: Sequence[dict[str, float]]) -> list[Task]:
-    """The tasks with replicate r's parameter set written into its scenario (checked: a path
-    the scenario lacks, or a value it does not allow, is a PosteriorError)."""
+def apply_to_tasks(tasks: Sequence[Task], sets: Sequence[dict[str, float]],
+                   where: posterior.Scope | None = None) -> list[Task]:
+    """The tasks with replicate r's parameter set written into its scenario: the values that
+    apply to it (``where``: all in a scenario the posterior was fitted to, else the shared
+    ones). Checked: a path the scenario lacks, or a value it does not allow, is a
+    PosteriorError."""
     from pydantic import ValidationError
 
     from sim import scenario as sc
 
     out = []
     for task in tasks:
-        data = posterior.apply(task.scenario, sets[task.replicate])
+        values = sets[task.replicate]
+        if where is not None:
+            values = posterior.restrict(values, where, str(task.scenario.get("name", "")))
+        data = posterior.apply(task.scenario, values)
         try:
             sc.Scenario.model_validate(data)
         except ValidationError as err:
@@ -97,6 +104,13 @@ def section(folder: str | os.PathLike[str], samples: pd.DataFrame, sets: Sequenc
     file = path / posterior.FILE if path.is_dir() else path
     return {"folder": str(path), "file_sha256": report.file_sha256(file),
             "samples": len(samples), "parameters": posterior.parameters(samples),
+            **_scope_note(samples.attrs.get("scope")),
             "draws": draws, "seeds_per_draw": replicates // draws,
             "draw_seed": f"sim.posterior.draw_seed({seed})",
             "replicate_parameters": [dict(s) for s in sets]}
+
+
+def _scope_note(where: posterior.Scope | None) -> dict[str, Any]:
+    if where is None or where.fitted is None or where.shared is None:
+        return {}
+    return {"fitted_to": sorted(where.fitted), "shared_parameters": sorted(where.shared)}

@@ -1,5 +1,7 @@
 """Posterior folders: checked on load, drawn reproducibly and by weight, applied by path."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -46,3 +48,29 @@ def test_apply_sets_paths_on_a_copy_and_names_unknown_ones():
     assert data == {"params": {"drift": 0.01}}
     with pytest.raises(posterior.PosteriorError, match="programmes"):
         posterior.apply(data, {"programmes.x.friction": 0.5})
+
+
+def test_an_episode_s_own_parameters_stay_in_the_episode(tmp_path):
+    """A posterior fitted to one episode gives another scenario only its shared parameters, so
+    a timeline index of the one is never written into the other's timeline."""
+    _write(tmp_path, pd.DataFrame({"params.drift": [0.02], "timeline.1.severity": [0.5]}))
+    pd.DataFrame({"parameter": ["params.drift", "timeline.1.severity"],
+                  "shared": [True, False]}).to_csv(tmp_path / posterior.SUMMARY, index=False)
+    pd.DataFrame({"set": ["fit", "held_out"],
+                  "scenario": ["../../scenarios/gp_records.yaml", "care_data.yaml"]}).to_csv(
+        tmp_path / posterior.TARGETS, index=False)
+    where = posterior.scope(tmp_path)
+    values = posterior.draw(posterior.load(tmp_path), 1, seed=0)[0]
+    assert posterior.restrict(values, where, "gp_records") == values
+    assert posterior.restrict(values, where, "baseline") == {"params.drift": 0.02}
+    (tmp_path / "bare").mkdir()  # a posterior that does not say: every parameter applies
+    assert posterior.restrict(values, posterior.scope(tmp_path / "bare"), "x") == values
+
+
+def test_the_committed_posterior_runs_any_shipped_scenario(tmp_path):
+    from sim import api
+
+    done = api.run("baseline", citizens=300, steps=2, replicates=2, seed=1,
+                   posterior=Path(__file__).parents[1] / "results" / "calibration")
+    assert done.data["posterior"]["fitted_to"] == ["gp_records"]
+    assert "timeline.1.severity" not in done.data["posterior"]["shared_parameters"]

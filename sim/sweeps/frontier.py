@@ -355,22 +355,26 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
     files.write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g"))
 
 
-def draws_of(spec: FrontierSpec, folder: Path | None, draws: int | None,
+def draws_of(spec: FrontierSpec, folder: Path | None, draws: int | None, scenario: str = "",
              ) -> tuple[list[dict[str, float]], dict[str, Any]]:
     """The parameter sets the mixes run on: one empty set without a posterior, else ``draws``
-    sets drawn from it with the spec's seed (:func:`sim.posterior.draw`); and a note of where
-    they came from."""
+    sets drawn from it with the spec's seed (:func:`sim.posterior.draw`), each keeping the
+    values that apply to the base ``scenario`` (:func:`sim.posterior.restrict`: all if the
+    posterior was fitted to it, else the shared ones); and a note of where they came from."""
     if folder is None:
         return [{}], {}
     try:
         samples = posterior.load(folder)
+        where = posterior.scope(folder)
     except posterior.PosteriorError as err:
         raise FrontierUsageError(f"--posterior: {err}") from None
     n = draws or spec.draws
-    sets = posterior.draw(samples, n, spec.seed)
+    sets = [posterior.restrict(values, where, scenario)
+            for values in posterior.draw(samples, n, spec.seed)]
     path = Path(folder) / posterior.FILE if Path(folder).is_dir() else Path(folder)
     return sets, {"folder": str(Path(folder).resolve()), "sha256": report.file_sha256(path),
-                  "samples": len(samples), "parameters": posterior.parameters(samples),
+                  "samples": len(samples), "parameters": sorted(sets[0]),
+                  "not_applied": sorted(set(posterior.parameters(samples)) - set(sets[0])),
                   "draws": n, "drawn_with": f"sim.posterior.draw(samples, {n}, seed={spec.seed})"}
 
 
@@ -409,7 +413,8 @@ def run_frontier(loaded: LoadedFrontier, out: Path, *, workers: int = 1,
     kind = engine.choose(workers, scheduler, executor)
     if kind not in ("serial", "processes", "dask"):
         raise FrontierUsageError(f"--executor: unknown executor {kind!r}")
-    sets, about_posterior = draws_of(spec, posterior_folder, draws)
+    sets, about_posterior = draws_of(spec, posterior_folder, draws,
+                                     str(loaded.base.get("name", "")))
     if about_posterior:
         _check_draws(loaded, sets)
     digest = hashlib.sha256(json.dumps(
