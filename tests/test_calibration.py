@@ -185,7 +185,7 @@ def test_a_folder_of_another_calibration_is_refused_without_force(tmp_path, writ
     calibrate(loaded, tmp_path / "out", figures=False)
     assert cli.main(["calibrate", str(_spec(write_file, citizens=400)), "--out",
                      str(tmp_path / "out"), "--quiet"]) == 2
-    assert "different spec" in capsys.readouterr().err
+    assert "different calibration spec" in capsys.readouterr().err
 
 
 @pytest.mark.integration

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -163,22 +162,6 @@ class Simulator:
 def points_of(targets: Sequence[Target]) -> list[Point]:
     return [Point(t, label, step, obs, sd) for t in targets
             for label, step, obs, sd in t.points()]
-
-
-def _prepare(out: Path, spec: CalibrationSpec, force: bool) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    state = out / "calibration.json"
-    digest = spec.digest()
-    if state.exists():
-        if json.loads(state.read_text()).get("digest") != digest and not force:
-            raise CalibrationUsageError(
-                f"{out}: holds a calibration of a different spec (or of the spec with other "
-                "settings, e.g. --quick); choose another --out, or --force to reuse its runs "
-                "(runs are keyed by content, so only matching ones are reused).")
-    elif any(p.name != "runs" for p in out.iterdir()) and not force:
-        raise CalibrationUsageError(f"{out}: exists and is not a calibration folder; choose "
-                                    "another --out or --force.")
-    files.write_json(state, {"name": spec.name, "digest": digest})
 
 
 def history_match(sim: Simulator, spec: CalibrationSpec, fit: list[Point], lo: np.ndarray,
@@ -350,7 +333,8 @@ def calibrate(loaded: Loaded, out: Path, *, workers: int = 1, scheduler: str | N
     kind = engine.choose(workers, scheduler, executor)
     if kind not in ("serial", "processes", "dask"):
         raise CalibrationUsageError(f"--executor: unknown executor {kind!r}")
-    _prepare(out, spec, force)
+    engine.claim(out, "calibration.json", {"name": spec.name, "digest": spec.digest()}, force,
+                 "calibration", CalibrationUsageError)
     names = spec.names()
     lo = np.array([p.bounds[0] for p in spec.parameters])
     hi = np.array([p.bounds[1] for p in spec.parameters])

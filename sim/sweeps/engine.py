@@ -157,6 +157,26 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- shards
+def claim(out: Path, state: str, record: dict[str, Any], force: bool, kind: str,
+          error: type[Exception]) -> None:
+    """Use ``out`` as the results folder of a sweep, frontier or calibration (``kind``):
+    create it, or resume it if its ``state`` file records the same digest; a folder of another
+    spec (or of the spec with other settings), or one that is not such a folder, is refused
+    unless ``force`` (its runs are keyed by content, so only matching ones are reused)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / state
+    if path.exists():
+        if json.loads(path.read_text()).get("digest") != record["digest"] and not force:
+            raise error(
+                f"{out}: holds the results of a different {kind} spec (or of the spec with "
+                "other settings, e.g. --quick); choose another --out, or --force to reuse its "
+                "runs (runs are keyed by content, so only matching ones are reused).")
+    elif any(p.name != "runs" for p in out.iterdir()) and not force:
+        raise error(f"{out}: exists and is not a {kind} folder; choose another --out or "
+                    "--force.")
+    files.write_json(path, record)
+
+
 def shard_files(shards: Path) -> list[Path]:
     return sorted(p for p in shards.glob("??/*.parquet"))
 

@@ -336,21 +336,6 @@ def _set_nested(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- running
-def _prepare(out: Path, digest: str, force: bool) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    state = out / "frontier.json"
-    if state.exists():
-        if json.loads(state.read_text()).get("digest") != digest and not force:
-            raise FrontierUsageError(
-                f"{out}: holds the results of a different frontier (another spec, --quick, "
-                "posterior or --draws); choose another --out, or --force to reuse its runs "
-                "(runs are keyed by content, so only matching ones are reused).")
-    elif any(p.name != "runs" for p in out.iterdir()) and not force:
-        raise FrontierUsageError(f"{out}: exists and is not a frontier folder; choose another "
-                                 "--out or --force.")
-    files.write_json(state, {"digest": digest})
-
-
 def _csv(df: pd.DataFrame, path: Path) -> None:
     files.write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g"))
 
@@ -420,7 +405,8 @@ def run_frontier(loaded: LoadedFrontier, out: Path, *, workers: int = 1,
     digest = hashlib.sha256(json.dumps(
         {"spec": spec.digest(), "quick": quick, "posterior": about_posterior.get("sha256"),
          "draws": len(sets)}, sort_keys=True).encode()).hexdigest()
-    _prepare(out, digest, force)
+    engine.claim(out, "frontier.json", {"digest": digest}, force, "frontier",
+                 FrontierUsageError)
     shards = out / "runs"
     citizens = spec.citizens or loaded.base["population"]["size"]
     first, last = spec.first_week(), spec.last_week()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -37,23 +36,6 @@ class SweepUsageError(command.UsageError):
 
 def _csv(df: pd.DataFrame, path: Path) -> None:
     files.write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g"))
-
-
-def _prepare(out: Path, spec: SweepSpec, force: bool) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    state = out / "sweep.json"
-    digest = spec.digest()
-    if state.exists():
-        recorded = json.loads(state.read_text()).get("digest")
-        if recorded != digest and not force:
-            raise SweepUsageError(
-                f"{out}: holds the results of a different sweep spec (or of the spec with other "
-                "settings, e.g. --quick); choose another --out, or --force to reuse its runs "
-                "(runs are keyed by content, so only matching ones are reused).")
-    elif any(p.name != "runs" for p in out.iterdir()) and not force:
-        raise SweepUsageError(f"{out}: exists and is not a sweep folder; choose another --out "
-                              "or --force.")
-    files.write_json(state, {"name": spec.name, "digest": digest})
 
 
 def tidy(spec: SweepSpec, des: design.Design, keys: list[list[str]],
@@ -82,7 +64,8 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
     kind = engine.choose(workers, scheduler, executor)
     if kind not in ("serial", "processes", "dask"):
         raise SweepUsageError(f"--executor: unknown executor {kind!r}")
-    _prepare(out, spec, force)
+    engine.claim(out, "sweep.json", {"name": spec.name, "digest": spec.digest()}, force, "sweep",
+                 SweepUsageError)
     shards_dir = out / "runs"
     des = design.build(spec)
     citizens = spec.citizens
