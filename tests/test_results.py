@@ -74,9 +74,11 @@ def test_committed_result_is_what_the_command_makes_now(folder, tmp_path):
 #: committed code, but they are not rerun here
 FRONTIERS = {
     "frontier_baseline": "trustsim frontier experiments/specs/frontier_baseline.yaml "
-                         "--out results/frontier_baseline --workers 2",
+                         "--out results/frontier_baseline --workers 2 \\\n    --posterior "
+                         "results/calibration --draws 4",
     "frontier_gp2021": "trustsim frontier experiments/specs/frontier_gp2021.yaml "
-                       "--out results/frontier_gp2021 --workers 2",
+                       "--out results/frontier_gp2021 --workers 2 \\\n    --posterior "
+                       "results/calibration --draws 4",
 }
 
 
