@@ -246,12 +246,19 @@ class Executor:
                 self.info["scheduler"] = self.scheduler
             else:
                 root = str(PACKAGE.parent)  # spawned workers import sim from here
-                path = os.environ.get("PYTHONPATH", "")
+                saved = os.environ.get("PYTHONPATH")
+                path = saved or ""
                 if root not in path.split(os.pathsep):
                     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, path) if p)
-                self._cluster = LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True,
-                    host="127.0.0.1", dashboard_address=None, scheduler_port=0)
+                try:
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True,
+                        host="127.0.0.1", dashboard_address=None, scheduler_port=0)
+                finally:  # only the workers need it: later subprocesses of this one do not
+                    if saved is None:
+                        os.environ.pop("PYTHONPATH", None)
+                    else:
+                        os.environ["PYTHONPATH"] = saved
                 self._client = Client(self._cluster)
                 self.info["scheduler"] = f"LocalCluster({self._client.scheduler.address})"
             self.info["dask_workers"] = len(self._client.scheduler_info()["workers"])
