@@ -160,6 +160,36 @@ def progress(total: int, quiet: bool, desc: str, unit: str = "run") -> Any:
                 disable=quiet or not sys.stderr.isatty(), leave=False)
 
 
+def spec_command_checks(args: Any, what: str) -> None:
+    """Before a sweep, frontier or calibration loads its spec: Dask installed if it will run
+    on Dask (``what`` names the command's work in the message)."""
+    from sim.sweeps import engine
+
+    if engine.choose(args.workers, args.scheduler, args.executor) == "dask":
+        require("dask.distributed", "dask", f"{what} on Dask")
+
+
+def results_not_here(out: Path, error: type[Exception]) -> None:
+    """Refuse the current folder as a results folder (it would be claimed, and forced over)."""
+    if out.resolve() == Path.cwd().resolve():
+        raise error(f"{out}: choose a results folder, not the current folder.")
+
+
+def log_to_stderr(quiet: bool) -> Callable[[str], None] | None:
+    """A stage-by-stage log on stderr, or none with ``quiet``."""
+    return None if quiet else (lambda m: print(m, file=sys.stderr))
+
+
+def sized_progress(bar: Any) -> Callable[[int, int], None]:
+    """A progress callback ``(done, total)`` for a bar whose total is known only once the runs
+    left to do are counted."""
+    def update(n: int, total: int) -> None:
+        bar.total = total
+        bar.update(n)
+
+    return update
+
+
 def check_memory(scenarios: Sequence[sc.Scenario], citizens: int, parallel: int) -> None:
     """Refuse (as bad input) runs whose populations would not fit in this machine's memory."""
     from sim import scenario as sc

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -427,8 +426,7 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
 
 def calibrate_command(args: argparse.Namespace) -> int:
     """``trustsim calibrate``: check the spec and the folder, calibrate (or resume), report."""
-    if engine.choose(args.workers, args.scheduler, args.executor) == "dask":
-        command.require("dask.distributed", "dask", "a calibration on Dask")
+    command.spec_command_checks(args, "a calibration")
     loaded = load(args.spec)
     spec = loaded.spec.with_quick() if args.quick else loaded.spec
     from sim import scenario as sc
@@ -436,9 +434,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     command.check_memory([sc.Scenario.model_validate(d)
                           for d in loaded.targets.scenarios.values()], spec.citizens,
                          args.workers)
-    if args.out.resolve() == Path.cwd().resolve():
-        raise CalibrationUsageError(f"{args.out}: choose a results folder, not the current "
-                                    "folder.")
+    command.results_not_here(args.out, CalibrationUsageError)
     bar = command.progress(0, args.quiet, spec.name)
     bar.total = None  # each stage's runs depend on the last one's: a count, not a fraction
 
@@ -449,7 +445,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         result = calibrate(loaded, args.out, workers=args.workers, scheduler=args.scheduler,
                            executor=args.executor, quick=args.quick, force=args.force,
                            progress=progress, argv=args.argv,
-                           log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+                           log=command.log_to_stderr(args.quiet))
     finally:
         bar.close()
     table = result["targets"]

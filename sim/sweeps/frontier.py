@@ -24,7 +24,6 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -567,26 +566,20 @@ def tables(runs: pd.DataFrame, all_mixes: list[dict[str, Any]], levers: list[str
 # ---------------------------------------------------------------------------- command
 def frontier_command(args: argparse.Namespace) -> int:
     """``trustsim frontier``: check the spec, posterior and folder; run (or resume); report."""
-    if engine.choose(args.workers, args.scheduler, args.executor) == "dask":
-        command.require("dask.distributed", "dask", "a frontier on Dask")
+    command.spec_command_checks(args, "a frontier")
     loaded = load(args.spec)
     spec = loaded.spec.with_quick() if args.quick else loaded.spec
     scenario = sc.Scenario.model_validate(loaded.base)
     command.check_memory([scenario], spec.citizens or scenario.population.size, args.workers)
-    if args.out.resolve() == Path.cwd().resolve():
-        raise FrontierUsageError(f"{args.out}: choose a results folder, not the current folder.")
+    command.results_not_here(args.out, FrontierUsageError)
     bar = command.progress(0, args.quiet, spec.name)
-
-    def progress(n: int, total: int) -> None:
-        bar.total = total
-        bar.update(n)
-
     try:
         result = run_frontier(
             loaded, args.out, workers=args.workers, scheduler=args.scheduler,
             executor=args.executor, quick=args.quick, force=args.force,
-            posterior_folder=args.posterior, draws=args.draws, progress=progress,
-            argv=args.argv, log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+            posterior_folder=args.posterior, draws=args.draws,
+            progress=command.sized_progress(bar), argv=args.argv,
+            log=command.log_to_stderr(args.quiet))
     finally:
         bar.close()
     table = result["frontier"]

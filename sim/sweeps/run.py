@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -174,27 +173,21 @@ def run_sweep(loaded: LoadedSpec, out: Path, *, workers: int = 1, scheduler: str
 
 def sweep_command(args: argparse.Namespace) -> int:
     """``trustsim sweep``: check the spec and the folder, run (or resume) the sweep, report."""
-    if engine.choose(args.workers, args.scheduler, args.executor) == "dask":
-        command.require("dask.distributed", "dask", "a sweep on Dask")
+    command.spec_command_checks(args, "a sweep")
     loaded = load(args.spec)
     spec = loaded.spec.with_quick() if args.quick else loaded.spec
     if spec.model == TRUSTSIM:
         scenario = sc.Scenario.model_validate(loaded.base)
         command.check_memory([scenario], spec.citizens or scenario.population.size,
                              args.workers)
-    if args.out.resolve() == Path.cwd().resolve():
-        raise SweepUsageError(f"{args.out}: choose a results folder, not the current folder.")
+    command.results_not_here(args.out, SweepUsageError)
     bar = command.progress(0, args.quiet, spec.name)
-
-    def progress(n: int, total: int) -> None:
-        bar.total = total
-        bar.update(n)
-
     try:
         result = run_sweep(
             loaded, args.out, workers=args.workers, scheduler=args.scheduler,
-            executor=args.executor, quick=args.quick, force=args.force, progress=progress,
-            argv=args.argv, log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+            executor=args.executor, quick=args.quick, force=args.force,
+            progress=command.sized_progress(bar), argv=args.argv,
+            log=command.log_to_stderr(args.quiet))
     finally:
         bar.close()
     print(f"{args.out}: {spec.name}: {result['runs']} runs ({result['skipped']} reused, "
