@@ -210,8 +210,9 @@ def pick_partners(back, ahead, left, right, far, partner, place_end, local_ties,
     from ``first`` on; ``partner`` is all of them.
 
     Per block of citizens, a branch-free loop picks household and local ties by arithmetic
-    (the two runs of local ties lie just before and just after the household) and lists those
-    whose pick is a long-range tie; a second loop picks those."""
+    (the two runs of local ties lie just before and just after the household) and, with one
+    round of long-range ties, the long-range tie (a citizen's only one); with more rounds, it
+    lists those whose pick is a long-range tie and a second loop picks those."""
     n = out.shape[0]
     rounds = partner.shape[0]
     todo = np.empty(PICK_BLOCK, np.int64)
@@ -221,6 +222,8 @@ def pick_partners(back, ahead, left, right, far, partner, place_end, local_ties,
         back_b, ahead_b, left_b, right_b = back[s:e], ahead[s:e], left[s:e], right[s:e]
         far_b, draw_b, out_b = far[s:e], draw[s:e], out[s:e]
         g0 = first + s
+        # the first round's partners (any array of the block's length without one: unread)
+        first_b = partner[0, g0:g0 + e - s] if rounds > 0 else out_b
         for j in range(e - s):
             g = g0 + j
             members = np.int64(back_b[j]) + ahead_b[j] - 1
@@ -234,8 +237,12 @@ def pick_partners(back, ahead, left, right, far, partner, place_end, local_ties,
             pick = start - before + k if k >= 0 else pick
             k -= before
             pick = g + ahead_b[j] + k if k >= 0 else pick
+            k -= after
+            pick = first_b[j] if k >= 0 else pick  # with one round, the long-range tie
             out_b[j] = pick if degree > 0 else -1
-            rest[j] = k - after  # >= 0: a long-range tie, picked below
+            rest[j] = k  # >= 0: a long-range tie, picked below with more rounds
+        if rounds == 1:
+            continue
         count = 0
         for j in range(e - s):
             todo[count] = j
@@ -244,9 +251,6 @@ def pick_partners(back, ahead, left, right, far, partner, place_end, local_ties,
             j = todo[a]
             g = g0 + j
             k = rest[j]
-            if rounds == 1:
-                out_b[j] = partner[0, g]
-                continue
             b = np.searchsorted(place_end, g, side="right")
             lo = place_end[b - 1] if b > 0 else 0
             for r in range(rounds):
