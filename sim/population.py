@@ -114,7 +114,7 @@ def count_out(segment, choice, has_choice, out_by_segment):
         out_by_segment[segment[i]] += out
 
 
-#: Citizens per block of :func:`tally` (its opt-out flags stay in the first-level cache).
+#: Citizens per block of :func:`tally` (its flags and cells stay in the first-level cache).
 TALLY_BLOCK = 1024
 
 
@@ -125,12 +125,13 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
     choice (the definition of ``opt_out_rate``). The citizens may be a slice of whole places
     (:func:`place`): no other slice then touches their cells, so slices can run at once.
 
-    Per block of citizens, a first loop flags those opted out, programme by programme (a
-    simple loop that vectorises); the second adds each citizen's row to its cell's sums in
-    citizen order, a row of 8 contiguous columns as one vector add (:func:`_add_row8`)."""
+    Per block of citizens, simple loops (which vectorise) flag those opted out, programme by
+    programme, and find each one's cell; then each citizen's row is added to its cell's sums
+    in citizen order, a row of 8 contiguous columns as one vector add (:func:`_add_row8`)."""
     n, n_cols = trust.shape
     rows8 = n_cols == 8 and trust.strides[1] == 4 and trust_sum.strides[1] == 8
     out = np.empty(TALLY_BLOCK, np.int64)
+    cells = np.empty(TALLY_BLOCK, np.int64)
     for s in range(0, n, TALLY_BLOCK):
         e = min(s + TALLY_BLOCK, n)
         flags = out[:e - s]
@@ -143,7 +144,9 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
         region_b, sex_b, age_b, deprivation_b = region[s:e], sex[s:e], age_band[s:e], \
             deprivation[s:e]
         for j in range(e - s):
-            c = cell_of(region_b, sex_b, age_b, deprivation_b, j)
+            cells[j] = cell_of(region_b, sex_b, age_b, deprivation_b, j)
+        for j in range(e - s):
+            c = cells[j]
             if rows8:
                 _add_row8(trust_sum, c, trust, s + j)
             else:  # no row view: a view per citizen costs two atomic counts
