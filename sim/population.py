@@ -129,7 +129,7 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
     programme, and find each one's cell; then each citizen's row is added to its cell's sums
     in citizen order, a row of 8 contiguous columns as one vector add (:func:`_add_row8`)."""
     n, n_cols = trust.shape
-    rows8 = n_cols == 8 and trust.strides[1] == 4 and trust_sum.strides[1] == 8
+    rows8 = n_cols == 8 and trust.strides[1] == trust.itemsize and trust_sum.strides[1] == 8
     out = np.empty(TALLY_BLOCK, np.int64)
     cells = np.empty(TALLY_BLOCK, np.int64)
     for s in range(0, n, TALLY_BLOCK):
@@ -157,12 +157,12 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
 
 @intrinsic
 def _add_row8(typingctx, total, c, x, i):
-    """``total[c, k] += x[i, k]`` for k in 0..7: the eight float32 values widened to float64
-    and added as one vector of eight (each lane the same IEEE add as one column at a time;
-    the compiler would not combine the eight itself). Rows must be contiguous and ``c`` and
-    ``i`` in range: no checks."""
+    """``total[c, k] += x[i, k]`` for k in 0..7: the eight values (float32 widened, or
+    float64) added to float64 as one vector of eight (each lane the same IEEE add as one
+    column at a time; the compiler would not combine the eight itself). Rows must be
+    contiguous and ``c`` and ``i`` in range: no checks."""
     if not (isinstance(total, types.Array) and total.dtype == types.float64
-            and isinstance(x, types.Array) and x.dtype == types.float32):
+            and isinstance(x, types.Array) and x.dtype in (types.float32, types.float64)):
         return None
 
     def codegen(context, builder, signature, args):
@@ -176,8 +176,11 @@ def _add_row8(typingctx, total, c, x, i):
                                         wraparound=False)
         doubles = ir.VectorType(ir.DoubleType(), 8)
         total_at = builder.bitcast(total_at, doubles.as_pointer())
-        x_at = builder.bitcast(x_at, ir.VectorType(ir.FloatType(), 8).as_pointer())
-        row = builder.fpext(builder.load(x_at, align=4), doubles)
+        single = x_type.dtype == types.float32
+        x_at = builder.bitcast(x_at, ir.VectorType(ir.FloatType() if single else ir.DoubleType(),
+                                                   8).as_pointer())
+        row = builder.load(x_at, align=4 if single else 8)
+        row = builder.fpext(row, doubles) if single else row
         builder.store(builder.fadd(builder.load(total_at, align=8), row), total_at, align=8)
         return context.get_dummy_value()
 
