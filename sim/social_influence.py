@@ -52,12 +52,13 @@ def gather(opinions, partner, out, first=0):
 
     A pass of its own: a simple loop keeps many cache misses in flight, which the long
     update loop cannot (measured: half the cost of gathering inside the update). Rows of four
-    contiguous 64-bit words (the model's trust rows, sim.trust.step) are copied as one vector
-    (:func:`_copy_row4`), and the row wanted ``GATHER_AHEAD`` citizens later is prefetched.
+    contiguous values (the model's trust rows as 64-bit words, sim.trust.step) are copied as
+    one vector (:func:`_copy_row4`), and the row wanted ``GATHER_AHEAD`` citizens later is
+    prefetched.
     """
     n, k = out.shape
-    rows4 = (k == 4 and opinions.itemsize == 8 and opinions.strides[1] == 8
-             and out.strides[1] == 8)
+    rows4 = (k == 4 and opinions.strides[1] == opinions.itemsize
+             and out.strides[1] == out.itemsize)
     for i in range(n):
         j = partner[i] if partner[i] >= 0 else first + i
         if rows4:
@@ -76,10 +77,10 @@ GATHER_AHEAD = 32
 
 @intrinsic
 def _copy_row4(typingctx, dst, i, src, j):
-    """``dst[i, :4] = src[j, :4]`` for rows of four contiguous 64-bit words, as one vector
-    load and store (the same bytes). No checks of ranges or layout."""
+    """``dst[i, :4] = src[j, :4]`` for rows of four contiguous numbers, as one vector load and
+    store of their bits (the same bytes). No checks of ranges or layout."""
     if not (isinstance(dst, types.Array) and isinstance(src, types.Array)
-            and dst.dtype == src.dtype and dst.dtype.bitwidth == 64):
+            and dst.dtype == src.dtype and isinstance(dst.dtype, types.Number)):
         return None
 
     def codegen(context, builder, signature, args):
@@ -91,9 +92,10 @@ def _copy_row4(typingctx, dst, i, src, j):
         at = cgutils.get_item_pointer(context, builder, src_type,
                                       context.make_array(src_type)(context, builder, args[2]),
                                       [args[3], zero], wraparound=False)
-        words = ir.VectorType(ir.IntType(64), 4).as_pointer()
-        row = builder.load(builder.bitcast(at, words), align=8)
-        builder.store(row, builder.bitcast(to, words), align=8)
+        width = dst_type.dtype.bitwidth
+        words = ir.VectorType(ir.IntType(width), 4).as_pointer()
+        row = builder.load(builder.bitcast(at, words), align=width // 8)
+        builder.store(row, builder.bitcast(to, words), align=width // 8)
         return context.get_dummy_value()
 
     return types.void(dst, types.intp, src, types.intp), codegen
