@@ -222,7 +222,7 @@ def pick_partners(back, ahead, left, right, far, partner, place_end, local_ties,
         back_b, ahead_b, left_b, right_b = back[s:e], ahead[s:e], left[s:e], right[s:e]
         far_b, draw_b, out_b = far[s:e], draw[s:e], out[s:e]
         g0 = first + s
-        # the first round's partners (any array of the block's length without one: unread)
+        # the first round's partners (with no rounds, out_b stands in: never picked)
         first_b = partner[0, g0:g0 + e - s] if rounds > 0 else out_b
         for j in range(e - s):
             g = g0 + j
