@@ -72,7 +72,7 @@ def gather(opinions, partner, out, first=0):
 
 
 #: How many citizens ahead :func:`gather` prefetches a partner's row.
-GATHER_AHEAD = 32
+GATHER_AHEAD = 64
 
 
 @intrinsic
