@@ -120,8 +120,8 @@ TALLY_BLOCK = 1024
 
 @nb.njit(cache=True, nogil=True)
 def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_sum, out_count):
-    """One pass over the citizens: per cell, the sum of each trust column (float32 ``trust``
-    into float64 ``trust_sum``) and the number opted out of at least one programme with a
+    """One pass over the citizens: per cell, the sum of each trust column (in float64,
+    ``trust_sum``) and the number opted out of at least one programme with a
     choice (the definition of ``opt_out_rate``). The citizens may be a slice of whole places
     (:func:`place`): no other slice then touches their cells, so slices can run at once.
 
@@ -158,9 +158,10 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
 @intrinsic
 def _add_row8(typingctx, total, c, x, i):
     """``total[c, k] += x[i, k]`` for k in 0..7: the eight values (float32 widened, or
-    float64) added to float64 as one vector of eight (each lane the same IEEE add as one
-    column at a time; the compiler would not combine the eight itself). Rows must be
-    contiguous and ``c`` and ``i`` in range: no checks."""
+    float64) added to float64 as one vector of eight: each lane the same IEEE add as one
+    column at a time, which numba's compiler would leave as eight scalar adds (it does not
+    combine straight-line code into vectors). Rows must be contiguous and ``c`` and ``i`` in
+    range: no checks."""
     if not (isinstance(total, types.Array) and total.dtype == types.float64
             and isinstance(x, types.Array) and x.dtype in (types.float32, types.float64)):
         return None
