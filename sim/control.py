@@ -60,6 +60,9 @@ BLOCK = 1024
 #: on their mind.
 SALIENCE_FLOOR = 1e-4
 
+#: Values per span of :func:`_fade`'s test for anything to fade.
+FADE_SPAN = 256
+
 _NONE, _OPT_OUT, _OPT_IN, _DYNAMIC = (int(r) for r in Regime)
 _DEFAULT, _OUT, _IN = (int(c) for c in Choice)
 
@@ -432,30 +435,58 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
 
     Each (citizen, programme) decides from its own values as they were at the start of the
     phase (its choice, salience and attention, the partner's ``previous`` choice), so the order
-    of the work changes no number. For speed, per block of :data:`BLOCK` citizens and per
-    programme with a choice: one loop draws every citizen's first uniform and lists those who
-    act (``u < act`` and aware: about 8% in the default world), as a vectorised loop and a
-    branch-free list; then only they decide. The opt-out counts follow per block; salience
-    and attention fade in one flat pass at the end.
+    of the work changes no number. For speed, per block of :data:`BLOCK` citizens: a
+    vectorised pass tells whether the block has any salience or attention to fade and brings
+    its rows into cache, as one over the choices notes who is out; then per programme with a
+    choice, a vectorised loop hashes every citizen's first uniform (in integers:
+    ``u < act`` exactly when the hash is at most ``act * 2**32`` rounded up, less one) and a
+    branch-free list keeps those who act (aware too: about 8% in the default world); only they
+    decide. The rows that changed are checked again for who is out, the opt-outs are counted
+    by segment in one pass, and the block fades if it has anything to fade.
     """
     n, n_prog = choice.shape
-    n_segments = out_by_segment.shape[0]
     acting = np.empty(BLOCK, np.int64)
-    out = np.empty(BLOCK, np.int8)
+    changed = np.empty(BLOCK * n_prog, np.int64)
+    hashed = np.empty(BLOCK, np.uint32)
+    out = np.empty(BLOCK, np.uint8)
+    by_code = np.zeros(256, np.int64)  # opt-outs by segment code, read as uint8
+    chosen = np.empty(n_prog, np.int64)  # the programmes with a choice
+    n_chosen = 0
+    for p in range(n_prog):
+        if regime[p] != _NONE:
+            chosen[n_chosen] = p
+            n_chosen += 1
+    chosen = chosen[:n_chosen]
+    keep = np.float32(1) - fade
+    salience_flat = salience.reshape(salience.size)
+    attention_flat = attention.reshape(attention.size)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         m = stop - start
+        draw_b = draw[start:stop]
+        rows = slice(start * n_prog, stop * n_prog)
+        # read the block's salience and attention (is there anything to fade?) and its choices
+        # (who is out) before the few decisions, which then find them in cache
+        salient, attentive = _any_held(salience_flat[rows]), _any_held(attention_flat[rows])
         out[:m] = 0
-        for p in range(n_prog):
+        for p in chosen:
+            choice_b = choice[start:stop, p]
+            for j in range(m):
+                out[j] |= choice_b[j] == _OUT
+        n_changed = 0
+        for p in chosen:
             r = regime[p]
-            if r == _NONE:
+            # spread(draw, p) < act  <=>  hash < act * 2**32  <=>  hash <= limit (exact)
+            ceiling = np.ceil(np.float64(act[p]) * 4294967296.0)
+            if not ceiling > 0:  # no one acts (act 0: dynamic consent)
                 continue
-            draw_b, aware_b = draw[start:stop], aware[start:stop, p]
-            act_p = act[p]
+            limit = np.uint32(min(ceiling, 4294967296.0) - 1.0)
+            _hash_block(draw_b, p, hashed)
+            aware_b = aware[start:stop, p]
             count = 0
             for j in range(m):  # cheap tests first: most do nothing
                 acting[count] = j
-                count += (spread(draw_b[j], p) < act_p) & (aware_b[j] != 0)
+                count += (hashed[j] <= limit) & (aware_b[j] != 0)
             for a in range(count):
                 i = start + acting[a]
                 c = choice[i, p]
@@ -484,28 +515,75 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                         c = _IN if r == _OPT_IN else _DEFAULT
                 if c != choice[i, p]:
                     choice[i, p] = c
-            choice_b = choice[start:stop, p]
-            for j in range(m):
-                out[j] |= choice_b[j] == _OUT
-        segment_b = segment[start:stop]
-        for s in range(n_segments):  # integer counts: any order gives the same
-            total = 0
-            for j in range(m):
-                total += (segment_b[j] == s) & (out[j] != 0)
-            out_by_segment[s] += total
-    keep = np.float32(1) - fade
-    _fade(salience.reshape(salience.size), keep)
-    _fade(attention.reshape(attention.size), keep)
+                    changed[n_changed] = acting[a]
+                    n_changed += 1
+        for a in range(n_changed):  # who is out, again for the rows that changed
+            j = changed[a]
+            o = 0
+            for p in chosen:
+                o |= choice[start + j, p] == _OUT
+            out[j] = o
+        # opted out of a programme with a choice, counted by segment (integers: any order)
+        segment_b = segment[start:stop].view(np.uint8)
+        for j in range(m):
+            by_code[segment_b[j]] += out[j]
+        # the block's rows fade once its choices are made (each citizen reads only its own)
+        if salient:
+            _fade(salience_flat[rows], keep)
+        if attentive:
+            _fade(attention_flat[rows], keep)
+    for s in range(min(out_by_segment.shape[0], 128)):  # int8 codes: at most 127
+        out_by_segment[s] += by_code[s]
+
+
+@nb.njit(cache=True, inline="always")
+def _any_held(values):
+    """Whether any float32 value is not zero (of either sign): the or of their bits but the
+    sign's, which vectorises."""
+    bits = values.view(np.uint32)
+    held = np.uint32(0)
+    for j in range(bits.shape[0]):
+        held |= bits[j]
+    return (held & np.uint32(0x7FFFFFFF)) != 0
+
+
+@nb.njit(cache=True, inline="always")
+def _hash_block(draw, k, out):
+    """``out[j]`` = the 32-bit hash that :func:`sim.streams.spread` makes of ``draw[j]`` and
+    ``k`` (``spread`` is it times 2**-32), in uint32 arithmetic, which vectorises: the same
+    integers, as every step of the hash is taken modulo 2**32."""
+    key = np.uint32(((k + 1) * 0x9E3779B9) & 0xFFFFFFFF)
+    for j in range(draw.shape[0]):
+        h = draw[j] ^ key
+        h ^= h >> np.uint32(16)
+        h = np.uint32(h * np.uint32(0x85EBCA6B))
+        h ^= h >> np.uint32(13)
+        h = np.uint32(h * np.uint32(0xC2B2AE35))
+        h ^= h >> np.uint32(16)
+        out[j] = h
 
 
 @nb.njit(cache=True, inline="always")
 def _fade(values, keep):
     """Salience or attention fades by ``keep``; what is too faint to matter is flushed to
-    exactly zero (so kernels can skip it)."""
-    for j in range(values.shape[0]):
-        s = values[j]
-        if s != 0:
-            values[j] = s * keep if s > SALIENCE_FLOOR else 0
+    exactly zero (so kernels can skip it). A zero (of either sign) stays as it is.
+
+    Mostly zeros: spans of :data:`FADE_SPAN` values are tested with a vectorised count first,
+    and only a span holding a value is rewritten, by selects (a zero is written back as it was)."""
+    zero = np.float32(0)
+    n = values.shape[0]
+    for start in range(0, n, FADE_SPAN):
+        stop = min(start + FADE_SPAN, n)
+        span = values[start:stop]
+        held = 0
+        for j in range(stop - start):
+            held += span[j] != 0
+        if held == 0:
+            continue
+        for j in range(stop - start):
+            s = span[j]
+            faded = s * keep if s > SALIENCE_FLOOR else zero
+            span[j] = faded if s != 0 else s
 
 
 @nb.njit(cache=True, nogil=True)
