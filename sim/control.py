@@ -56,6 +56,10 @@ CONTROL_LEVEL = {Regime.NONE: 0.0, Regime.OPT_OUT: 0.4, Regime.OPT_IN: 0.7, Regi
 #: while each programme's column loop runs over them.
 BLOCK = 1024
 
+#: Citizens per span of :func:`_attitudes`' pass over a block's cells, whose per-programme
+#: values repeat every ``LANES * n_programmes`` cells.
+LANES = 16
+
 #: Salience and attention below this are set to zero, so kernels can skip citizens with nothing
 #: on their mind.
 SALIENCE_FLOOR = 1e-4
@@ -335,75 +339,134 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     how little say the regime gives (1 - perceived control, :func:`control_level`). Only the
     records of the programme's catchment flow (sim.catchment), so no one else is aggrieved.
 
-    Blocks of :data:`BLOCK` citizens, each programme in turn. A programme without dynamic
-    consent whose catchment is everyone (most) goes through a branch-free loop over the
-    block's columns (selects, the flow's consent test as arithmetic), which vectorises; any
-    other goes cell by cell. Each (citizen, programme) is computed by the same operations as
-    before and the counts are integers, so the order changes no number. The arrays may be the
-    slice of citizens from ``first`` on (whose number keys the catchment's membership draws).
+    Blocks of :data:`BLOCK` citizens. For the programmes without dynamic consent whose
+    catchment is everyone (most), the block's trust columns are first copied out contiguous,
+    so that each programme's utilities are a vectorised loop over the block; who is willing is
+    then spread out cell by cell, and one vectorised, branch-free pass over the block's cells
+    in memory order writes the grievances: for an aware citizen who is not willing, the
+    programme's grievance for a choice IN, OUT or other (:func:`_grievance_of`, computed once
+    per call), selected by masks of bits. Any other programme goes cell by cell afterwards.
+    Each (citizen, programme) is computed by the same operations as before and the counts are
+    integers, so the order changes no number. The arrays may be the slice of citizens from
+    ``first`` on (whose number keys the catchment's membership draws).
     """
     n_prog = willing.shape[0]
     n, n_cols = trust.shape
-    zero = np.float32(0)
     plain = np.empty(n_prog, np.bool_)
     for p in range(n_prog):
         plain[p] = regime[p] != _DYNAMIC and subject_share[p] >= 1.0 and member[p].all()
     willing[:] = 0
+    # the grievance of an aware citizen who is not willing depends on the programme and on
+    # whether its choice is IN, OUT or another: per cell of a span of LANES citizens' rows
+    span = LANES * n_prog
+    by_in = np.empty(span, np.float32)
+    by_out, by_other = np.empty_like(by_in), np.empty_like(by_in)
+    for k in range(span):
+        p = k % n_prog
+        by_in[k] = _grievance_of(_IN, regime[p], visible[p], flow_consent[p], flow_refused[p],
+                                 unheard[p], illegitimacy[p])
+        by_out[k] = _grievance_of(_OUT, regime[p], visible[p], flow_consent[p],
+                                  flow_refused[p], unheard[p], illegitimacy[p])
+        by_other[k] = _grievance_of(_DEFAULT, regime[p], visible[p], flow_consent[p],
+                                    flow_refused[p], unheard[p], illegitimacy[p])
+    needed = np.zeros(n_cols, np.bool_)  # the trust columns the plain programmes weigh
+    needed[n_cols - 1] = True
+    for p in range(n_prog):
+        if plain[p]:
+            needed[holder[p]] = True
+            needed[recipient[p]] = True
+    columns = np.empty((n_cols, BLOCK), np.float32)  # the block's trust, column by column
+    by_programme = np.zeros((n_prog, BLOCK), np.uint8)  # willing, programme by programme
+    by_cell = np.zeros(BLOCK * n_prog, np.uint8)  # willing, cell by cell (row-major)
+    choice_flat, aware_flat = choice.reshape(choice.size), aware.reshape(aware.size)
+    grievance_bits = grievance.reshape(grievance.size).view(np.uint32)
+    in_bits, out_bits = by_in.view(np.uint32), by_out.view(np.uint32)
+    other_bits = by_other.view(np.uint32)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
+        m = stop - start
+        for k in range(n_cols):
+            if needed[k]:
+                column, trust_k = columns[k], trust[start:stop, k]
+                for j in range(m):
+                    column[j] = trust_k[j]
+        t_general = columns[n_cols - 1]
+        concern_b, need_b = concern[start:stop], need[start:stop]
+        propensity_b = propensity[start:stop]
         for p in range(n_prog):
             if not plain[p]:
-                for i in range(start, stop):
-                    u = utility(trust, concern, propensity, need, holder, recipient, constant,
-                                exposure, benefit_direct, benefit_public, legitimacy, w_holder,
-                                w_recipient, w_general, trust_weight, risk_weight,
-                                benefit_weight, legitimacy_weight, i, p)
-                    if u > 0:
-                        willing[p] += 1
-                        grievance[i, p] = 0
-                    elif visible[p] and aware[i, p] and holds(
-                            member, subject_share, subject_key,
-                            cell_of(region, sex, age_band, deprivation, i), first + i, p):
-                        f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
-                                                    flow_consent[p], flow_refused[p], i, p))
-                        if regime[p] != _NONE and choice[i, p] != _OUT:
-                            f *= unheard[p]  # could refuse and has not: control softens it
-                        grievance[i, p] = f * illegitimacy[p]
-                    else:
-                        grievance[i, p] = 0
                 continue
-            # column views of the block: an index from 0 the compiler can see is never
-            # negative, so the loop below vectorises
-            t_holder = trust[start:stop, holder[p]]
-            t_recipient = trust[start:stop, recipient[p]]
-            t_general = trust[start:stop, n_cols - 1]
-            concern_b, need_b = concern[start:stop], need[start:stop]
-            propensity_b = propensity[start:stop]
-            choice_b, aware_b = choice[start:stop, p], aware[start:stop, p]
-            grievance_b = grievance[start:stop, p]
+            t_holder, t_recipient = columns[holder[p]], columns[recipient[p]]
             constant_p, x, b_direct = constant[p], exposure[p], benefit_direct[p]
             b_public, legitimacy_p = benefit_public[p], legitimacy[p]
-            no_say, opt_in, known = regime[p] == _NONE, regime[p] == _OPT_IN, visible[p]
-            consenting, refusing = np.float32(flow_consent[p]), np.float32(flow_refused[p])
-            unheard_p, illegitimacy_p = unheard[p], illegitimacy[p]
-            count = 0
-            for j in range(stop - start):
+            willing_p = by_programme[p]
+            for j in range(m):
                 tau = trust_weighed(t_holder[j], t_recipient[j], t_general[j], w_holder,
                                     w_recipient, w_general)
                 u = utility_value(tau, concern_b[j], need_b[j], propensity_b[j], constant_p, x,
                                   b_direct, b_public, legitimacy_p, trust_weight, risk_weight,
                                   benefit_weight, legitimacy_weight)
-                willing_j = u > 0
-                count += willing_j
-                c = choice_b[j]
-                # sim.sharing.flow without dynamic consent: consents() as arithmetic
-                f = consenting if no_say | (opt_in & (c == _IN)) | (
-                    (not opt_in) & (c != _OUT)) else refusing
-                f = f * unheard_p if (not no_say) & (c != _OUT) else f
-                g = f * illegitimacy_p
-                aggrieved = (not willing_j) & known & (aware_b[j] != 0)
-                grievance_b[j] = g if aggrieved else zero
+                willing_p[j] = u > 0
+            count = 0
+            for j in range(m):
+                count += willing_p[j]
+                by_cell[j * n_prog + p] = willing_p[j]
             willing[p] += count
+        # every cell of the block, row-major: the aware who are not willing are aggrieved
+        first_cell = start * n_prog
+        cells = m * n_prog
+        for lead in range(0, cells, span):
+            width = min(span, cells - lead)
+            choice_s = choice_flat[first_cell + lead:first_cell + lead + width]
+            aware_s = aware_flat[first_cell + lead:first_cell + lead + width]
+            willing_s = by_cell[lead:lead + width]
+            grievance_s = grievance_bits[first_cell + lead:first_cell + lead + width]
+            for k in range(width):  # selects by masks of bits, so the loads stay unconditional
+                c = choice_s[k]
+                is_in, is_out = c == _IN, c == _OUT
+                g = ((in_bits[k] & _mask(is_in)) | (out_bits[k] & _mask(is_out))
+                     | (other_bits[k] & _mask(not (is_in | is_out))))
+                grievance_s[k] = g & _mask((aware_s[k] != 0) & (willing_s[k] == 0))
+        for p in range(n_prog):  # any other programme, cell by cell (after the above)
+            if plain[p]:
+                continue
+            for i in range(start, stop):
+                u = utility(trust, concern, propensity, need, holder, recipient, constant,
+                            exposure, benefit_direct, benefit_public, legitimacy, w_holder,
+                            w_recipient, w_general, trust_weight, risk_weight,
+                            benefit_weight, legitimacy_weight, i, p)
+                if u > 0:
+                    willing[p] += 1
+                    grievance[i, p] = 0
+                elif visible[p] and aware[i, p] and holds(
+                        member, subject_share, subject_key,
+                        cell_of(region, sex, age_band, deprivation, i), first + i, p):
+                    f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
+                                                flow_consent[p], flow_refused[p], i, p))
+                    if regime[p] != _NONE and choice[i, p] != _OUT:
+                        f *= unheard[p]  # could refuse and has not: control softens it
+                    grievance[i, p] = f * illegitimacy[p]
+                else:
+                    grievance[i, p] = 0
+
+
+@nb.njit(cache=True, inline="always")
+def _mask(flag):
+    """All 32 bits set if ``flag``, none if not (a select of float32 bits by and)."""
+    return np.uint32(np.uint32(0) - np.uint32(flag))
+
+
+@nb.njit(cache=True, inline="always")
+def _grievance_of(c, regime, known, flow_consent, flow_refused, unheard, illegitimacy):
+    """The grievance of a citizen with choice ``c`` who knows of the sharing and is not
+    willing, under a regime other than dynamic consent (float32): sim.sharing.flow with
+    consents() as arithmetic, softened where the citizen could refuse and has not; zero for a
+    programme the public does not know of."""
+    no_say, opt_in = regime == _NONE, regime == _OPT_IN
+    f = np.float32(flow_consent) if no_say | (opt_in & (c == _IN)) | (
+        (not opt_in) & (c != _OUT)) else np.float32(flow_refused)
+    f = f * unheard if (not no_say) & (c != _OUT) else f
+    return f * illegitimacy if known else np.float32(0)
 
 
 @nb.njit(cache=True, nogil=True)
