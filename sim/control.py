@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 from scipy.optimize import brentq
 
 from sim import population, sharing
@@ -502,14 +503,19 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
     vectorised pass tells whether the block has any salience or attention to fade and brings
     its rows into cache, as one over the choices notes who is out; then per programme with a
     choice, a vectorised loop hashes every citizen's first uniform (in integers:
-    ``u < act`` exactly when the hash is at most ``act * 2**32`` rounded up, less one) and a
-    branch-free list keeps those who act (aware too: about 8% in the default world); only they
-    decide. The rows that changed are checked again for who is out, the opt-outs are counted
-    by segment in one pass, and the block fades if it has anything to fade.
+    ``u < act`` exactly when the hash is at most ``act * 2**32`` rounded up, less one) into
+    bits, and the set bits of the aware list those who act (about 8% in the default world);
+    only they decide. Those whom only word of mouth would alert wait until the block's partner
+    choices have been read in one loop (scattered reads that then overlap). The rows that
+    changed are checked again for who is out, the opt-outs are counted by segment in one pass,
+    and the block fades if it has anything to fade.
     """
     n, n_prog = choice.shape
     acting = np.empty(BLOCK, np.int64)
     changed = np.empty(BLOCK * n_prog, np.int64)
+    asked_row = np.empty(BLOCK * n_prog, np.int64)
+    asked_programme = np.empty(BLOCK * n_prog, np.int64)
+    partner_out = np.empty(BLOCK * n_prog, np.bool_)
     hashed = np.empty(BLOCK, np.uint32)
     out = np.empty(BLOCK, np.uint8)
     by_code = np.zeros(256, np.int64)  # opt-outs by segment code, read as uint8
@@ -536,7 +542,7 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
             choice_b = choice[start:stop, p]
             for j in range(m):
                 out[j] |= choice_b[j] == _OUT
-        n_changed = 0
+        n_changed = n_asked = 0
         for p in chosen:
             r = regime[p]
             # spread(draw, p) < act  <=>  hash < act * 2**32  <=>  hash <= limit (exact)
@@ -546,10 +552,14 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
             limit = np.uint32(min(ceiling, 4294967296.0) - 1.0)
             _hash_block(draw_b, p, hashed)
             aware_b = aware[start:stop, p]
-            count = 0
-            for j in range(m):  # cheap tests first: most do nothing
-                acting[count] = j
-                count += (hashed[j] <= limit) & (aware_b[j] != 0)
+            count = 0  # list who acts: the bits of who draws below act, then who is aware
+            for lead in range(0, m, 64):
+                word = _at_most(hashed[lead:min(lead + 64, m)], limit)
+                while word != 0:
+                    j = lead + np.int64(trailing_zeros(word))
+                    word &= word - np.uint64(1)
+                    acting[count] = j
+                    count += aware_b[j] != 0
             for a in range(count):
                 i = start + acting[a]
                 c = choice[i, p]
@@ -558,8 +568,10 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                     alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
                     go = u < act[p] * alert
                     if not go and u < act[p] * min(alert + word_of_mouth, 1):
-                        j = partner[i]  # only now ask the partner
-                        go = j >= 0 and previous[j, p] == _OUT
+                        asked_row[n_asked] = acting[a]  # the partner decides: see below
+                        asked_programme[n_asked] = p
+                        n_asked += 1
+                        continue
                     if go:
                         u_sh = utility(trust, concern, propensity, need, holder, recipient,
                                        constant, exposure, benefit_direct, benefit_public,
@@ -579,6 +591,26 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                 if c != choice[i, p]:
                     choice[i, p] = c
                     changed[n_changed] = acting[a]
+                    n_changed += 1
+        # those who share, are not alerted enough by themselves and would be by word of mouth
+        # leave if the partner had opted out: the partners' choices (anywhere in memory) are
+        # read in one loop, so the reads overlap
+        for b in range(n_asked):
+            j = partner[start + asked_row[b]]
+            partner_out[b] = j >= 0 and previous[j, asked_programme[b]] == _OUT
+        for b in range(n_asked):
+            if partner_out[b]:
+                i, p = start + asked_row[b], asked_programme[b]
+                c = choice[i, p]
+                u_sh = utility(trust, concern, propensity, need, holder, recipient, constant,
+                               exposure, benefit_direct, benefit_public, legitimacy, w_holder,
+                               w_recipient, w_general, trust_weight, risk_weight,
+                               benefit_weight, legitimacy_weight, i, p)
+                if spread(draw[i], n_prog + p) < logistic(-u_sh - switching_cost):
+                    c = _OUT
+                if c != choice[i, p]:
+                    choice[i, p] = c
+                    changed[n_changed] = asked_row[b]
                     n_changed += 1
         for a in range(n_changed):  # who is out, again for the rows that changed
             j = changed[a]
@@ -616,14 +648,23 @@ def _hash_block(draw, k, out):
     ``k`` (``spread`` is it times 2**-32), in uint32 arithmetic, which vectorises: the same
     integers, as every step of the hash is taken modulo 2**32."""
     key = np.uint32(((k + 1) * 0x9E3779B9) & 0xFFFFFFFF)
-    for j in range(draw.shape[0]):
-        h = draw[j] ^ key
-        h ^= h >> np.uint32(16)
+    for j in range(draw.shape[0]):  # every step cut to 32 bits: 32-bit vector lanes
+        h = np.uint32(draw[j] ^ key)
+        h = np.uint32(h ^ np.uint32(h >> np.uint32(16)))
         h = np.uint32(h * np.uint32(0x85EBCA6B))
-        h ^= h >> np.uint32(13)
+        h = np.uint32(h ^ np.uint32(h >> np.uint32(13)))
         h = np.uint32(h * np.uint32(0xC2B2AE35))
-        h ^= h >> np.uint32(16)
+        h = np.uint32(h ^ np.uint32(h >> np.uint32(16)))
         out[j] = h
+
+
+@nb.njit(cache=True, inline="always")
+def _at_most(values, limit):
+    """Bit k set where ``values[k] <= limit``, for up to 64 values (a vectorised or)."""
+    word = np.uint64(0)
+    for k in range(values.shape[0]):
+        word |= np.uint64(values[k] <= limit) << np.uint64(k)
+    return word
 
 
 @nb.njit(cache=True, inline="always")
