@@ -506,13 +506,12 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
     ``u < act`` exactly when the hash is at most ``act * 2**32`` rounded up, less one) into
     bits, and the set bits of the aware list those who act (about 8% in the default world);
     only they decide. Those whom only word of mouth would alert wait until the block's partner
-    choices have been read in one loop (scattered reads that then overlap). The rows that
-    changed are checked again for who is out, the opt-outs are counted by segment in one pass,
-    and the block fades if it has anything to fade.
+    choices have been read in one loop (scattered reads that then overlap). The opt-outs are
+    then found as bit words of the block's OUT cells of programmes with a choice (each citizen
+    counted once, by segment), and the block fades if it has anything to fade.
     """
     n, n_prog = choice.shape
     acting = np.empty(BLOCK, np.int64)
-    changed = np.empty(BLOCK * n_prog, np.int64)
     asked_row = np.empty(BLOCK * n_prog, np.int64)
     asked_programme = np.empty(BLOCK * n_prog, np.int64)
     partner_out = np.empty(BLOCK * n_prog, np.bool_)
@@ -526,6 +525,13 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
             chosen[n_chosen] = p
             n_chosen += 1
     chosen = chosen[:n_chosen]
+    # bit k of with_choice[r]: the programme of cell r + k of a block has a choice
+    with_choice = np.zeros(n_prog, np.uint64)
+    for r in range(n_prog):
+        for k in range(64):
+            if regime[(r + k) % n_prog] != _NONE:
+                with_choice[r] |= np.uint64(1) << np.uint64(k)
+    choice_flat = choice.reshape(choice.size)
     keep = np.float32(1) - fade
     salience_flat = salience.reshape(salience.size)
     attention_flat = attention.reshape(attention.size)
@@ -534,15 +540,10 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
         m = stop - start
         draw_b = draw[start:stop]
         rows = slice(start * n_prog, stop * n_prog)
-        # read the block's salience and attention (is there anything to fade?) and its choices
-        # (who is out) before the few decisions, which then find them in cache
+        # read the block's salience and attention (is there anything to fade?) before the few
+        # decisions, which then find them in cache
         salient, attentive = _any_held(salience_flat[rows]), _any_held(attention_flat[rows])
-        out[:m] = 0
-        for p in chosen:
-            choice_b = choice[start:stop, p]
-            for j in range(m):
-                out[j] |= choice_b[j] == _OUT
-        n_changed = n_asked = 0
+        n_asked = 0
         for p in chosen:
             r = regime[p]
             # spread(draw, p) < act  <=>  hash < act * 2**32  <=>  hash <= limit (exact)
@@ -554,7 +555,10 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
             aware_b = aware[start:stop, p]
             count = 0  # list who acts: the bits of who draws below act, then who is aware
             for lead in range(0, m, 64):
-                word = _at_most(hashed[lead:min(lead + 64, m)], limit)
+                if m - lead >= 64:  # a trip count the compiler knows vectorises
+                    word = _at_most_64(hashed[lead:lead + 64], limit)
+                else:
+                    word = _at_most(hashed[lead:m], limit)
                 while word != 0:
                     j = lead + np.int64(trailing_zeros(word))
                     word &= word - np.uint64(1)
@@ -590,8 +594,6 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                         c = _IN if r == _OPT_IN else _DEFAULT
                 if c != choice[i, p]:
                     choice[i, p] = c
-                    changed[n_changed] = acting[a]
-                    n_changed += 1
         # those who share, are not alerted enough by themselves and would be by word of mouth
         # leave if the partner had opted out: the partners' choices (anywhere in memory) are
         # read in one loop, so the reads overlap
@@ -610,18 +612,23 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                     c = _OUT
                 if c != choice[i, p]:
                     choice[i, p] = c
-                    changed[n_changed] = asked_row[b]
-                    n_changed += 1
-        for a in range(n_changed):  # who is out, again for the rows that changed
-            j = changed[a]
-            o = 0
-            for p in chosen:
-                o |= choice[start + j, p] == _OUT
-            out[j] = o
-        # opted out of a programme with a choice, counted by segment (integers: any order)
-        segment_b = segment[start:stop].view(np.uint8)
-        for j in range(m):
-            by_code[segment_b[j]] += out[j]
+        # opted out of a programme with a choice, counted by segment (integers: any order):
+        # bit words of the OUT cells of programmes with a choice, then each citizen once
+        choice_s, segment_b = choice_flat[rows], segment[start:stop].view(np.uint8)
+        out[:m] = 0
+        cells = m * n_prog
+        for lead in range(0, cells, 64):
+            if cells - lead >= 64:
+                word = _equal_64(choice_s[lead:lead + 64], _OUT)
+            else:
+                word = _equal(choice_s[lead:cells], _OUT)
+            word &= with_choice[lead % n_prog]
+            while word != 0:
+                j = (lead + np.int64(trailing_zeros(word))) // n_prog
+                word &= word - np.uint64(1)
+                if out[j] == 0:
+                    out[j] = 1
+                    by_code[segment_b[j]] += 1
         # the block's rows fade once its choices are made (each citizen reads only its own)
         if salient:
             _fade(salience_flat[rows], keep)
@@ -656,6 +663,33 @@ def _hash_block(draw, k, out):
         h = np.uint32(h * np.uint32(0xC2B2AE35))
         h = np.uint32(h ^ np.uint32(h >> np.uint32(16)))
         out[j] = h
+
+
+@nb.njit(cache=True, inline="always")
+def _equal_64(values, value):
+    """Bit k set where ``values[k] == value``, for 64 values (a vectorised or)."""
+    word = np.uint64(0)
+    for k in range(64):
+        word |= np.uint64(values[k] == value) << np.uint64(k)
+    return word
+
+
+@nb.njit(cache=True, inline="always")
+def _equal(values, value):
+    """:func:`_equal_64` of up to 64 values."""
+    word = np.uint64(0)
+    for k in range(values.shape[0]):
+        word |= np.uint64(values[k] == value) << np.uint64(k)
+    return word
+
+
+@nb.njit(cache=True, inline="always")
+def _at_most_64(values, limit):
+    """:func:`_at_most` of 64 values."""
+    word = np.uint64(0)
+    for k in range(64):
+        word |= np.uint64(values[k] <= limit) << np.uint64(k)
+    return word
 
 
 @nb.njit(cache=True, inline="always")
