@@ -341,12 +341,13 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     records of the programme's catchment flow (sim.catchment), so no one else is aggrieved.
 
     Blocks of :data:`BLOCK` citizens. For the programmes without dynamic consent whose
-    catchment is everyone (most), the block's trust columns are first copied out contiguous,
-    so that each programme's utilities are a vectorised loop over the block; who is willing is
-    then spread out cell by cell, and one vectorised, branch-free pass over the block's cells
-    in memory order writes the grievances: for an aware citizen who is not willing, the
-    programme's grievance for a choice IN, OUT or other (:func:`_grievance_of`, computed once
-    per call), selected by masks of bits. Any other programme goes cell by cell afterwards.
+    catchment is everyone (most), the block's trust columns are first copied out contiguous
+    (:func:`_copy_columns`), so that each programme's utilities are a vectorised loop over the
+    block; who is willing is then spread out cell by cell, and one vectorised, branch-free
+    pass over the block's cells in memory order writes the grievances: for an aware citizen
+    who is not willing, the programme's grievance for a choice IN, OUT or other
+    (:func:`_grievance_of`, computed once per call), selected by masks of bits. Any other
+    programme goes cell by cell afterwards.
     Each (citizen, programme) is computed by the same operations as before and the counts are
     integers, so the order changes no number. The arrays may be the slice of citizens from
     ``first`` on (whose number keys the catchment's membership draws).
@@ -386,11 +387,7 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         m = stop - start
-        for k in range(n_cols):
-            if needed[k]:
-                column, trust_k = columns[k], trust[start:stop, k]
-                for j in range(m):
-                    column[j] = trust_k[j]
+        _copy_columns(trust, start, stop, needed, columns)
         t_general = columns[n_cols - 1]
         concern_b, need_b = concern[start:stop], need[start:stop]
         propensity_b = propensity[start:stop]
@@ -449,6 +446,34 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
                     grievance[i, p] = f * illegitimacy[p]
                 else:
                     grievance[i, p] = 0
+
+
+@nb.njit(cache=True, inline="always")
+def _copy_columns(trust, start, stop, needed, columns):
+    """Copy the ``needed`` trust columns of rows ``start:stop`` to the rows of ``columns``.
+    Eight columns (the baseline's seven agencies and general trust) are copied all, from the
+    rows read as one flat array: a row length the compiler knows turns the copy into vector
+    shuffles."""
+    m = stop - start
+    if trust.shape[1] == 8:
+        rows = trust.reshape(trust.size)[start * 8:stop * 8]
+        c0, c1, c2, c3 = columns[0], columns[1], columns[2], columns[3]
+        c4, c5, c6, c7 = columns[4], columns[5], columns[6], columns[7]
+        for j in range(m):
+            c0[j] = rows[8 * j]
+            c1[j] = rows[8 * j + 1]
+            c2[j] = rows[8 * j + 2]
+            c3[j] = rows[8 * j + 3]
+            c4[j] = rows[8 * j + 4]
+            c5[j] = rows[8 * j + 5]
+            c6[j] = rows[8 * j + 6]
+            c7[j] = rows[8 * j + 7]
+        return
+    for k in range(trust.shape[1]):
+        if needed[k]:
+            column, trust_k = columns[k], trust[start:stop, k]
+            for j in range(m):
+                column[j] = trust_k[j]
 
 
 @nb.njit(cache=True, inline="always")
