@@ -530,10 +530,13 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
     choice, a vectorised loop hashes every citizen's first uniform (in integers:
     ``u < act`` exactly when the hash is at most ``act * 2**32`` rounded up, less one) into
     bits, and the set bits of the aware list those who act (about 8% in the default world);
-    only they decide. Those whom only word of mouth would alert wait until the block's partner
-    choices have been read in one loop (scattered reads that then overlap). The opt-outs are
-    then found as bit words of the block's OUT cells of programmes with a choice (each citizen
-    counted once, by segment), and the block fades if it has anything to fade.
+    only they decide. In a block without salience or attention (all zero, as in a calm world)
+    the thresholds of the decision are the same for every citizen, so one who draws above all
+    of them, and would do nothing, is not listed (about 1% are). Those whom only word of mouth
+    would alert wait until the block's partner choices have been read in one loop (scattered
+    reads that then overlap). The opt-outs are then found as bit words of the block's OUT
+    cells of programmes with a choice (each citizen counted once, by segment), and the block
+    fades if it has anything to fade.
     """
     n, n_prog = choice.shape
     acting = np.empty(BLOCK, np.int64)
@@ -571,19 +574,25 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
         n_asked = 0
         for p in chosen:
             r = regime[p]
-            # spread(draw, p) < act  <=>  hash < act * 2**32  <=>  hash <= limit (exact)
-            ceiling = np.ceil(np.float64(act[p]) * 4294967296.0)
-            if not ceiling > 0:  # no one acts (act 0: dynamic consent)
+            limit = _hash_limit(act[p])  # spread(draw, p) < act: hash <= limit
+            if not (salient or attentive):
+                # no salience or attention in the block (all zero): the thresholds below are
+                # the same for all, and one who draws above all of them does nothing
+                zero = np.float32(0)
+                alert = min(background + zero + zero + prompt[p], 1)
+                limit = min(limit, max(_hash_limit(act[p] * alert),
+                                       _hash_limit(act[p] * min(alert + word_of_mouth, 1)),
+                                       _hash_limit(act[p] * min(background + zero, 1))))
+            if limit < 0:  # no one acts (act 0: dynamic consent)
                 continue
-            limit = np.uint32(min(ceiling, 4294967296.0) - 1.0)
             _hash_block(draw_b, p, hashed)
             aware_b = aware[start:stop, p]
             count = 0  # list who acts: the bits of who draws below act, then who is aware
             for lead in range(0, m, 64):
                 if m - lead >= 64:  # a trip count the compiler knows vectorises
-                    word = _at_most_64(hashed[lead:lead + 64], limit)
+                    word = _at_most_64(hashed[lead:lead + 64], np.uint32(limit))
                 else:
-                    word = _at_most(hashed[lead:m], limit)
+                    word = _at_most(hashed[lead:m], np.uint32(limit))
                 while word != 0:
                     j = lead + np.int64(trailing_zeros(word))
                     word &= word - np.uint64(1)
@@ -672,6 +681,17 @@ def _any_held(values):
     for j in range(bits.shape[0]):
         held |= bits[j]
     return (held & np.uint32(0x7FFFFFFF)) != 0
+
+
+@nb.njit(cache=True, inline="always")
+def _hash_limit(x):
+    """The largest 32-bit hash whose uniform (:func:`sim.streams.spread`, hash * 2**-32) is
+    below ``x``, or -1 if none is: ``u < x`` exactly when ``hash < x * 2**32`` (a product
+    exact in float64), for an integer hash when ``hash <= ceil(x * 2**32) - 1``."""
+    ceiling = np.ceil(np.float64(x) * 4294967296.0)
+    if not ceiling > 0:
+        return np.int64(-1)
+    return np.int64(min(ceiling, 4294967296.0)) - 1
 
 
 @nb.njit(cache=True, inline="always")
