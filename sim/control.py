@@ -526,13 +526,13 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
     phase (its choice, salience and attention, the partner's ``previous`` choice), so the order
     of the work changes no number. For speed, per block of :data:`BLOCK` citizens: a
     vectorised pass tells whether the block has any salience or attention to fade and brings
-    its rows into cache, as one over the choices notes who is out; then per programme with a
-    choice, a vectorised loop hashes every citizen's first uniform (in integers:
-    ``u < act`` exactly when the hash is at most ``act * 2**32`` rounded up, less one) into
-    bits, and the set bits of the aware list those who act (about 8% in the default world);
-    only they decide. In a block without salience or attention (all zero, as in a calm world)
-    the thresholds of the decision are the same for every citizen, so one who draws above all
-    of them, and would do nothing, is not listed (about 1% are). Those whom only word of mouth
+    its rows into cache; then per programme with a choice, a vectorised loop hashes every
+    citizen's first uniform (in integers: ``u < act`` exactly when the hash is at most
+    ``act * 2**32`` rounded up, less one) into bits, and the set bits of the aware list those
+    who act (about 8% in the default world); only they decide. In a block without salience or
+    attention (all zero, as in a calm world) the thresholds of the decision are the same for
+    every citizen, so one who draws above all of them, and would do nothing, is not listed
+    (about 1% are). Those whom only word of mouth
     would alert wait until the block's partner choices have been read in one loop (scattered
     reads that then overlap). The opt-outs are then found as bit words of the block's OUT
     cells of programmes with a choice (each citizen counted once, by segment), and the block
