@@ -570,7 +570,9 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
         rows = slice(start * n_prog, stop * n_prog)
         # read the block's salience and attention (is there anything to fade?) before the few
         # decisions, which then find them in cache
-        salient, attentive = _any_held(salience_flat[rows]), _any_held(attention_flat[rows])
+        salient = attentive = _any_held_of_two(salience_flat[rows], attention_flat[rows])
+        if salient:  # which of them (a second read, from cache)
+            salient, attentive = _any_held(salience_flat[rows]), _any_held(attention_flat[rows])
         n_asked = 0
         for p in chosen:
             r = regime[p]
@@ -679,7 +681,7 @@ def _any_held(values):
     bits = values.view(np.uint32)
     held = np.uint32(0)
     for j in range(bits.shape[0]):
-        held |= bits[j]
+        held = np.uint32(held | bits[j])  # kept to 32 bits: 32-bit vector lanes
     return (held & np.uint32(0x7FFFFFFF)) != 0
 
 
@@ -692,6 +694,16 @@ def _hash_limit(x):
     if not ceiling > 0:
         return np.int64(-1)
     return np.int64(min(ceiling, 4294967296.0)) - 1
+
+
+@nb.njit(cache=True, inline="always")
+def _any_held_of_two(a, b):
+    """:func:`_any_held` of either of two arrays of the same size, read side by side."""
+    a_bits, b_bits = a.view(np.uint32), b.view(np.uint32)
+    held = np.uint32(0)
+    for j in range(a_bits.shape[0]):
+        held = np.uint32(held | a_bits[j] | b_bits[j])
+    return (held & np.uint32(0x7FFFFFFF)) != 0
 
 
 @nb.njit(cache=True, inline="always")
