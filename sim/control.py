@@ -378,6 +378,7 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
             needed[holder[p]] = True
             needed[recipient[p]] = True
     columns = np.empty((n_cols, BLOCK), np.float32)  # the block's trust, column by column
+    own = np.empty((3, BLOCK), np.float32)  # and its concern, need and propensity
     by_programme = np.zeros((n_prog, BLOCK), np.uint8)  # willing, programme by programme
     by_cell = np.zeros(BLOCK * n_prog, np.uint8)  # willing, cell by cell (row-major)
     choice_flat, aware_flat = choice.reshape(choice.size), aware.reshape(aware.size)
@@ -387,10 +388,9 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         m = stop - start
-        _copy_columns(trust, start, stop, needed, columns)
+        _copy_columns(trust, start, stop, needed, columns, concern, need, propensity, own)
         t_general = columns[n_cols - 1]
-        concern_b, need_b = concern[start:stop], need[start:stop]
-        propensity_b = propensity[start:stop]
+        concern_b, need_b, propensity_b = own[0], own[1], own[2]
         for p in range(n_prog):
             if not plain[p]:
                 continue
@@ -449,17 +449,22 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
 
 
 @nb.njit(cache=True, inline="always")
-def _copy_columns(trust, start, stop, needed, columns):
-    """Copy the ``needed`` trust columns of rows ``start:stop`` to the rows of ``columns``.
-    Eight columns (the baseline's seven agencies and general trust) are copied all, from the
-    rows read as one flat array: a row length the compiler knows turns the copy into vector
-    shuffles."""
+def _copy_columns(trust, start, stop, needed, columns, concern, need, propensity, own):
+    """Copy the ``needed`` trust columns of rows ``start:stop`` to the rows of ``columns``,
+    and their concern, need and propensity to the rows of ``own``. Eight columns (the
+    baseline's seven agencies and general trust) are copied all, from the rows read as one
+    flat array (a row length the compiler knows turns the copy into vector shuffles), in one
+    loop with the other three (more reads from memory under way at once)."""
     m = stop - start
     if trust.shape[1] == 8:
         rows = trust.reshape(trust.size)[start * 8:stop * 8]
         c0, c1, c2, c3 = columns[0], columns[1], columns[2], columns[3]
         c4, c5, c6, c7 = columns[4], columns[5], columns[6], columns[7]
+        concern_b, need_b, propensity_b = concern[start:stop], need[start:stop], \
+            propensity[start:stop]
+        o0, o1, o2 = own[0], own[1], own[2]
         for j in range(m):
+            o0[j], o1[j], o2[j] = concern_b[j], need_b[j], propensity_b[j]
             c0[j] = rows[8 * j]
             c1[j] = rows[8 * j + 1]
             c2[j] = rows[8 * j + 2]
@@ -474,6 +479,9 @@ def _copy_columns(trust, start, stop, needed, columns):
             column, trust_k = columns[k], trust[start:stop, k]
             for j in range(m):
                 column[j] = trust_k[j]
+    own[0, :m] = concern[start:stop]
+    own[1, :m] = need[start:stop]
+    own[2, :m] = propensity[start:stop]
 
 
 @nb.njit(cache=True, inline="always")
