@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
 from scipy.optimize import brentq
 
 from sim import population, sharing
@@ -69,6 +68,12 @@ SALIENCE_FLOOR = 1e-4
 FADE_SPAN = 256
 
 _NONE, _OPT_OUT, _OPT_IN, _DYNAMIC = (int(r) for r in Regime)
+
+#: A de Bruijn sequence and its table: the top six bits of ``(1 << k) * _DE_BRUIJN`` (modulo
+#: 2**64) are distinct for k = 0..63, so they look up k (:func:`_lowest_bit`).
+_DE_BRUIJN = 0x03F79D71B4CA8B09
+_BIT_OF = np.zeros(64, np.int64)
+_BIT_OF[[((1 << k) * _DE_BRUIJN) % 2**64 >> 58 for k in range(64)]] = np.arange(64)
 _DEFAULT, _OUT, _IN = (int(c) for c in Choice)
 
 
@@ -604,7 +609,7 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                 else:
                     word = _at_most(hashed[lead:m], np.uint32(limit))
                 while word != 0:
-                    j = lead + np.int64(trailing_zeros(word))
+                    j = lead + _lowest_bit(word)
                     word &= word - np.uint64(1)
                     acting[count] = j
                     count += aware_b[j] != 0
@@ -668,7 +673,7 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                 word = _equal(choice_s[lead:cells], _OUT)
             word &= with_choice[lead % n_prog]
             while word != 0:
-                j = (lead + np.int64(trailing_zeros(word))) // n_prog
+                j = (lead + _lowest_bit(word)) // n_prog
                 word &= word - np.uint64(1)
                 if out[j] == 0:
                     out[j] = 1
@@ -746,6 +751,13 @@ def _equal(values, value):
     for k in range(values.shape[0]):
         word |= np.uint64(values[k] == value) << np.uint64(k)
     return word
+
+
+@nb.njit(cache=True, inline="always")
+def _lowest_bit(word):
+    """The index of the lowest set bit of a uint64 word that is not zero (int64)."""
+    lowest = word & (~word + np.uint64(1))
+    return _BIT_OF[(lowest * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]
 
 
 @nb.njit(cache=True, inline="always")
