@@ -56,11 +56,24 @@ CONTROL_LEVEL = {Regime.NONE: 0.0, Regime.OPT_OUT: 0.4, Regime.OPT_IN: 0.7, Regi
 #: while each programme's column loop runs over them.
 BLOCK = 1024
 
+#: Citizens per span of :func:`_attitudes`' pass over a block's cells, whose per-programme
+#: values repeat every ``LANES * n_programmes`` cells.
+LANES = 16
+
 #: Salience and attention below this are set to zero, so kernels can skip citizens with nothing
 #: on their mind.
 SALIENCE_FLOOR = 1e-4
 
+#: Values per span of :func:`_fade`'s test for anything to fade.
+FADE_SPAN = 256
+
 _NONE, _OPT_OUT, _OPT_IN, _DYNAMIC = (int(r) for r in Regime)
+
+#: A de Bruijn sequence and its table: the top six bits of ``(1 << k) * _DE_BRUIJN`` (modulo
+#: 2**64) are distinct for k = 0..63, so they look up k (:func:`_lowest_bit`).
+_DE_BRUIJN = 0x03F79D71B4CA8B09
+_BIT_OF = np.zeros(64, np.int64)
+_BIT_OF[[((1 << k) * _DE_BRUIJN) % 2**64 >> 58 for k in range(64)]] = np.arange(64)
 _DEFAULT, _OUT, _IN = (int(c) for c in Choice)
 
 
@@ -332,75 +345,167 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     how little say the regime gives (1 - perceived control, :func:`control_level`). Only the
     records of the programme's catchment flow (sim.catchment), so no one else is aggrieved.
 
-    Blocks of :data:`BLOCK` citizens, each programme in turn. A programme without dynamic
-    consent whose catchment is everyone (most) goes through a branch-free loop over the
-    block's columns (selects, the flow's consent test as arithmetic), which vectorises; any
-    other goes cell by cell. Each (citizen, programme) is computed by the same operations as
-    before and the counts are integers, so the order changes no number. The arrays may be the
-    slice of citizens from ``first`` on (whose number keys the catchment's membership draws).
+    Blocks of :data:`BLOCK` citizens. For the programmes without dynamic consent whose
+    catchment is everyone (most), the block's trust columns are first copied out contiguous
+    (:func:`_copy_columns`), so that each programme's utilities are a vectorised loop over the
+    block; who is willing is then spread out cell by cell, and one vectorised, branch-free
+    pass over the block's cells in memory order writes the grievances: for an aware citizen
+    who is not willing, the programme's grievance for a choice IN, OUT or other
+    (:func:`_grievance_of`, computed once per call), selected by masks of bits. Any other
+    programme goes cell by cell afterwards.
+    Each (citizen, programme) is computed by the same operations as before and the counts are
+    integers, so the order changes no number. The arrays may be the slice of citizens from
+    ``first`` on (whose number keys the catchment's membership draws).
     """
     n_prog = willing.shape[0]
     n, n_cols = trust.shape
-    zero = np.float32(0)
     plain = np.empty(n_prog, np.bool_)
     for p in range(n_prog):
         plain[p] = regime[p] != _DYNAMIC and subject_share[p] >= 1.0 and member[p].all()
     willing[:] = 0
+    # the grievance of an aware citizen who is not willing depends on the programme and on
+    # whether its choice is IN, OUT or another: per cell of a span of LANES citizens' rows
+    span = LANES * n_prog
+    by_in = np.empty(span, np.float32)
+    by_out, by_other = np.empty_like(by_in), np.empty_like(by_in)
+    for k in range(span):
+        p = k % n_prog
+        by_in[k] = _grievance_of(_IN, regime[p], visible[p], flow_consent[p], flow_refused[p],
+                                 unheard[p], illegitimacy[p])
+        by_out[k] = _grievance_of(_OUT, regime[p], visible[p], flow_consent[p],
+                                  flow_refused[p], unheard[p], illegitimacy[p])
+        by_other[k] = _grievance_of(_DEFAULT, regime[p], visible[p], flow_consent[p],
+                                    flow_refused[p], unheard[p], illegitimacy[p])
+    needed = np.zeros(n_cols, np.bool_)  # the trust columns the plain programmes weigh
+    needed[n_cols - 1] = True
+    for p in range(n_prog):
+        if plain[p]:
+            needed[holder[p]] = True
+            needed[recipient[p]] = True
+    columns = np.empty((n_cols, BLOCK), np.float32)  # the block's trust, column by column
+    own = np.empty((3, BLOCK), np.float32)  # and its concern, need and propensity
+    by_programme = np.zeros((n_prog, BLOCK), np.uint8)  # willing, programme by programme
+    by_cell = np.zeros(BLOCK * n_prog, np.uint8)  # willing, cell by cell (row-major)
+    choice_flat, aware_flat = choice.reshape(choice.size), aware.reshape(aware.size)
+    grievance_bits = grievance.reshape(grievance.size).view(np.uint32)
+    in_bits, out_bits = by_in.view(np.uint32), by_out.view(np.uint32)
+    other_bits = by_other.view(np.uint32)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
+        m = stop - start
+        _copy_columns(trust, start, stop, needed, columns, concern, need, propensity, own)
+        t_general = columns[n_cols - 1]
+        concern_b, need_b, propensity_b = own[0], own[1], own[2]
         for p in range(n_prog):
             if not plain[p]:
-                for i in range(start, stop):
-                    u = utility(trust, concern, propensity, need, holder, recipient, constant,
-                                exposure, benefit_direct, benefit_public, legitimacy, w_holder,
-                                w_recipient, w_general, trust_weight, risk_weight,
-                                benefit_weight, legitimacy_weight, i, p)
-                    if u > 0:
-                        willing[p] += 1
-                        grievance[i, p] = 0
-                    elif visible[p] and aware[i, p] and holds(
-                            member, subject_share, subject_key,
-                            cell_of(region, sex, age_band, deprivation, i), first + i, p):
-                        f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
-                                                    flow_consent[p], flow_refused[p], i, p))
-                        if regime[p] != _NONE and choice[i, p] != _OUT:
-                            f *= unheard[p]  # could refuse and has not: control softens it
-                        grievance[i, p] = f * illegitimacy[p]
-                    else:
-                        grievance[i, p] = 0
                 continue
-            # column views of the block: an index from 0 the compiler can see is never
-            # negative, so the loop below vectorises
-            t_holder = trust[start:stop, holder[p]]
-            t_recipient = trust[start:stop, recipient[p]]
-            t_general = trust[start:stop, n_cols - 1]
-            concern_b, need_b = concern[start:stop], need[start:stop]
-            propensity_b = propensity[start:stop]
-            choice_b, aware_b = choice[start:stop, p], aware[start:stop, p]
-            grievance_b = grievance[start:stop, p]
+            t_holder, t_recipient = columns[holder[p]], columns[recipient[p]]
             constant_p, x, b_direct = constant[p], exposure[p], benefit_direct[p]
             b_public, legitimacy_p = benefit_public[p], legitimacy[p]
-            no_say, opt_in, known = regime[p] == _NONE, regime[p] == _OPT_IN, visible[p]
-            consenting, refusing = np.float32(flow_consent[p]), np.float32(flow_refused[p])
-            unheard_p, illegitimacy_p = unheard[p], illegitimacy[p]
-            count = 0
-            for j in range(stop - start):
+            willing_p = by_programme[p]
+            for j in range(m):
                 tau = trust_weighed(t_holder[j], t_recipient[j], t_general[j], w_holder,
                                     w_recipient, w_general)
                 u = utility_value(tau, concern_b[j], need_b[j], propensity_b[j], constant_p, x,
                                   b_direct, b_public, legitimacy_p, trust_weight, risk_weight,
                                   benefit_weight, legitimacy_weight)
-                willing_j = u > 0
-                count += willing_j
-                c = choice_b[j]
-                # sim.sharing.flow without dynamic consent: consents() as arithmetic
-                f = consenting if no_say | (opt_in & (c == _IN)) | (
-                    (not opt_in) & (c != _OUT)) else refusing
-                f = f * unheard_p if (not no_say) & (c != _OUT) else f
-                g = f * illegitimacy_p
-                aggrieved = (not willing_j) & known & (aware_b[j] != 0)
-                grievance_b[j] = g if aggrieved else zero
+                willing_p[j] = u > 0
+            count = 0
+            for j in range(m):
+                count += willing_p[j]
+                by_cell[j * n_prog + p] = willing_p[j]
             willing[p] += count
+        # every cell of the block, row-major: the aware who are not willing are aggrieved
+        first_cell = start * n_prog
+        cells = m * n_prog
+        for lead in range(0, cells, span):
+            width = min(span, cells - lead)
+            choice_s = choice_flat[first_cell + lead:first_cell + lead + width]
+            aware_s = aware_flat[first_cell + lead:first_cell + lead + width]
+            willing_s = by_cell[lead:lead + width]
+            grievance_s = grievance_bits[first_cell + lead:first_cell + lead + width]
+            for k in range(width):  # selects by masks of bits, so the loads stay unconditional
+                c = choice_s[k]
+                is_in, is_out = c == _IN, c == _OUT
+                g = ((in_bits[k] & _mask(is_in)) | (out_bits[k] & _mask(is_out))
+                     | (other_bits[k] & _mask(not (is_in | is_out))))
+                grievance_s[k] = g & _mask((aware_s[k] != 0) & (willing_s[k] == 0))
+        for p in range(n_prog):  # any other programme, cell by cell (after the above)
+            if plain[p]:
+                continue
+            for i in range(start, stop):
+                u = utility(trust, concern, propensity, need, holder, recipient, constant,
+                            exposure, benefit_direct, benefit_public, legitimacy, w_holder,
+                            w_recipient, w_general, trust_weight, risk_weight,
+                            benefit_weight, legitimacy_weight, i, p)
+                if u > 0:
+                    willing[p] += 1
+                    grievance[i, p] = 0
+                elif visible[p] and aware[i, p] and holds(
+                        member, subject_share, subject_key,
+                        cell_of(region, sex, age_band, deprivation, i), first + i, p):
+                    f = np.float32(sharing.flow(regime[p], choice[i, p], refused, uses,
+                                                flow_consent[p], flow_refused[p], i, p))
+                    if regime[p] != _NONE and choice[i, p] != _OUT:
+                        f *= unheard[p]  # could refuse and has not: control softens it
+                    grievance[i, p] = f * illegitimacy[p]
+                else:
+                    grievance[i, p] = 0
+
+
+@nb.njit(cache=True, inline="always")
+def _copy_columns(trust, start, stop, needed, columns, concern, need, propensity, own):
+    """Copy the ``needed`` trust columns of rows ``start:stop`` to the rows of ``columns``,
+    and their concern, need and propensity to the rows of ``own``. Eight columns (the
+    baseline's seven agencies and general trust) are copied all, from the rows read as one
+    flat array (a row length the compiler knows turns the copy into vector shuffles), in one
+    loop with the other three (more reads from memory under way at once)."""
+    m = stop - start
+    if trust.shape[1] == 8:
+        rows = trust.reshape(trust.size)[start * 8:stop * 8]
+        c0, c1, c2, c3 = columns[0], columns[1], columns[2], columns[3]
+        c4, c5, c6, c7 = columns[4], columns[5], columns[6], columns[7]
+        concern_b, need_b, propensity_b = concern[start:stop], need[start:stop], \
+            propensity[start:stop]
+        o0, o1, o2 = own[0], own[1], own[2]
+        for j in range(m):
+            o0[j], o1[j], o2[j] = concern_b[j], need_b[j], propensity_b[j]
+            c0[j] = rows[8 * j]
+            c1[j] = rows[8 * j + 1]
+            c2[j] = rows[8 * j + 2]
+            c3[j] = rows[8 * j + 3]
+            c4[j] = rows[8 * j + 4]
+            c5[j] = rows[8 * j + 5]
+            c6[j] = rows[8 * j + 6]
+            c7[j] = rows[8 * j + 7]
+        return
+    for k in range(trust.shape[1]):
+        if needed[k]:
+            column, trust_k = columns[k], trust[start:stop, k]
+            for j in range(m):
+                column[j] = trust_k[j]
+    own[0, :m] = concern[start:stop]
+    own[1, :m] = need[start:stop]
+    own[2, :m] = propensity[start:stop]
+
+
+@nb.njit(cache=True, inline="always")
+def _mask(flag):
+    """All 32 bits set if ``flag``, none if not (a select of float32 bits by and)."""
+    return np.uint32(np.uint32(0) - np.uint32(flag))
+
+
+@nb.njit(cache=True, inline="always")
+def _grievance_of(c, regime, known, flow_consent, flow_refused, unheard, illegitimacy):
+    """The grievance of a citizen with choice ``c`` who knows of the sharing and is not
+    willing, under a regime other than dynamic consent (float32): sim.sharing.flow with
+    consents() as arithmetic, softened where the citizen could refuse and has not; zero for a
+    programme the public does not know of."""
+    no_say, opt_in = regime == _NONE, regime == _OPT_IN
+    f = np.float32(flow_consent) if no_say | (opt_in & (c == _IN)) | (
+        (not opt_in) & (c != _OUT)) else np.float32(flow_refused)
+    f = f * unheard if (not no_say) & (c != _OUT) else f
+    return f * illegitimacy if known else np.float32(0)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -432,30 +537,82 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
 
     Each (citizen, programme) decides from its own values as they were at the start of the
     phase (its choice, salience and attention, the partner's ``previous`` choice), so the order
-    of the work changes no number. For speed, per block of :data:`BLOCK` citizens and per
-    programme with a choice: one loop draws every citizen's first uniform and lists those who
-    act (``u < act`` and aware: about 8% in the default world), as a vectorised loop and a
-    branch-free list; then only they decide. The opt-out counts follow per block; salience
-    and attention fade in one flat pass at the end.
+    of the work changes no number. For speed, per block of :data:`BLOCK` citizens: a
+    vectorised pass tells whether the block has any salience or attention to fade and brings
+    its rows into cache; then per programme with a choice, a vectorised loop hashes every
+    citizen's first uniform (in integers: ``u < act`` exactly when the hash is at most
+    ``act * 2**32`` rounded up, less one) into bits, and the set bits of the aware list those
+    who act (about 8% in the default world); only they decide. In a block without salience or
+    attention (all zero, as in a calm world) the thresholds of the decision are the same for
+    every citizen, so one who draws above all of them, and would do nothing, is not listed
+    (about 1% are). Those whom only word of mouth
+    would alert wait until the block's partner choices have been read in one loop (scattered
+    reads that then overlap). The opt-outs are then found as bit words of the block's OUT
+    cells of programmes with a choice (each citizen counted once, by segment), and the block
+    fades if it has anything to fade.
     """
     n, n_prog = choice.shape
-    n_segments = out_by_segment.shape[0]
     acting = np.empty(BLOCK, np.int64)
-    out = np.empty(BLOCK, np.int8)
+    asked_row = np.empty(BLOCK * n_prog, np.int64)
+    asked_programme = np.empty(BLOCK * n_prog, np.int64)
+    partner_out = np.empty(BLOCK * n_prog, np.bool_)
+    hashed = np.empty(BLOCK, np.uint32)
+    out = np.empty(BLOCK, np.uint8)
+    by_code = np.zeros(256, np.int64)  # opt-outs by segment code, read as uint8
+    chosen = np.empty(n_prog, np.int64)  # the programmes with a choice
+    n_chosen = 0
+    for p in range(n_prog):
+        if regime[p] != _NONE:
+            chosen[n_chosen] = p
+            n_chosen += 1
+    chosen = chosen[:n_chosen]
+    # bit k of with_choice[r]: the programme of cell r + k of a block has a choice
+    with_choice = np.zeros(n_prog, np.uint64)
+    for r in range(n_prog):
+        for k in range(64):
+            if regime[(r + k) % n_prog] != _NONE:
+                with_choice[r] |= np.uint64(1) << np.uint64(k)
+    choice_flat = choice.reshape(choice.size)
+    keep = np.float32(1) - fade
+    salience_flat = salience.reshape(salience.size)
+    attention_flat = attention.reshape(attention.size)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         m = stop - start
-        out[:m] = 0
-        for p in range(n_prog):
+        draw_b = draw[start:stop]
+        rows = slice(start * n_prog, stop * n_prog)
+        # read the block's salience and attention (is there anything to fade?) before the few
+        # decisions, which then find them in cache
+        salient = attentive = _any_held_of_two(salience_flat[rows], attention_flat[rows])
+        if salient:  # which of them (a second read, from cache)
+            salient, attentive = _any_held(salience_flat[rows]), _any_held(attention_flat[rows])
+        n_asked = 0
+        for p in chosen:
             r = regime[p]
-            if r == _NONE:
+            limit = _hash_limit(act[p])  # spread(draw, p) < act: hash <= limit
+            if not (salient or attentive):
+                # no salience or attention in the block (all zero): the thresholds below are
+                # the same for all, and one who draws above all of them does nothing
+                zero = np.float32(0)
+                alert = min(background + zero + zero + prompt[p], 1)
+                limit = min(limit, max(_hash_limit(act[p] * alert),
+                                       _hash_limit(act[p] * min(alert + word_of_mouth, 1)),
+                                       _hash_limit(act[p] * min(background + zero, 1))))
+            if limit < 0:  # no one acts (act 0: dynamic consent)
                 continue
-            draw_b, aware_b = draw[start:stop], aware[start:stop, p]
-            act_p = act[p]
-            count = 0
-            for j in range(m):  # cheap tests first: most do nothing
-                acting[count] = j
-                count += (spread(draw_b[j], p) < act_p) & (aware_b[j] != 0)
+            _hash_block(draw_b, p, hashed)
+            aware_b = aware[start:stop, p]
+            count = 0  # list who acts: the bits of who draws below act, then who is aware
+            for lead in range(0, m, 64):
+                if m - lead >= 64:  # a trip count the compiler knows vectorises
+                    word = _at_most_64(hashed[lead:lead + 64], np.uint32(limit))
+                else:
+                    word = _at_most(hashed[lead:m], np.uint32(limit))
+                while word != 0:
+                    j = lead + _lowest_bit(word)
+                    word &= word - np.uint64(1)
+                    acting[count] = j
+                    count += aware_b[j] != 0
             for a in range(count):
                 i = start + acting[a]
                 c = choice[i, p]
@@ -464,8 +621,10 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                     alert = min(background + salience[i, p] + attention[i, p] + prompt[p], 1)
                     go = u < act[p] * alert
                     if not go and u < act[p] * min(alert + word_of_mouth, 1):
-                        j = partner[i]  # only now ask the partner
-                        go = j >= 0 and previous[j, p] == _OUT
+                        asked_row[n_asked] = acting[a]  # the partner decides: see below
+                        asked_programme[n_asked] = p
+                        n_asked += 1
+                        continue
                     if go:
                         u_sh = utility(trust, concern, propensity, need, holder, recipient,
                                        constant, exposure, benefit_direct, benefit_public,
@@ -484,28 +643,162 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
                         c = _IN if r == _OPT_IN else _DEFAULT
                 if c != choice[i, p]:
                     choice[i, p] = c
-            choice_b = choice[start:stop, p]
-            for j in range(m):
-                out[j] |= choice_b[j] == _OUT
-        segment_b = segment[start:stop]
-        for s in range(n_segments):  # integer counts: any order gives the same
-            total = 0
-            for j in range(m):
-                total += (segment_b[j] == s) & (out[j] != 0)
-            out_by_segment[s] += total
-    keep = np.float32(1) - fade
-    _fade(salience.reshape(salience.size), keep)
-    _fade(attention.reshape(attention.size), keep)
+        # those who share, are not alerted enough by themselves and would be by word of mouth
+        # leave if the partner had opted out: the partners' choices (anywhere in memory) are
+        # read in one loop, so the reads overlap
+        for b in range(n_asked):
+            j = partner[start + asked_row[b]]
+            partner_out[b] = j >= 0 and previous[j, asked_programme[b]] == _OUT
+        for b in range(n_asked):
+            if partner_out[b]:
+                i, p = start + asked_row[b], asked_programme[b]
+                c = choice[i, p]
+                u_sh = utility(trust, concern, propensity, need, holder, recipient, constant,
+                               exposure, benefit_direct, benefit_public, legitimacy, w_holder,
+                               w_recipient, w_general, trust_weight, risk_weight,
+                               benefit_weight, legitimacy_weight, i, p)
+                if spread(draw[i], n_prog + p) < logistic(-u_sh - switching_cost):
+                    c = _OUT
+                if c != choice[i, p]:
+                    choice[i, p] = c
+        # opted out of a programme with a choice, counted by segment (integers: any order):
+        # bit words of the OUT cells of programmes with a choice, then each citizen once
+        choice_s, segment_b = choice_flat[rows], segment[start:stop].view(np.uint8)
+        out[:m] = 0
+        cells = m * n_prog
+        for lead in range(0, cells, 64):
+            if cells - lead >= 64:
+                word = _equal_64(choice_s[lead:lead + 64], _OUT)
+            else:
+                word = _equal(choice_s[lead:cells], _OUT)
+            word &= with_choice[lead % n_prog]
+            while word != 0:
+                j = (lead + _lowest_bit(word)) // n_prog
+                word &= word - np.uint64(1)
+                if out[j] == 0:
+                    out[j] = 1
+                    by_code[segment_b[j]] += 1
+        # the block's rows fade once its choices are made (each citizen reads only its own)
+        if salient:
+            _fade(salience_flat[rows], keep)
+        if attentive:
+            _fade(attention_flat[rows], keep)
+    for s in range(min(out_by_segment.shape[0], 128)):  # int8 codes: at most 127
+        out_by_segment[s] += by_code[s]
+
+
+@nb.njit(cache=True, inline="always")
+def _any_held(values):
+    """Whether any float32 value is not zero (of either sign): the or of their bits but the
+    sign's, which vectorises."""
+    bits = values.view(np.uint32)
+    held = np.uint32(0)
+    for j in range(bits.shape[0]):
+        held = np.uint32(held | bits[j])  # kept to 32 bits: 32-bit vector lanes
+    return (held & np.uint32(0x7FFFFFFF)) != 0
+
+
+@nb.njit(cache=True, inline="always")
+def _hash_limit(x):
+    """The largest 32-bit hash whose uniform (:func:`sim.streams.spread`, hash * 2**-32) is
+    below ``x``, or -1 if none is: ``u < x`` exactly when ``hash < x * 2**32`` (a product
+    exact in float64), for an integer hash when ``hash <= ceil(x * 2**32) - 1``."""
+    ceiling = np.ceil(np.float64(x) * 4294967296.0)
+    if not ceiling > 0:
+        return np.int64(-1)
+    return np.int64(min(ceiling, 4294967296.0)) - 1
+
+
+@nb.njit(cache=True, inline="always")
+def _any_held_of_two(a, b):
+    """:func:`_any_held` of either of two arrays of the same size, read side by side."""
+    a_bits, b_bits = a.view(np.uint32), b.view(np.uint32)
+    held = np.uint32(0)
+    for j in range(a_bits.shape[0]):
+        held = np.uint32(held | a_bits[j] | b_bits[j])
+    return (held & np.uint32(0x7FFFFFFF)) != 0
+
+
+@nb.njit(cache=True, inline="always")
+def _hash_block(draw, k, out):
+    """``out[j]`` = the 32-bit hash that :func:`sim.streams.spread` makes of ``draw[j]`` and
+    ``k`` (``spread`` is it times 2**-32), in uint32 arithmetic, which vectorises: the same
+    integers, as every step of the hash is taken modulo 2**32."""
+    key = np.uint32(((k + 1) * 0x9E3779B9) & 0xFFFFFFFF)
+    for j in range(draw.shape[0]):  # every step cut to 32 bits: 32-bit vector lanes
+        h = np.uint32(draw[j] ^ key)
+        h = np.uint32(h ^ np.uint32(h >> np.uint32(16)))
+        h = np.uint32(h * np.uint32(0x85EBCA6B))
+        h = np.uint32(h ^ np.uint32(h >> np.uint32(13)))
+        h = np.uint32(h * np.uint32(0xC2B2AE35))
+        h = np.uint32(h ^ np.uint32(h >> np.uint32(16)))
+        out[j] = h
+
+
+@nb.njit(cache=True, inline="always")
+def _equal_64(values, value):
+    """Bit k set where ``values[k] == value``, for 64 values (a vectorised or)."""
+    word = np.uint64(0)
+    for k in range(64):
+        word |= np.uint64(values[k] == value) << np.uint64(k)
+    return word
+
+
+@nb.njit(cache=True, inline="always")
+def _equal(values, value):
+    """:func:`_equal_64` of up to 64 values."""
+    word = np.uint64(0)
+    for k in range(values.shape[0]):
+        word |= np.uint64(values[k] == value) << np.uint64(k)
+    return word
+
+
+@nb.njit(cache=True, inline="always")
+def _lowest_bit(word):
+    """The index of the lowest set bit of a uint64 word that is not zero (int64)."""
+    lowest = word & (~word + np.uint64(1))
+    return _BIT_OF[(lowest * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]
+
+
+@nb.njit(cache=True, inline="always")
+def _at_most_64(values, limit):
+    """:func:`_at_most` of 64 values."""
+    word = np.uint64(0)
+    for k in range(64):
+        word |= np.uint64(values[k] <= limit) << np.uint64(k)
+    return word
+
+
+@nb.njit(cache=True, inline="always")
+def _at_most(values, limit):
+    """Bit k set where ``values[k] <= limit``, for up to 64 values (a vectorised or)."""
+    word = np.uint64(0)
+    for k in range(values.shape[0]):
+        word |= np.uint64(values[k] <= limit) << np.uint64(k)
+    return word
 
 
 @nb.njit(cache=True, inline="always")
 def _fade(values, keep):
     """Salience or attention fades by ``keep``; what is too faint to matter is flushed to
-    exactly zero (so kernels can skip it)."""
-    for j in range(values.shape[0]):
-        s = values[j]
-        if s != 0:
-            values[j] = s * keep if s > SALIENCE_FLOOR else 0
+    exactly zero (so kernels can skip it). A zero (of either sign) stays as it is.
+
+    Mostly zeros: spans of :data:`FADE_SPAN` values are tested with a vectorised count first,
+    and only a span holding a value is rewritten, by selects (a zero is written back as it was)."""
+    zero = np.float32(0)
+    n = values.shape[0]
+    for start in range(0, n, FADE_SPAN):
+        stop = min(start + FADE_SPAN, n)
+        span = values[start:stop]
+        held = 0
+        for j in range(stop - start):
+            held += span[j] != 0
+        if held == 0:
+            continue
+        for j in range(stop - start):
+            s = span[j]
+            faded = s * keep if s > SALIENCE_FLOOR else zero
+            span[j] = faded if s != 0 else s
 
 
 @nb.njit(cache=True, nogil=True)
