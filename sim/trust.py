@@ -270,34 +270,35 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
     stored (rounded to float32), the shortfall behind the memory and the partial sums take that
     value in float64, as they always have: results depend on it to the last bit.
 
-    Why blocks of :data:`BLOCK` citizens in two passes: a row of 8 trust columns is too short
-    a loop to vectorise, and the long loop over all cells of a block is not. The first pass
+    Why blocks of :data:`BLOCK` citizens in passes: a row of 8 trust columns is too short a
+    loop to vectorise, and the long loop over all cells of a block is not. The first pass
     writes each cell's impulse, grievance shift and concern term (per citizen, in programme
     order, skipping zero salience and grievance as before); the second updates the block's
-    cells as one flat loop, branch-free (selects, not jumps), so it vectorises, and adds each
-    new value to its column's running float32 sums in citizen order: the cell one row on
-    (``n_cols`` cells) holds the sum so far. With 8 columns (the model's) that distance is a
-    compile-time constant, which lets the loop vectorise with the sums in it, and their chain
-    of additions runs beside the update's arithmetic instead of after it. Every number is
-    computed by the same operations in the same order as cell by cell, so the results are
-    bit-identical.
+    cells as one flat loop, branch-free (selects, not jumps), so it vectorises. With 8 columns
+    (the model's) the second pass also adds each new value to its column's running float32
+    sums in citizen order, the cell one row on (8 cells, a compile-time constant, so the loop
+    still vectorises) holding the sums so far: their chain of additions, one row after
+    another, runs beside the update's arithmetic instead of after it. With other column
+    counts a third pass adds the rows to the sums. Every number is computed by the same
+    operations in the same order as cell by cell, so the results are bit-identical.
     """
-    if trust.shape[1] == 8:  # the model's columns: a constant row length, unrolled
-        _blocks(8, trust, neighbour, disposition, concern, salience, grievance, spill,
+    if trust.shape[1] == 8:  # the model's columns: a constant row length, sums in the loop
+        _blocks(8, True, trust, neighbour, disposition, concern, salience, grievance, spill,
                 experience_route, gap, base, per_concern, grievance_route, gain, loss_aversion,
                 drift, memory_threshold, memory_rate, bound, rate, partial_sum, partial_sumsq)
     else:
-        _blocks(trust.shape[1], trust, neighbour, disposition, concern, salience, grievance,
-                spill, experience_route, gap, base, per_concern, grievance_route, gain,
-                loss_aversion, drift, memory_threshold, memory_rate, bound, rate, partial_sum,
-                partial_sumsq)
+        _blocks(trust.shape[1], False, trust, neighbour, disposition, concern, salience,
+                grievance, spill, experience_route, gap, base, per_concern, grievance_route,
+                gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate,
+                partial_sum, partial_sumsq)
 
 
 @nb.njit(cache=True, inline="always")
-def _blocks(n_cols, trust, neighbour, disposition, concern, salience, grievance, spill,
+def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, grievance, spill,
             experience_route, gap, base, per_concern, grievance_route, gain, loss_aversion,
             drift, memory_threshold, memory_rate, bound, rate, partial_sum, partial_sumsq):
-    """:func:`update` for rows of ``n_cols`` trust columns."""
+    """:func:`update` for rows of ``n_cols`` trust columns; ``fused``: the sums in the cell
+    loop (a constant ``n_cols`` only)."""
     n = trust.shape[0]
     n_prog = salience.shape[1]
     zero = np.float32(0)
@@ -308,6 +309,7 @@ def _blocks(n_cols, trust, neighbour, disposition, concern, salience, grievance,
     base_cell = np.empty(cells, np.float32)
     run = np.zeros(cells + n_cols, np.float32)  # column sums after row b: cells of row b + 1
     run2 = np.zeros(cells + n_cols, np.float32)
+    new = np.empty(0 if fused else cells, np.float64)
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
     flat_trust = trust.reshape(n * n_cols)
@@ -334,12 +336,19 @@ def _blocks(n_cols, trust, neighbour, disposition, concern, salience, grievance,
         first, m = start * n_cols, rows * n_cols
         _cells(flat_trust[first:first + m], flat_neighbour[first:first + m],
                flat_disposition[first:first + m], base_cell, concern_term, shift, impulse,
-               run, run2, n_cols, gain, loss_aversion, drift, memory_threshold, memory_rate,
-               bound, rate)
+               run, run2, new, n_cols, fused, gain, loss_aversion, drift, memory_threshold,
+               memory_rate, bound, rate)
+        if not fused:  # the sums after the update, row after row
+            for b in range(rows):
+                for k in range(n_cols):
+                    y = new[b * n_cols + k]
+                    run[k] += y
+                    run2[k] += y * y
+        last = m if fused else 0  # where the sums after the block are
         stop = start + rows
         flush = stop % SUM_SPAN == 0 or stop == n  # BLOCK divides SUM_SPAN
         for k in range(n_cols):
-            total, total2 = run[m + k], run2[m + k]
+            total, total2 = run[last + k], run2[last + k]
             if flush:
                 partial_sum[(stop - 1) // SUM_SPAN, k] = total
                 partial_sumsq[(stop - 1) // SUM_SPAN, k] = total2
@@ -348,12 +357,13 @@ def _blocks(n_cols, trust, neighbour, disposition, concern, salience, grievance,
 
 
 @nb.njit(cache=True, inline="always")
-def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, run, run2, n_cols,
-           gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate):
-    """Update a block's trust cells (flat, in place) and add each new value (float64) to the
-    float32 running sums ``run`` and sums of squares ``run2`` of its column: cell ``j`` adds to
-    the sums in ``j`` and writes them to ``j + n_cols``, so ``run[:n_cols]`` holds the sums
-    before the block and the row after its last cell the sums after it.
+def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, run, run2, new,
+           n_cols, fused, gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate):
+    """Update a block's trust cells (flat, in place). With ``fused``, add each new value
+    (float64) to the float32 running sums ``run`` and sums of squares ``run2`` of its column:
+    cell ``j`` adds to the sums in ``j`` and writes them to ``j + n_cols``, so ``run[:n_cols]``
+    holds the sums before the block and the row after its last cell the sums after it;
+    otherwise write each new value to ``new``.
 
     For a cell of citizen i and column k: target = clip(disposition + base_k + concern_i *
     per_concern_k + shift, 0, 1); trust moves by the asymmetric response to the impulse, the
@@ -373,5 +383,8 @@ def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, ru
         short = target - y - memory_threshold
         marked = lasting - memory_rate * short  # a large betrayal: lasting trust follows
         disposition[j] = marked if short > zero else lasting
-        run[j + n_cols] = run[j] + y  # the float32 sums, in citizen order per column
-        run2[j + n_cols] = run2[j] + y * y
+        if fused:  # the float32 sums, in citizen order per column
+            run[j + n_cols] = run[j] + y
+            run2[j + n_cols] = run2[j] + y * y
+        else:
+            new[j] = y
