@@ -273,10 +273,10 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
     Why blocks of :data:`BLOCK` citizens in passes: a row of 8 trust columns is too short a
     loop to vectorise, and the long loop over all cells of a block is not. The first pass
     writes each cell's impulse, grievance shift and concern term (per citizen, in programme
-    order, skipping zero salience and grievance as before; with 8 columns a row at a time in
-    registers, :func:`_terms8`); the second updates the block's cells as one flat loop,
-    branch-free (selects, not jumps), so it vectorises. With 8 columns
-    (the model's) the second pass also adds each new value to its column's running float32
+    order, skipping zero salience and grievance as before; with 8 columns the programmes'
+    terms come last, for the values not zero only, :func:`_sparse_terms`). The second updates
+    the block's cells as one flat loop, branch-free (selects, not jumps), so it vectorises.
+    With 8 columns (the model's) it also adds each new value to its column's running float32
     sums in citizen order, the cell one row on (8 cells, a compile-time constant, so the loop
     still vectorises) holding the sums so far: their chain of additions, one row after
     another, runs beside the update's arithmetic instead of after it. With other column
@@ -313,14 +313,20 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
     new = np.empty(0 if fused else cells, np.float64)
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
+    row_of, prog_of = np.empty(BLOCK * n_prog, np.int64), np.empty(BLOCK * n_prog, np.int64)
     flat_trust = trust.reshape(n * n_cols)
     flat_neighbour = neighbour.reshape(n * n_cols)
     flat_disposition = disposition.reshape(n * n_cols)
     for start in range(0, n, BLOCK):
         rows = min(BLOCK, n - start)
         if fused:
-            _terms8(impulse, shift, concern_term, salience, grievance, spill, experience_route,
-                    gap, concern, per_concern, grievance_route, start, rows)
+            _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern,
+                    start, rows)
+            block_salience = salience[start:start + rows]
+            if _nonzero(block_salience):  # news reaches few weeks: most blocks have none
+                _sparse_terms(impulse, block_salience, spill, -1, row_of, prog_of)
+            _sparse_terms(shift, grievance[start:start + rows], grievance_route, 1, row_of,
+                          prog_of)
         for b in range(0 if fused else rows):
             i = start + b
             g, c, row = gap[i], concern[i], b * n_cols
@@ -361,12 +367,11 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
 
 
 @nb.njit(cache=True, inline="always")
-def _terms8(impulse, shift, concern_term, salience, grievance, spill, experience_route, gap,
-            concern, per_concern, grievance_route, start, rows):
-    """The first pass of :func:`update` for rows of 8 columns: each row's impulses and shifts
-    stay in registers (local variables) while the programmes are added (in programme order,
-    skipping zero salience and grievance, the same operations as the general pass) and are
-    stored once, instead of a load and a store of each cell for each programme."""
+def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern, start,
+            rows):
+    """The first pass of :func:`update` for rows of 8 columns, before the programmes' terms
+    (:func:`_sparse_terms`): each cell's impulse from the benefit gap, a zero shift and the
+    concern term, a row of constants at a time."""
     zero = np.float32(0)
     e = experience_route
     e0, e1, e2, e3, e4, e5, e6, e7 = e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]
@@ -377,27 +382,52 @@ def _terms8(impulse, shift, concern_term, salience, grievance, spill, experience
         g, c = gap[i], concern[i]
         m0, m1, m2, m3 = g * e0, g * e1, g * e2, g * e3
         m4, m5, m6, m7 = g * e4, g * e5, g * e6, g * e7
-        h0 = h1 = h2 = h3 = h4 = h5 = h6 = h7 = zero
-        for p in range(salience.shape[1]):
-            s = salience[i, p]
-            if s != zero:
-                r = spill[p]
-                m0, m1, m2, m3 = m0 - s * r[0], m1 - s * r[1], m2 - s * r[2], m3 - s * r[3]
-                m4, m5, m6, m7 = m4 - s * r[4], m5 - s * r[5], m6 - s * r[6], m7 - s * r[7]
-            q = grievance[i, p]
-            if q != zero:
-                r = grievance_route[p]
-                h0, h1, h2, h3 = h0 + q * r[0], h1 + q * r[1], h2 + q * r[2], h3 + q * r[3]
-                h4, h5, h6, h7 = h4 + q * r[4], h5 + q * r[5], h6 + q * r[6], h7 + q * r[7]
         row = b * 8
         impulse[row], impulse[row + 1], impulse[row + 2], impulse[row + 3] = m0, m1, m2, m3
         impulse[row + 4], impulse[row + 5], impulse[row + 6], impulse[row + 7] = m4, m5, m6, m7
-        shift[row], shift[row + 1], shift[row + 2], shift[row + 3] = h0, h1, h2, h3
-        shift[row + 4], shift[row + 5], shift[row + 6], shift[row + 7] = h4, h5, h6, h7
+        shift[row], shift[row + 1], shift[row + 2], shift[row + 3] = zero, zero, zero, zero
+        shift[row + 4], shift[row + 5], shift[row + 6], shift[row + 7] = zero, zero, zero, zero
         concern_term[row], concern_term[row + 1] = c * c0, c * c1
         concern_term[row + 2], concern_term[row + 3] = c * c2, c * c3
         concern_term[row + 4], concern_term[row + 5] = c * c4, c * c5
         concern_term[row + 6], concern_term[row + 7] = c * c6, c * c7
+
+
+@nb.njit(cache=True, inline="always")
+def _sparse_terms(out, values, route, sign, row_of, prog_of):
+    """Add ``value * route[p]`` to each row of 8 cells of ``out`` (subtract it if ``sign`` is
+    negative) for each value of the block's (rows, n_prog) ``values`` that is not zero, in
+    citizen order and programme order within a citizen, as the general pass does.
+
+    The values not zero are listed first, without a branch (their rows in ``row_of``, their
+    programmes in ``prog_of``): which values are zero follows no pattern a branch predictor
+    could learn, and a mispredicted branch per value cost more than the rest of the pass."""
+    zero = np.float32(0)
+    count = 0
+    for b in range(values.shape[0]):
+        for p in range(values.shape[1]):
+            row_of[count], prog_of[count] = b, p
+            count += values[b, p] != zero
+    for e in range(count):
+        b, p = row_of[e], prog_of[e]
+        v, row = values[b, p], b * 8
+        r = route[p]
+        if sign < 0:
+            for k in range(8):
+                out[row + k] -= v * r[k]
+        else:
+            for k in range(8):
+                out[row + k] += v * r[k]
+
+
+@nb.njit(cache=True, inline="always")
+def _nonzero(values):
+    """Whether any of the (rows, n_prog) ``values`` is not zero (a count, not a branch)."""
+    count = 0
+    for b in range(values.shape[0]):
+        for p in range(values.shape[1]):
+            count += values[b, p] != np.float32(0)
+    return count > 0
 
 
 @nb.njit(cache=True, inline="always")
