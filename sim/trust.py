@@ -313,20 +313,19 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
     new = np.empty(0 if fused else cells, np.float64)
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
-    row_of, prog_of = np.empty(BLOCK * n_prog, np.int64), np.empty(BLOCK * n_prog, np.int64)
+    listed = np.empty((4, BLOCK * n_prog), np.int64)  # rows and programmes of values not zero
     flat_trust = trust.reshape(n * n_cols)
     flat_neighbour = neighbour.reshape(n * n_cols)
     flat_disposition = disposition.reshape(n * n_cols)
     for start in range(0, n, BLOCK):
         rows = min(BLOCK, n - start)
         if fused:
-            _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern,
-                    start, rows)
-            block_salience = salience[start:start + rows]
-            if _nonzero(block_salience):  # news reaches few weeks: most blocks have none
-                _sparse_terms(impulse, block_salience, spill, -1, row_of, prog_of)
-            _sparse_terms(shift, grievance[start:start + rows], grievance_route, 1, row_of,
-                          prog_of)
+            n_salient, n_aggrieved = _terms8(
+                impulse, shift, concern_term, experience_route, gap, concern, per_concern,
+                salience, grievance, start, rows, listed)
+            _sparse_terms(impulse, salience, spill, -1, start, listed[0], listed[1], n_salient)
+            _sparse_terms(shift, grievance, grievance_route, 1, start, listed[2], listed[3],
+                          n_aggrieved)
         for b in range(0 if fused else rows):
             i = start + b
             g, c, row = gap[i], concern[i], b * n_cols
@@ -367,18 +366,28 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
 
 
 @nb.njit(cache=True, inline="always")
-def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern, start,
-            rows):
+def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern, salience,
+            grievance, start, rows, listed):
     """The first pass of :func:`update` for rows of 8 columns, before the programmes' terms
     (:func:`_sparse_terms`): each cell's impulse from the benefit gap, a zero shift and the
-    concern term, a row of constants at a time."""
+    concern term, a row of constants at a time. Lists the block's salience and grievance
+    values that are not zero (rows and programmes in ``listed``, in citizen order and
+    programme order within a citizen) without a branch: which values are zero follows no
+    pattern a branch predictor could learn, and a mispredicted branch per value cost more
+    than the rest of the pass. Returns how many of each it listed."""
     zero = np.float32(0)
     e = experience_route
     e0, e1, e2, e3, e4, e5, e6, e7 = e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]
     c0, c1, c2, c3 = per_concern[0], per_concern[1], per_concern[2], per_concern[3]
     c4, c5, c6, c7 = per_concern[4], per_concern[5], per_concern[6], per_concern[7]
+    n_salient = n_aggrieved = 0
     for b in range(rows):
         i = start + b
+        for p in range(salience.shape[1]):  # list the values not zero, without a branch
+            listed[0, n_salient], listed[1, n_salient] = b, p
+            n_salient += salience[i, p] != zero
+            listed[2, n_aggrieved], listed[3, n_aggrieved] = b, p
+            n_aggrieved += grievance[i, p] != zero
         g, c = gap[i], concern[i]
         m0, m1, m2, m3 = g * e0, g * e1, g * e2, g * e3
         m4, m5, m6, m7 = g * e4, g * e5, g * e6, g * e7
@@ -391,26 +400,18 @@ def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_co
         concern_term[row + 2], concern_term[row + 3] = c * c2, c * c3
         concern_term[row + 4], concern_term[row + 5] = c * c4, c * c5
         concern_term[row + 6], concern_term[row + 7] = c * c6, c * c7
+    return n_salient, n_aggrieved
 
 
 @nb.njit(cache=True, inline="always")
-def _sparse_terms(out, values, route, sign, row_of, prog_of):
-    """Add ``value * route[p]`` to each row of 8 cells of ``out`` (subtract it if ``sign`` is
-    negative) for each value of the block's (rows, n_prog) ``values`` that is not zero, in
-    citizen order and programme order within a citizen, as the general pass does.
-
-    The values not zero are listed first, without a branch (their rows in ``row_of``, their
-    programmes in ``prog_of``): which values are zero follows no pattern a branch predictor
-    could learn, and a mispredicted branch per value cost more than the rest of the pass."""
-    zero = np.float32(0)
-    count = 0
-    for b in range(values.shape[0]):
-        for p in range(values.shape[1]):
-            row_of[count], prog_of[count] = b, p
-            count += values[b, p] != zero
+def _sparse_terms(out, values, route, sign, start, row_of, prog_of, count):
+    """Add ``value * route[p]`` to the row of 8 cells of ``out`` (subtract it if ``sign`` is
+    negative) for each of the ``count`` listed values (the block's rows ``row_of``, from
+    citizen ``start`` of ``values``, and programmes ``prog_of``), in the order listed: citizen
+    order, and programme order within a citizen, as the general pass adds them."""
     for e in range(count):
         b, p = row_of[e], prog_of[e]
-        v, row = values[b, p], b * 8
+        v, row = values[start + b, p], b * 8
         r = route[p]
         if sign < 0:
             for k in range(8):
@@ -418,16 +419,6 @@ def _sparse_terms(out, values, route, sign, row_of, prog_of):
         else:
             for k in range(8):
                 out[row + k] += v * r[k]
-
-
-@nb.njit(cache=True, inline="always")
-def _nonzero(values):
-    """Whether any of the (rows, n_prog) ``values`` is not zero (a count, not a branch)."""
-    count = 0
-    for b in range(values.shape[0]):
-        for p in range(values.shape[1]):
-            count += values[b, p] != np.float32(0)
-    return count > 0
 
 
 @nb.njit(cache=True, inline="always")
