@@ -313,7 +313,9 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
     new = np.empty(0 if fused else cells, np.float64)
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
-    listed = np.empty((4, BLOCK * n_prog), np.int64)  # rows and programmes of values not zero
+    listed = np.empty((2, BLOCK * n_prog), np.int64)  # values not zero: b * n_prog + p
+    row_of = np.arange(BLOCK * n_prog) // max(n_prog, 1)
+    prog_of = np.arange(BLOCK * n_prog) % max(n_prog, 1)
     flat_trust = trust.reshape(n * n_cols)
     flat_neighbour = neighbour.reshape(n * n_cols)
     flat_disposition = disposition.reshape(n * n_cols)
@@ -323,9 +325,10 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
             n_salient, n_aggrieved = _terms8(
                 impulse, shift, concern_term, experience_route, gap, concern, per_concern,
                 salience, grievance, start, rows, listed)
-            _sparse_terms(impulse, salience, spill, -1, start, listed[0], listed[1], n_salient)
-            _sparse_terms(shift, grievance, grievance_route, 1, start, listed[2], listed[3],
-                          n_aggrieved)
+            _sparse_terms(impulse, salience, spill, -1, start, listed[0], n_salient, row_of,
+                          prog_of)
+            _sparse_terms(shift, grievance, grievance_route, 1, start, listed[1], n_aggrieved,
+                          row_of, prog_of)
         for b in range(0 if fused else rows):
             i = start + b
             g, c, row = gap[i], concern[i], b * n_cols
@@ -371,22 +374,22 @@ def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_co
     """The first pass of :func:`update` for rows of 8 columns, before the programmes' terms
     (:func:`_sparse_terms`): each cell's impulse from the benefit gap, a zero shift and the
     concern term, a row of constants at a time. Lists the block's salience and grievance
-    values that are not zero (rows and programmes in ``listed``, in citizen order and
-    programme order within a citizen) without a branch: which values are zero follows no
-    pattern a branch predictor could learn, and a mispredicted branch per value cost more
-    than the rest of the pass. Returns how many of each it listed."""
+    values that are not zero (``b * n_prog + p`` for row b and programme p, in ``listed``) in
+    citizen order and programme order within a citizen, without a branch: which values are
+    zero follows no pattern a branch predictor could learn, and a mispredicted branch per
+    value cost more than the rest of the pass. Returns how many of each it listed."""
     zero = np.float32(0)
     e = experience_route
     e0, e1, e2, e3, e4, e5, e6, e7 = e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]
     c0, c1, c2, c3 = per_concern[0], per_concern[1], per_concern[2], per_concern[3]
     c4, c5, c6, c7 = per_concern[4], per_concern[5], per_concern[6], per_concern[7]
+    n_prog = salience.shape[1]
     n_salient = n_aggrieved = 0
     for b in range(rows):
         i = start + b
-        for p in range(salience.shape[1]):  # list the values not zero, without a branch
-            listed[0, n_salient], listed[1, n_salient] = b, p
+        for p in range(n_prog):  # list the values not zero, without a branch
+            listed[0, n_salient] = listed[1, n_aggrieved] = b * n_prog + p
             n_salient += salience[i, p] != zero
-            listed[2, n_aggrieved], listed[3, n_aggrieved] = b, p
             n_aggrieved += grievance[i, p] != zero
         g, c = gap[i], concern[i]
         m0, m1, m2, m3 = g * e0, g * e1, g * e2, g * e3
@@ -404,13 +407,14 @@ def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_co
 
 
 @nb.njit(cache=True, inline="always")
-def _sparse_terms(out, values, route, sign, start, row_of, prog_of, count):
+def _sparse_terms(out, values, route, sign, start, listed, count, row_of, prog_of):
     """Add ``value * route[p]`` to the row of 8 cells of ``out`` (subtract it if ``sign`` is
-    negative) for each of the ``count`` listed values (the block's rows ``row_of``, from
-    citizen ``start`` of ``values``, and programmes ``prog_of``), in the order listed: citizen
-    order, and programme order within a citizen, as the general pass adds them."""
+    negative) for each of the ``count`` values ``listed`` (each the block's row b, from
+    citizen ``start`` of ``values``, and programme p as ``b * n_prog + p``, which ``row_of``
+    and ``prog_of`` take apart), in the order listed: citizen order, and programme order
+    within a citizen, as the general pass adds them."""
     for e in range(count):
-        b, p = row_of[e], prog_of[e]
+        b, p = row_of[listed[e]], prog_of[listed[e]]
         v, row = values[start + b, p], b * 8
         r = route[p]
         if sign < 0:
