@@ -313,7 +313,7 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
     new = np.empty(0 if fused else cells, np.float64)
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
-    listed = np.empty((2, BLOCK * n_prog), np.int64)  # values not zero: b * n_prog + p
+    listed = np.empty((2, BLOCK * n_prog), np.uint64)  # values not zero: b * n_prog + p
     row_of = np.arange(BLOCK * n_prog) // max(n_prog, 1)
     prog_of = np.arange(BLOCK * n_prog) % max(n_prog, 1)
     flat_trust = trust.reshape(n * n_cols)
@@ -384,13 +384,15 @@ def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_co
     c0, c1, c2, c3 = per_concern[0], per_concern[1], per_concern[2], per_concern[3]
     c4, c5, c6, c7 = per_concern[4], per_concern[5], per_concern[6], per_concern[7]
     n_prog = salience.shape[1]
-    n_salient = n_aggrieved = 0
+    one = np.uint64(1)  # unsigned counters: no index wrap-around checks
+    n_salient = n_aggrieved = f = np.uint64(0)
     for b in range(rows):
         i = start + b
         for p in range(n_prog):  # list the values not zero, without a branch
-            listed[0, n_salient] = listed[1, n_aggrieved] = b * n_prog + p
-            n_salient += salience[i, p] != zero
-            n_aggrieved += grievance[i, p] != zero
+            listed[0, n_salient] = listed[1, n_aggrieved] = f  # f = b * n_prog + p
+            n_salient += np.uint64(salience[i, p] != zero)
+            n_aggrieved += np.uint64(grievance[i, p] != zero)
+            f += one
         g, c = gap[i], concern[i]
         m0, m1, m2, m3 = g * e0, g * e1, g * e2, g * e3
         m4, m5, m6, m7 = g * e4, g * e5, g * e6, g * e7
