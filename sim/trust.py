@@ -314,8 +314,8 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
     listed = np.empty((2, BLOCK * n_prog), np.uint64)  # values not zero: b * n_prog + p
-    row_of = np.arange(BLOCK * n_prog) // max(n_prog, 1)
-    prog_of = np.arange(BLOCK * n_prog) % max(n_prog, 1)
+    row_of = (np.arange(BLOCK * n_prog) // max(n_prog, 1)).astype(np.uint64)
+    prog_of = (np.arange(BLOCK * n_prog) % max(n_prog, 1)).astype(np.uint64)
     flat_trust = trust.reshape(n * n_cols)
     flat_neighbour = neighbour.reshape(n * n_cols)
     flat_disposition = disposition.reshape(n * n_cols)
@@ -415,16 +415,16 @@ def _sparse_terms(out, values, route, sign, start, listed, count, row_of, prog_o
     citizen ``start`` of ``values``, and programme p as ``b * n_prog + p``, which ``row_of``
     and ``prog_of`` take apart), in the order listed: citizen order, and programme order
     within a citizen, as the general pass adds them."""
+    first, eight = np.uint64(start), np.uint64(8)  # unsigned: no wrap-around checks
     for e in range(count):
         b, p = row_of[listed[e]], prog_of[listed[e]]
-        v, row = values[start + b, p], b * 8
-        r = route[p]
+        v, row, r = values[first + b, p], b * eight, route[p]
         if sign < 0:
             for k in range(8):
-                out[row + k] -= v * r[k]
+                out[row + np.uint64(k)] -= v * r[k]
         else:
             for k in range(8):
-                out[row + k] += v * r[k]
+                out[row + np.uint64(k)] += v * r[k]
 
 
 @nb.njit(cache=True, inline="always")
