@@ -258,10 +258,12 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
 
     ``neighbour`` holds each citizen's conversation partner's trust row as it was before this
     update (sim.social_influence.gather), and a citizen's new row depends only on its own old row
-    and that copy, so updating in place is synchronous. Adds each column's sum and sum of
-    squares of the new trust to ``col_sum`` and ``col_sumsq`` (float64). Where new trust ends more
-    than ``memory_threshold`` below its target, the disposition (lasting trust) falls by
-    ``memory_rate`` times the excess: large betrayals leave a mark that outlasts the news.
+    and that copy, so updating in place is synchronous. Writes each column's sum and sum of
+    squares of the new trust over each span of :data:`sim.parallel.SUM_SPAN` citizens (float32,
+    added in citizen order) to a row of ``partial_sum`` and ``partial_sumsq``; the slice's
+    first citizen starts a span. Where new trust ends more than ``memory_threshold`` below its
+    target, the disposition (lasting trust) falls by ``memory_rate`` times the excess: large
+    betrayals leave a mark that outlasts the news.
 
     ``trust``, ``neighbour`` and ``disposition`` must be C-contiguous (as the model's are): the
     update walks them as flat arrays. Pass float32 arrays and scalars: impulses, targets and the
