@@ -258,10 +258,12 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
 
     ``neighbour`` holds each citizen's conversation partner's trust row as it was before this
     update (sim.social_influence.gather), and a citizen's new row depends only on its own old row
-    and that copy, so updating in place is synchronous. Adds each column's sum and sum of
-    squares of the new trust to ``col_sum`` and ``col_sumsq`` (float64). Where new trust ends more
-    than ``memory_threshold`` below its target, the disposition (lasting trust) falls by
-    ``memory_rate`` times the excess: large betrayals leave a mark that outlasts the news.
+    and that copy, so updating in place is synchronous. Writes each column's sum and sum of
+    squares of the new trust over each span of :data:`sim.parallel.SUM_SPAN` citizens (float32,
+    added in citizen order) to a row of ``partial_sum`` and ``partial_sumsq``; the slice's
+    first citizen starts a span. Where new trust ends more than ``memory_threshold`` below its
+    target, the disposition (lasting trust) falls by ``memory_rate`` times the excess: large
+    betrayals leave a mark that outlasts the news.
 
     ``trust``, ``neighbour`` and ``disposition`` must be C-contiguous (as the model's are): the
     update walks them as flat arrays. Pass float32 arrays and scalars: impulses, targets and the
@@ -270,15 +272,37 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
     stored (rounded to float32), the shortfall behind the memory and the partial sums take that
     value in float64, as they always have: results depend on it to the last bit.
 
-    Why blocks of :data:`BLOCK` citizens in three passes: a row of 8 trust columns is too short
-    a loop to vectorise, and the long loop over all cells of a block is not. The first pass
+    Why blocks of :data:`BLOCK` citizens in passes: a row of 8 trust columns is too short a
+    loop to vectorise, and the long loop over all cells of a block is not. The first pass
     writes each cell's impulse, grievance shift and concern term (per citizen, in programme
-    order, skipping zero salience and grievance as before); the second updates the block's
-    cells as one flat loop, branch-free (selects, not jumps), so it vectorises; the third adds
-    the new trust to the column sums in citizen order. Every number is computed by the same
+    order, skipping zero salience and grievance as before; with 8 columns the programmes'
+    terms come last, for the values not zero only, :func:`_sparse_terms`). The second updates
+    the block's cells as one flat loop, branch-free (selects, not jumps), so it vectorises.
+    With 8 columns (the model's) it also adds each new value to its column's running float32
+    sums in citizen order, the cell one row on (8 cells, a compile-time constant, so the loop
+    still vectorises) holding the sums so far: their chain of additions, one row after
+    another, runs beside the update's arithmetic instead of after it. With other column
+    counts a third pass adds the rows to the sums. Every number is computed by the same
     operations in the same order as cell by cell, so the results are bit-identical.
     """
-    n, n_cols = trust.shape
+    if trust.shape[1] == 8:  # the model's columns: a constant row length, sums in the loop
+        _blocks(8, True, trust, neighbour, disposition, concern, salience, grievance, spill,
+                experience_route, gap, base, per_concern, grievance_route, gain, loss_aversion,
+                drift, memory_threshold, memory_rate, bound, rate, partial_sum, partial_sumsq)
+    else:
+        _blocks(trust.shape[1], False, trust, neighbour, disposition, concern, salience,
+                grievance, spill, experience_route, gap, base, per_concern, grievance_route,
+                gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate,
+                partial_sum, partial_sumsq)
+
+
+@nb.njit(cache=True, inline="always")
+def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, grievance, spill,
+            experience_route, gap, base, per_concern, grievance_route, gain, loss_aversion,
+            drift, memory_threshold, memory_rate, bound, rate, partial_sum, partial_sumsq):
+    """:func:`update` for rows of ``n_cols`` trust columns; ``fused``: the sums in the cell
+    loop (a constant ``n_cols`` only)."""
+    n = trust.shape[0]
     n_prog = salience.shape[1]
     zero = np.float32(0)
     cells = BLOCK * n_cols
@@ -286,16 +310,28 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
     shift = np.empty(cells, np.float32)
     concern_term = np.empty(cells, np.float32)
     base_cell = np.empty(cells, np.float32)
-    new = np.empty(cells, np.float64)
+    run = np.zeros(cells + n_cols, np.float32)  # column sums after row b: cells of row b + 1
+    run2 = np.zeros(cells + n_cols, np.float32)
+    new = np.empty(0 if fused else cells, np.float64)
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
-    acc, acc2 = np.zeros(n_cols, np.float32), np.zeros(n_cols, np.float32)
+    listed = np.empty((2, BLOCK * n_prog), np.uint64)  # values not zero: b * n_prog + p
+    row_of = (np.arange(BLOCK * n_prog) // max(n_prog, 1)).astype(np.uint64)
+    prog_of = (np.arange(BLOCK * n_prog) % max(n_prog, 1)).astype(np.uint64)
     flat_trust = trust.reshape(n * n_cols)
     flat_neighbour = neighbour.reshape(n * n_cols)
     flat_disposition = disposition.reshape(n * n_cols)
     for start in range(0, n, BLOCK):
         rows = min(BLOCK, n - start)
-        for b in range(rows):
+        if fused:
+            n_salient, n_aggrieved = _terms8(
+                impulse, shift, concern_term, experience_route, gap, concern, per_concern,
+                salience, grievance, start, rows, listed)
+            _sparse_terms(impulse, salience, spill, -1, start, listed[0], n_salient, row_of,
+                          prog_of)
+            _sparse_terms(shift, grievance, grievance_route, 1, start, listed[1], n_aggrieved,
+                          row_of, prog_of)
+        for b in range(0 if fused else rows):
             i = start + b
             g, c, row = gap[i], concern[i], b * n_cols
             for k in range(n_cols):
@@ -313,27 +349,94 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
                         shift[row + k] += q * grievance_route[p, k]
         first, m = start * n_cols, rows * n_cols
         _cells(flat_trust[first:first + m], flat_neighbour[first:first + m],
-               flat_disposition[first:first + m], base_cell, concern_term, shift, impulse, new,
-               gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate)
-        for b in range(rows):
-            row = b * n_cols
-            for k in range(n_cols):
-                y = new[row + k]
-                acc[k] += y
-                acc2[k] += y * y
-            i = start + b
-            if i % SUM_SPAN == SUM_SPAN - 1 or i == n - 1:  # float32 partial sums
+               flat_disposition[first:first + m], base_cell, concern_term, shift, impulse,
+               run, run2, new, n_cols, fused, gain, loss_aversion, drift, memory_threshold,
+               memory_rate, bound, rate)
+        if not fused:  # the sums after the update, row after row
+            for b in range(rows):
                 for k in range(n_cols):
-                    partial_sum[i // SUM_SPAN, k] = acc[k]
-                    partial_sumsq[i // SUM_SPAN, k] = acc2[k]
-                    acc[k] = zero
-                    acc2[k] = zero
+                    y = new[b * n_cols + k]
+                    run[k] += y
+                    run2[k] += y * y
+        last = m if fused else 0  # where the sums after the block are
+        stop = start + rows
+        flush = stop % SUM_SPAN == 0 or stop == n  # BLOCK divides SUM_SPAN
+        for k in range(n_cols):
+            total, total2 = run[last + k], run2[last + k]
+            if flush:
+                partial_sum[(stop - 1) // SUM_SPAN, k] = total
+                partial_sumsq[(stop - 1) // SUM_SPAN, k] = total2
+                total, total2 = zero, zero
+            run[k], run2[k] = total, total2
 
 
 @nb.njit(cache=True, inline="always")
-def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, new, gain,
-           loss_aversion, drift, memory_threshold, memory_rate, bound, rate):
-    """Update a block's trust cells (flat, in place) and write each new value to ``new``.
+def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern, salience,
+            grievance, start, rows, listed):
+    """The first pass of :func:`update` for rows of 8 columns, before the programmes' terms
+    (:func:`_sparse_terms`): each cell's impulse from the benefit gap, a zero shift and the
+    concern term, a row of constants at a time. Lists the block's salience and grievance
+    values that are not zero (``b * n_prog + p`` for row b and programme p, in ``listed``) in
+    citizen order and programme order within a citizen, without a branch: which values are
+    zero follows no pattern a branch predictor could learn, and a mispredicted branch per
+    value cost more than the rest of the pass. Returns how many of each it listed."""
+    zero = np.float32(0)
+    e = experience_route
+    e0, e1, e2, e3, e4, e5, e6, e7 = e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]
+    c0, c1, c2, c3 = per_concern[0], per_concern[1], per_concern[2], per_concern[3]
+    c4, c5, c6, c7 = per_concern[4], per_concern[5], per_concern[6], per_concern[7]
+    n_prog = salience.shape[1]
+    one = np.uint64(1)  # unsigned counters: no index wrap-around checks
+    n_salient = n_aggrieved = f = np.uint64(0)
+    for b in range(rows):
+        i = start + b
+        for p in range(n_prog):  # list the values not zero, without a branch
+            listed[0, n_salient] = listed[1, n_aggrieved] = f  # f = b * n_prog + p
+            n_salient += np.uint64(salience[i, p] != zero)
+            n_aggrieved += np.uint64(grievance[i, p] != zero)
+            f += one
+        g, c = gap[i], concern[i]
+        m0, m1, m2, m3 = g * e0, g * e1, g * e2, g * e3
+        m4, m5, m6, m7 = g * e4, g * e5, g * e6, g * e7
+        row = b * 8
+        impulse[row], impulse[row + 1], impulse[row + 2], impulse[row + 3] = m0, m1, m2, m3
+        impulse[row + 4], impulse[row + 5], impulse[row + 6], impulse[row + 7] = m4, m5, m6, m7
+        shift[row], shift[row + 1], shift[row + 2], shift[row + 3] = zero, zero, zero, zero
+        shift[row + 4], shift[row + 5], shift[row + 6], shift[row + 7] = zero, zero, zero, zero
+        concern_term[row], concern_term[row + 1] = c * c0, c * c1
+        concern_term[row + 2], concern_term[row + 3] = c * c2, c * c3
+        concern_term[row + 4], concern_term[row + 5] = c * c4, c * c5
+        concern_term[row + 6], concern_term[row + 7] = c * c6, c * c7
+    return n_salient, n_aggrieved
+
+
+@nb.njit(cache=True, inline="always")
+def _sparse_terms(out, values, route, sign, start, listed, count, row_of, prog_of):
+    """Add ``value * route[p]`` to the row of 8 cells of ``out`` (subtract it if ``sign`` is
+    negative) for each of the ``count`` values ``listed`` (each the block's row b, from
+    citizen ``start`` of ``values``, and programme p as ``b * n_prog + p``, which ``row_of``
+    and ``prog_of`` take apart), in the order listed: citizen order, and programme order
+    within a citizen, as the general pass adds them."""
+    first, eight = np.uint64(start), np.uint64(8)  # unsigned: no wrap-around checks
+    for e in range(count):
+        b, p = row_of[listed[e]], prog_of[listed[e]]
+        v, row, r = values[first + b, p], b * eight, route[p]
+        if sign < 0:
+            for k in range(8):
+                out[row + np.uint64(k)] -= v * r[k]
+        else:
+            for k in range(8):
+                out[row + np.uint64(k)] += v * r[k]
+
+
+@nb.njit(cache=True, inline="always")
+def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, run, run2, new,
+           n_cols, fused, gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate):
+    """Update a block's trust cells (flat, in place). With ``fused``, add each new value
+    (float64) to the float32 running sums ``run`` and sums of squares ``run2`` of its column:
+    cell ``j`` adds to the sums in ``j`` and writes them to ``j + n_cols``, so ``run[:n_cols]``
+    holds the sums before the block and the row after its last cell the sums after it;
+    otherwise write each new value to ``new``.
 
     For a cell of citizen i and column k: target = clip(disposition + base_k + concern_i *
     per_concern_k + shift, 0, 1); trust moves by the asymmetric response to the impulse, the
@@ -353,4 +456,8 @@ def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, ne
         short = target - y - memory_threshold
         marked = lasting - memory_rate * short  # a large betrayal: lasting trust follows
         disposition[j] = marked if short > zero else lasting
-        new[j] = y
+        if fused:  # the float32 sums, in citizen order per column
+            run[j + n_cols] = run[j] + y
+            run2[j + n_cols] = run2[j] + y * y
+        else:
+            new[j] = y
