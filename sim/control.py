@@ -588,15 +588,21 @@ def _stationary(base: np.ndarray, aware: np.ndarray, constant: float, switching_
     """Each aware citizen's stationary probability of not sharing (float64), for utilities
     ``base + constant``: the share of time its two-state chain spends out,
     ``logistic(-U - k) / (logistic(-U - k) + logistic(U - k))``; returns the population mean
-    (the unaware never chose). The shares are computed in chunks on ``pool``, then summed in
-    citizen order."""
+    (the unaware never chose). The shares are computed in chunks on ``pool``; each chunk then
+    adds its shares to the total in its turn (sharing.InOrder), so the sum runs in citizen
+    order while other chunks compute."""
+    ranges = pool.ranges(base.shape[0])
+    order = sharing.InOrder(len(ranges))
+    total = np.zeros(1)
 
     def chunk(k: int, start: int, stop: int) -> None:
         _stationary_shares(base[start:stop], aware[start:stop], constant, switching_cost,
                            out_share[start:stop])
+        with order.turn(k):
+            _sum_of_aware(out_share[start:stop], total)
 
-    pool.run(chunk, pool.ranges(base.shape[0]))
-    return _sum_of_aware(aware, out_share) / base.shape[0]
+    pool.run(chunk, ranges)
+    return total[0] / base.shape[0]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -611,13 +617,15 @@ def _stationary_shares(base, aware, constant, switching_cost, out_share):
             out_share[i] = 0.0
 
 
-@nb.njit(cache=True)
-def _sum_of_aware(aware, out_share):
-    total = 0.0
-    for i in range(aware.shape[0]):
-        if aware[i]:
-            total += out_share[i]
-    return total
+@nb.njit(cache=True, nogil=True)
+def _sum_of_aware(out_share, total):
+    """Add the shares to ``total[0]`` in order. The unaware's shares are +0.0, and adding +0.0
+    to a sum of shares (never -0.0) leaves it as it is: the sum of the aware's alone, without
+    a branch per citizen."""
+    s = total[0]
+    for i in range(out_share.shape[0]):
+        s += out_share[i]
+    total[0] = s
 
 
 def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Programme],
@@ -672,7 +680,8 @@ def _uses_of(plan: ControlPlan, p: int) -> list[tuple[float, int]]:
 
 def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
                     rng: np.random.Generator,
-                    purpose_rng: Callable[[int], np.random.Generator] | None = None) -> None:
+                    purpose_rng: Callable[[int], np.random.Generator] | None = None,
+                    pool: Pool = SERIAL) -> None:
     """Draw programme ``p``'s choices of the start from each citizen's stationary probability.
 
     Under opt-out and dynamic consent, not sharing means having opted out; under opt-in,
@@ -685,12 +694,12 @@ def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: Trust
     if regime == _NONE:
         return
     if regime == _DYNAMIC:
-        _initial_refusals(plan, citizens, p, params, rng, purpose_rng)
+        _initial_refusals(plan, citizens, p, params, rng, purpose_rng, pool)
         return
     aware = citizens.aware[:, p]
     out_share = np.empty(citizens.n)
     _stationary(plan.utilities(citizens, p), aware, 0.0, float(params.switching_cost),
-                out_share)
+                out_share, pool)
     n = citizens.n
     for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
         stop = min(start + (1 << 20), n)
@@ -704,13 +713,14 @@ def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: Trust
 
 def _initial_refusals(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
                       rng: np.random.Generator,
-                      purpose_rng: Callable[[int], np.random.Generator] | None) -> None:
+                      purpose_rng: Callable[[int], np.random.Generator] | None,
+                      pool: Pool = SERIAL) -> None:
     aware = citizens.aware[:, p]
     bits = np.zeros(citizens.n, np.int8)
     out_share = np.empty(citizens.n)
     for _, k in _uses_of(plan, p):
         _stationary(plan.purpose_utilities(citizens, p, k), aware, 0.0,
-                    float(params.switching_cost), out_share)
+                    float(params.switching_cost), out_share, pool)
         if k == plan.main[p]:
             draw = rng.random(citizens.n)
         elif purpose_rng is None:

@@ -186,7 +186,7 @@ class TrustModel(mesa.Model):
             control.initial_choices(
                 self.plans.control, self.citizens, p, self.params,
                 self.streams.generator("initial_choice", 0, p),
-                lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k))
+                lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k), self.pool)
         # Survey trust already reflects today's programmes: it is the equilibrium, so the
         # disposition is what trust would be without their attitude effects. Grievances at the
         # start are part of that status quo too: the disposition absorbs them. (Nothing above
