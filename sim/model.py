@@ -162,9 +162,14 @@ class TrustModel(mesa.Model):
         self.citizens = Citizens(n, n_cols, n_prog, self.pool)
         places = population.place(self.citizens, self.streams)
         self.places = places  # where each run of one region and quintile ends (sim.population)
-        self.ties = build_ties(n, self.streams.generator("network", 0), shape, places)
+        built: list[Ties] = []  # the network's build reads none of the citizens' draws
+
+        def network() -> None:
+            built.append(build_ties(n, self.streams.generator("network", 0), shape, places))
+
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
-                   shape.homophily)
+                   shape.homophily, self.pool, beside=(network,))
+        self.ties = built[0]
         population.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
         self.cell_count = population.cell_counts(self.citizens)
