@@ -744,16 +744,33 @@ def start_dynamic(plan: ControlPlan, citizens: Citizens, p: int) -> None:
     citizens.choice[(column == mask) & (mask != 0), p] = Choice.OUT
 
 
-def initial_awareness(citizens: Citizens, table: ProgrammeTable, rng: np.random.Generator
-                      ) -> None:
+def initial_awareness(citizens: Citizens, table: ProgrammeTable, rng: np.random.Generator,
+                      pool: Pool = SERIAL) -> None:
     """Who knows at the start that they have a choice: each programme's ``awareness`` share,
-    drawn independently of attitudes [P]."""
+    drawn independently of attitudes [P].
+
+    One float32 draw per citizen and programme, in citizen order, from ``rng`` (fresh: nothing
+    drawn yet; it is left as it is). Chunks of citizens run on ``pool``, each from a copy of
+    ``rng`` moved on past the draws before it (as sim.streams.Streams.uniform_span: a float32
+    takes one half of a 64-bit output, and a chunk starts on an even draw), in spans: the
+    same draws, small temporaries."""
     share = table.awareness.astype(np.float32)
-    n = citizens.n
-    for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
-        stop = min(start + (1 << 20), n)
-        draw = rng.random((stop - start, citizens.aware.shape[1]), dtype=np.float32)
-        citizens.aware[start:stop] = draw < share
+    n, width = citizens.n, citizens.aware.shape[1]
+    state = rng.bit_generator.state
+
+    def chunk(k: int, start: int, stop: int) -> None:
+        bits = type(rng.bit_generator)()
+        bits.state = state
+        if start * width % 2:
+            raise ValueError(f"a chunk of draws starts at an even draw, not {start * width}")
+        bits.advance(start * width // 2)
+        draw_from = np.random.Generator(bits)
+        for first in range(start, stop, 1 << 20):
+            last = min(first + (1 << 20), stop)
+            draw = draw_from.random((last - first, width), dtype=np.float32)
+            citizens.aware[first:last] = draw < share
+
+    pool.run(chunk, pool.ranges(n))
 
 
 def announce(model: TrustModel, programme: str, reach: float) -> None:
