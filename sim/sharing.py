@@ -319,6 +319,12 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
                 choice_b = choice[start:stop, p]
                 consenting, refusing = flow_consent[p], flow_refused[p]
                 no_say, opt_in = r == _NONE, r == _OPT_IN
+                if no_say:  # everyone's records flow as consenting: no choice to read
+                    gain = w * consenting
+                    for j in range(m):
+                        out_b[j] = consenting
+                        total[j] += gain
+                    continue
                 for j in range(m):
                     c = choice_b[j]
                     f = consenting if no_say | (opt_in & (c == _IN)) | (
