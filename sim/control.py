@@ -689,6 +689,9 @@ def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: Trust
     consent each use is refused with its own stationary probability (the programme's own
     purpose draws from ``rng``, any other use ``k`` from ``purpose_rng(k)``); a citizen who
     refuses every use has opted out.
+
+    ``rng`` is fresh (nothing drawn yet) and left as it is: chunks of citizens draw on
+    ``pool``, each from a copy of it moved on past the draws before the chunk.
     """
     regime = int(plan.regime[p])
     if regime == _NONE:
@@ -700,15 +703,24 @@ def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: Trust
     out_share = np.empty(citizens.n)
     _stationary(plan.utilities(citizens, p), aware, 0.0, float(params.switching_cost),
                 out_share, pool)
-    n = citizens.n
-    for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
-        stop = min(start + (1 << 20), n)
-        draw, share = rng.random(stop - start), out_share[start:stop]
-        if regime == _OPT_IN:
-            chosen = (draw >= share) & (aware[start:stop] == 1)
-            citizens.choice[start:stop, p][chosen] = Choice.IN
-        else:
-            citizens.choice[start:stop, p][draw < share] = Choice.OUT
+    state = rng.bit_generator.state
+
+    def chunk(k: int, start: int, stop: int) -> None:
+        # the chunk's draws: a float64 takes one 64-bit output, so ``start`` of them come first
+        bits = type(rng.bit_generator)()
+        bits.state = state
+        bits.advance(start)
+        draw_from = np.random.Generator(bits)
+        for first in range(start, stop, 1 << 20):  # in spans: small temporaries
+            last = min(first + (1 << 20), stop)
+            draw, share = draw_from.random(last - first), out_share[first:last]
+            if regime == _OPT_IN:
+                chosen = (draw >= share) & (aware[first:last] == 1)
+                citizens.choice[first:last, p][chosen] = Choice.IN
+            else:
+                citizens.choice[first:last, p][draw < share] = Choice.OUT
+
+    pool.run(chunk, pool.ranges(citizens.n))
 
 
 def _initial_refusals(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
