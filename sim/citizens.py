@@ -8,7 +8,8 @@ Trust has one column per agency plus a last column for general trust in public-s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -124,25 +125,25 @@ def initialise(
     params: TrustParams,
     streams: Streams,
     homophily: float = 0.0,
+    pool: Pool = SERIAL,
+    beside: Sequence[Callable[[], object]] = (),
 ) -> None:
     """Draw segments (like beside like, to the degree ``homophily``), concern, need,
     propensity and initial trust (= disposition) for every citizen.
 
     Initial trust in agency a for a citizen of segment s is ``mu_a * f_s + noise``: the kind's mean
     (domain.md section 5) scaled by the segment's trust relative to the mean (SF8).
+
+    Each stream's draws are made in order by one task, and the tasks run on ``pool`` together
+    with ``beside`` (other set-up work that reads none of this, such as the network's build):
+    the segments and then need (whose beta draws depend on the segment), trust, concern and
+    propensity (which wait for the segments where they read them). Each stream gives the same
+    numbers whatever the threads.
     """
     n = citizens.n
     # Every draw is made in spans of citizens from its one generator, which gives the same
     # numbers as one draw of all n and keeps the temporaries (float64, N x K) small.
     spans = [(start, min(start + INIT_SPAN, n)) for start in range(0, n, INIT_SPAN)]
-    fresh, repeat = np.empty(n, np.int8), np.empty(n, np.bool_)
-    draw_segment, draw_repeat = streams.generator("segment", 0), streams.generator("homophily", 0)
-    for start, stop in spans:
-        fresh[start:stop] = draw_segment.choice(len(segments), size=stop - start,
-                                                p=shares(segments))
-        repeat[start:stop] = draw_repeat.random(stop - start) < homophily
-    place_like_with_like(fresh, repeat, citizens.segment)
-    del fresh, repeat
     control = np.array([s.control for s in segments])
     need = np.array([s.need for s in segments])
     k = params.need_concentration
@@ -150,21 +151,60 @@ def initialise(
     means32 = means[None, :].astype(np.float32)
     factors = trust_factors(segments)
     sd = np.float32(params.initial_trust_sd)
-    draws = {"concern": streams.generator("concern", 0), "need": streams.generator("need", 0),
-             "propensity": streams.generator("propensity", 0),
-             "trust": streams.generator("trust", 0)}
-    for start, stop in spans:
-        m, seg = stop - start, citizens.segment[start:stop]
-        noise = draws["concern"].normal(0.0, params.concern_sd, m)
-        citizens.concern[start:stop] = np.clip(control[seg] + noise, 0.0, 1.0)
-        need_mean = need[seg]
-        citizens.need[start:stop] = draws["need"].beta(k * need_mean, k * (1 - need_mean))
-        citizens.propensity[start:stop] = draws["propensity"].normal(0.0, params.propensity_sd,
-                                                                     m)
-        trust = citizens.trust[start:stop]
-        np.multiply(factors[seg].astype(np.float32)[:, None], means32, out=trust)
-        noise = draws["trust"].standard_normal(trust.shape, dtype=np.float32)
-        noise *= sd
-        trust += noise
-        np.clip(trust, 0.0, 1.0, out=trust)
-        citizens.disposition[start:stop] = trust
+    placed = threading.Event()  # the segments are drawn
+    failed: list[bool] = []
+
+    def wait_for_segments() -> None:
+        placed.wait()
+        if failed:
+            raise RuntimeError("initialise: drawing the segments failed")
+
+    def segments_then_need() -> None:
+        try:
+            fresh, repeat = np.empty(n, np.int8), np.empty(n, np.bool_)
+            draw_segment = streams.generator("segment", 0)
+            draw_repeat = streams.generator("homophily", 0)
+            for start, stop in spans:
+                fresh[start:stop] = draw_segment.choice(len(segments), size=stop - start,
+                                                        p=shares(segments))
+                repeat[start:stop] = draw_repeat.random(stop - start) < homophily
+            place_like_with_like(fresh, repeat, citizens.segment)
+            del fresh, repeat
+        except BaseException:
+            failed.append(True)
+            raise
+        finally:
+            placed.set()
+        draw = streams.generator("need", 0)
+        for start, stop in spans:
+            need_mean = need[citizens.segment[start:stop]]
+            citizens.need[start:stop] = draw.beta(k * need_mean, k * (1 - need_mean))
+
+    def trust() -> None:
+        wait_for_segments()
+        draw = streams.generator("trust", 0)
+        for start, stop in spans:
+            seg = citizens.segment[start:stop]
+            trust = citizens.trust[start:stop]
+            np.multiply(factors[seg].astype(np.float32)[:, None], means32, out=trust)
+            noise = draw.standard_normal(trust.shape, dtype=np.float32)
+            noise *= sd
+            trust += noise
+            np.clip(trust, 0.0, 1.0, out=trust)
+            citizens.disposition[start:stop] = trust
+
+    def propensity_and_concern() -> None:
+        draw = streams.generator("propensity", 0)
+        for start, stop in spans:
+            citizens.propensity[start:stop] = draw.normal(0.0, params.propensity_sd,
+                                                          stop - start)
+        wait_for_segments()
+        draw = streams.generator("concern", 0)
+        for start, stop in spans:
+            noise = draw.normal(0.0, params.concern_sd, stop - start)
+            citizens.concern[start:stop] = np.clip(control[citizens.segment[start:stop]] + noise,
+                                                   0.0, 1.0)
+
+    # a task waits only for one before it in the list, which the pool has already started
+    tasks = [segments_then_need, *beside, trust, propensity_and_concern]
+    pool.run(lambda k, start, stop: tasks[k](), [(0, 0)] * len(tasks))

@@ -881,15 +881,21 @@ def _stationary(base: np.ndarray, aware: np.ndarray, constant: float, switching_
     """Each aware citizen's stationary probability of not sharing (float64), for utilities
     ``base + constant``: the share of time its two-state chain spends out,
     ``logistic(-U - k) / (logistic(-U - k) + logistic(U - k))``; returns the population mean
-    (the unaware never chose). The shares are computed in chunks on ``pool``, then summed in
-    citizen order."""
+    (the unaware never chose). The shares are computed in chunks on ``pool``; each chunk then
+    adds its shares to the total in its turn (sharing.InOrder), so the sum runs in citizen
+    order while other chunks compute."""
+    ranges = pool.ranges(base.shape[0])
+    order = sharing.InOrder(len(ranges))
+    total = np.zeros(1)
 
     def chunk(k: int, start: int, stop: int) -> None:
         _stationary_shares(base[start:stop], aware[start:stop], constant, switching_cost,
                            out_share[start:stop])
+        with order.turn(k):
+            _sum_of_aware(out_share[start:stop], total)
 
-    pool.run(chunk, pool.ranges(base.shape[0]))
-    return _sum_of_aware(aware, out_share) / base.shape[0]
+    pool.run(chunk, ranges)
+    return total[0] / base.shape[0]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -904,13 +910,15 @@ def _stationary_shares(base, aware, constant, switching_cost, out_share):
             out_share[i] = 0.0
 
 
-@nb.njit(cache=True)
-def _sum_of_aware(aware, out_share):
-    total = 0.0
-    for i in range(aware.shape[0]):
-        if aware[i]:
-            total += out_share[i]
-    return total
+@nb.njit(cache=True, nogil=True)
+def _sum_of_aware(out_share, total):
+    """Add the shares to ``total[0]`` in order. The unaware's shares are +0.0, and adding +0.0
+    to a sum of shares (never -0.0) leaves it as it is: the sum of the aware's alone, without
+    a branch per citizen."""
+    s = total[0]
+    for i in range(out_share.shape[0]):
+        s += out_share[i]
+    total[0] = s
 
 
 def fit_constants(plan: ControlPlan, citizens: Citizens, programmes: Sequence[Programme],
@@ -965,7 +973,8 @@ def _uses_of(plan: ControlPlan, p: int) -> list[tuple[float, int]]:
 
 def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
                     rng: np.random.Generator,
-                    purpose_rng: Callable[[int], np.random.Generator] | None = None) -> None:
+                    purpose_rng: Callable[[int], np.random.Generator] | None = None,
+                    pool: Pool = SERIAL) -> None:
     """Draw programme ``p``'s choices of the start from each citizen's stationary probability.
 
     Under opt-out and dynamic consent, not sharing means having opted out; under opt-in,
@@ -973,37 +982,50 @@ def initial_choices(plan: ControlPlan, citizens: Citizens, p: int, params: Trust
     consent each use is refused with its own stationary probability (the programme's own
     purpose draws from ``rng``, any other use ``k`` from ``purpose_rng(k)``); a citizen who
     refuses every use has opted out.
+
+    ``rng`` is fresh (nothing drawn yet) and left as it is: chunks of citizens draw on
+    ``pool``, each from a copy of it moved on past the draws before the chunk.
     """
     regime = int(plan.regime[p])
     if regime == _NONE:
         return
     if regime == _DYNAMIC:
-        _initial_refusals(plan, citizens, p, params, rng, purpose_rng)
+        _initial_refusals(plan, citizens, p, params, rng, purpose_rng, pool)
         return
     aware = citizens.aware[:, p]
     out_share = np.empty(citizens.n)
     _stationary(plan.utilities(citizens, p), aware, 0.0, float(params.switching_cost),
-                out_share)
-    n = citizens.n
-    for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
-        stop = min(start + (1 << 20), n)
-        draw, share = rng.random(stop - start), out_share[start:stop]
-        if regime == _OPT_IN:
-            chosen = (draw >= share) & (aware[start:stop] == 1)
-            citizens.choice[start:stop, p][chosen] = Choice.IN
-        else:
-            citizens.choice[start:stop, p][draw < share] = Choice.OUT
+                out_share, pool)
+    state = rng.bit_generator.state
+
+    def chunk(k: int, start: int, stop: int) -> None:
+        # the chunk's draws: a float64 takes one 64-bit output, so ``start`` of them come first
+        bits = type(rng.bit_generator)()
+        bits.state = state
+        bits.advance(start)
+        draw_from = np.random.Generator(bits)
+        for first in range(start, stop, 1 << 20):  # in spans: small temporaries
+            last = min(first + (1 << 20), stop)
+            draw, share = draw_from.random(last - first), out_share[first:last]
+            if regime == _OPT_IN:
+                chosen = (draw >= share) & (aware[first:last] == 1)
+                citizens.choice[first:last, p][chosen] = Choice.IN
+            else:
+                citizens.choice[first:last, p][draw < share] = Choice.OUT
+
+    pool.run(chunk, pool.ranges(citizens.n))
 
 
 def _initial_refusals(plan: ControlPlan, citizens: Citizens, p: int, params: TrustParams,
                       rng: np.random.Generator,
-                      purpose_rng: Callable[[int], np.random.Generator] | None) -> None:
+                      purpose_rng: Callable[[int], np.random.Generator] | None,
+                      pool: Pool = SERIAL) -> None:
     aware = citizens.aware[:, p]
     bits = np.zeros(citizens.n, np.int8)
     out_share = np.empty(citizens.n)
     for _, k in _uses_of(plan, p):
         _stationary(plan.purpose_utilities(citizens, p, k), aware, 0.0,
-                    float(params.switching_cost), out_share)
+                    float(params.switching_cost), out_share, pool)
         if k == plan.main[p]:
             draw = rng.random(citizens.n)
         elif purpose_rng is None:
@@ -1027,16 +1049,33 @@ def start_dynamic(plan: ControlPlan, citizens: Citizens, p: int) -> None:
     citizens.choice[(column == mask) & (mask != 0), p] = Choice.OUT
 
 
-def initial_awareness(citizens: Citizens, table: ProgrammeTable, rng: np.random.Generator
-                      ) -> None:
+def initial_awareness(citizens: Citizens, table: ProgrammeTable, rng: np.random.Generator,
+                      pool: Pool = SERIAL) -> None:
     """Who knows at the start that they have a choice: each programme's ``awareness`` share,
-    drawn independently of attitudes [P]."""
+    drawn independently of attitudes [P].
+
+    One float32 draw per citizen and programme, in citizen order, from ``rng`` (fresh: nothing
+    drawn yet; it is left as it is). Chunks of citizens run on ``pool``, each from a copy of
+    ``rng`` moved on past the draws before it (as sim.streams.Streams.uniform_span: a float32
+    takes one half of a 64-bit output, and a chunk starts on an even draw), in spans: the
+    same draws, small temporaries."""
     share = table.awareness.astype(np.float32)
-    n = citizens.n
-    for start in range(0, n, 1 << 20):  # in spans: the same draws, small temporaries
-        stop = min(start + (1 << 20), n)
-        draw = rng.random((stop - start, citizens.aware.shape[1]), dtype=np.float32)
-        citizens.aware[start:stop] = draw < share
+    n, width = citizens.n, citizens.aware.shape[1]
+    state = rng.bit_generator.state
+
+    def chunk(k: int, start: int, stop: int) -> None:
+        bits = type(rng.bit_generator)()
+        bits.state = state
+        if start * width % 2:
+            raise ValueError(f"a chunk of draws starts at an even draw, not {start * width}")
+        bits.advance(start * width // 2)
+        draw_from = np.random.Generator(bits)
+        for first in range(start, stop, 1 << 20):
+            last = min(first + (1 << 20), stop)
+            draw = draw_from.random((last - first, width), dtype=np.float32)
+            citizens.aware[first:last] = draw < share
+
+    pool.run(chunk, pool.ranges(n))
 
 
 def announce(model: TrustModel, programme: str, reach: float) -> None:

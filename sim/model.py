@@ -25,10 +25,11 @@ Step order (synchronous: every citizen's update reads the state as it was before
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import mesa
 import numpy as np
@@ -61,6 +62,8 @@ from sim.programmes import PURPOSES, Consent, Programme, ProgrammeTable, Regime
 from sim.results import GroupResults, Results, group_output_names, output_names
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
+
+T = TypeVar("T")
 
 #: Populations up to this size get a Mesa ``Citizen`` agent per citizen unless told otherwise.
 CITIZEN_AGENTS_MAX = 100_000
@@ -162,9 +165,14 @@ class TrustModel(mesa.Model):
         self.citizens = Citizens(n, n_cols, n_prog, self.pool)
         places = population.place(self.citizens, self.streams)
         self.places = places  # where each run of one region and quintile ends (sim.population)
-        self.ties = build_ties(n, self.streams.generator("network", 0), shape, places)
+        built: list[Ties] = []  # the network's build reads none of the citizens' draws
+
+        def network() -> None:
+            built.append(build_ties(n, self.streams.generator("network", 0), shape, places))
+
         initialise(self.citizens, self.segments, self.agency_specs, self.params, self.streams,
-                   shape.homophily)
+                   shape.homophily, self.pool, beside=(network,))
+        self.ties = built[0]
         population.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
         self.cell_count = population.cell_counts(self.citizens)
@@ -178,7 +186,7 @@ class TrustModel(mesa.Model):
         # Observed starting shares fix each programme's utility constant; the starting choices
         # are then the equilibrium of the choice process.
         control.initial_awareness(self.citizens, self.table,
-                                  self.streams.generator("awareness", 0))
+                                  self.streams.generator("awareness", 0), self.pool)
         self.consent_constant = control.fit_constants(self.plans.control, self.citizens,
                                                       self.programmes, self.params, self.pool)
         self._refresh()
@@ -186,7 +194,7 @@ class TrustModel(mesa.Model):
             control.initial_choices(
                 self.plans.control, self.citizens, p, self.params,
                 self.streams.generator("initial_choice", 0, p),
-                lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k))
+                lambda k, p=p: self.streams.generator("initial_refusal", 0, p, k), self.pool)
         # Survey trust already reflects today's programmes: it is the equilibrium, so the
         # disposition is what trust would be without their attitude effects. Grievances at the
         # start are part of that status quo too: the disposition absorbs them. (Nothing above
@@ -200,8 +208,10 @@ class TrustModel(mesa.Model):
         if citizen_agents:
             Citizen.create_agents(self, n, row=list(range(n)))
 
-        # the cultural barrier follows trust relative to where it starts (sim.sharing)
-        self._trust_start = self.citizens.trust.mean(axis=0, dtype=np.float64)
+        # the cultural barrier follows trust relative to where it starts (sim.sharing): the
+        # means (float64 sums over all citizens, in order) run beside the rest of the set-up,
+        # which reads trust but never writes it
+        trust_start = _beside(self.pool, self.citizens.trust.mean, axis=0, dtype=np.float64)
         self._trust_ratio = np.ones(n_cols)
         self.culture = np.ones(n_prog)
 
@@ -220,6 +230,7 @@ class TrustModel(mesa.Model):
         # the partners' trust rows, allocated once set-up's temporaries are gone
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32,
                                        pool=self.pool)
+        self._trust_start = trust_start()
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_latest, name=name) for name in self.results.names},
             agent_reporters=agents.agent_reporters(self) if agent_reporters else None)
@@ -344,7 +355,8 @@ class TrustModel(mesa.Model):
     def _measure_initial_state(self) -> None:
         """Record step 0; set expectations to the benefit the citizens already get."""
         c = self.citizens
-        cover, represent = sharing.step(self.plans.sharing, c, self.member_count)
+        cover, represent = sharing.step(self.plans.sharing, c, self.member_count,
+                                        pool=self.pool)
         worth = public_value.measure(self.plans.value, self.plans.sharing, c)
         c.expectation[:] = c.benefit
         c.gap[:] = 0.0
@@ -477,6 +489,35 @@ class TrustModel(mesa.Model):
     def campaign(self, programme: str, strength: float, reach: float) -> None:
         """One week of a public information campaign (:func:`sim.campaigns.run_week`)."""
         campaigns.run_week(self, programme, strength, reach)
+
+
+def _beside(pool: parallel.Pool, function: Callable[..., T], *args: Any, **kwargs: Any
+            ) -> Callable[[], T]:
+    """Start ``function(*args, **kwargs)`` on a thread of its own when ``pool`` has several
+    (numpy releases the GIL in its loops), else call it now; the returned function waits for
+    the result."""
+    if pool.threads == 1:
+        result = function(*args, **kwargs)
+        return lambda: result
+    done: list[Any] = []
+
+    def run() -> None:
+        try:
+            done.append((True, function(*args, **kwargs)))
+        except BaseException as error:  # raised again by the waiting thread
+            done.append((False, error))
+
+    thread = threading.Thread(target=run, name="trustsim-beside")
+    thread.start()
+
+    def wait() -> T:
+        thread.join()
+        ok, value = done[0]
+        if not ok:
+            raise value
+        return value
+
+    return wait
 
 
 def _check_agent_reporters(n: int, citizen_agents: bool | None) -> None:

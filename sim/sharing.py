@@ -17,6 +17,9 @@ itself is data, sim.catchment).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numba as nb
@@ -33,6 +36,34 @@ from sim.streams import spread
 _NONE, _OPT_IN, _DYNAMIC = int(Regime.NONE), int(Regime.OPT_IN), int(Regime.DYNAMIC)
 _OUT, _IN = int(Choice.OUT), int(Choice.IN)
 _DIRECT, _RESEARCH, _COMMERCIAL = (list(Purpose).index(k) for k in Purpose)
+
+
+# ------------------------------------------------------------------ sums in citizen order
+class InOrder:
+    """Turns for the chunks of a pool's pass (sim.parallel), in chunk order: chunk k's turn
+    starts once chunk k-1's has ended. A float sum over all citizens in citizen order then runs
+    turn by turn, each chunk adding its own citizens to the running total after its other
+    (parallel) work, so the sum is the same as in one pass and most of its time is hidden
+    behind the other chunks' work. The pool hands chunks out in order, so the chunk a turn
+    waits for is always running or done."""
+
+    def __init__(self, n_chunks: int):
+        self._done = [threading.Event() for _ in range(n_chunks)]
+        self._failed = False
+
+    @contextmanager
+    def turn(self, k: int) -> Iterator[None]:
+        if k > 0:
+            self._done[k - 1].wait()
+        try:
+            if self._failed:
+                raise RuntimeError(f"chunk {k}: an earlier chunk failed")
+            yield
+        except BaseException:
+            self._failed = True
+            raise
+        finally:
+            self._done[k].set()
 
 
 # ------------------------------------------------------------------ whose records can flow
@@ -147,9 +178,10 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
     programme holds everyone's records). ``culture`` scales each programme's flows
     (:meth:`SharingPlan.culture`; None: 1).
 
-    On a pool of several threads, one thread adds up the flows by segment (float64 sums in
-    citizen order over all citizens: one task) while the others work out each chunk's
-    benefits; on one thread, :func:`flows` does both in one pass. The numbers are the same."""
+    The flows by segment are float64 sums in citizen order over all citizens. On one thread
+    :func:`flows` adds each block's flows as it goes; on several, each chunk works out its
+    citizens' flows and benefits at once with the others, then adds its flows to the sums in
+    its turn (:class:`InOrder`). The numbers are the same."""
     c = citizens
     if member_count.ndim == 1:
         member_count = np.repeat(member_count[:, None], len(plan.regime), axis=1)
@@ -157,27 +189,25 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
     refused = c.refused if (plan.regime == _DYNAMIC).any() else None
     consent, refuse = scaled_flows(plan, culture)
     codes = population.codes(c)
-    if pool.threads == 1:
-        flows(c.choice, refused, c.segment, c.need, c.expectation, plan.regime, plan.uses,
-              consent, refuse, plan.service_weight, plan.expectation_rate, c.benefit, c.gap,
-              segment_flow, *codes, plan.member, plan.subject_share, plan.subject_key)
-    else:
-        ranges = pool.ranges(c.n)
+    plain = (plan.regime != _DYNAMIC) & (plan.subject_share >= 1.0) & plan.member.all(axis=1)
+    ranges = pool.ranges(c.n)
+    order = InOrder(len(ranges))
 
-        def task(k: int, start: int, stop: int) -> None:
-            if k == 0:
-                flow_sums(c.choice, refused, c.segment, plan.regime, plan.uses, consent,
-                          refuse, segment_flow, *codes, plan.member, plan.subject_share,
-                          plan.subject_key)
-                return
-            rows = slice(start, stop)
-            part = None if refused is None else refused[rows]
-            benefits(c.choice[rows], part, c.need[rows], c.expectation[rows], plan.regime,
-                     plan.uses, consent, refuse, plan.service_weight, plan.expectation_rate,
-                     c.benefit[rows], c.gap[rows], *(code[rows] for code in codes),
-                     plan.member, plan.subject_share, plan.subject_key, start)
+    def chunk(k: int, start: int, stop: int) -> None:
+        rows = slice(start, stop)
+        part = None if refused is None else refused[rows]
+        fused = len(ranges) == 1  # add block by block, in the one pass
+        out = np.empty((len(plan.regime), BLOCK if fused else stop - start))
+        flows(c.choice[rows], part, c.segment[rows], c.need[rows], c.expectation[rows],
+              plan.regime, plan.uses, consent, refuse, plan.service_weight,
+              plan.expectation_rate, c.benefit[rows], c.gap[rows],
+              *(code[rows] for code in codes), plan.member, plan.subject_share,
+              plan.subject_key, plain, start, out, segment_flow, fused)
+        if not fused:
+            with order.turn(k):
+                add_flows(c.segment[rows], out, segment_flow)
 
-        pool.run(task, [(0, c.n), *ranges])
+    pool.run(chunk, ranges)
     return coverage(segment_flow, member_count), representativeness(segment_flow, member_count)
 
 
@@ -251,74 +281,91 @@ def service_weight(table: ProgrammeTable) -> np.ndarray:
     return table.benefit * table.data_quality * table.uses[:, _DIRECT]
 
 
-@nb.njit(cache=True)
+#: Citizens per block of :func:`flows`: the block's flows stay in cache until they are added.
+BLOCK = 1024
+
+
+@nb.njit(cache=True, nogil=True)
 def flows(choice, refused, segment, need, expectation, regime, uses, flow_consent, flow_refused,
-          weight, expectation_rate, benefit, gap, segment_flow, region, sex, age_band,
-          deprivation, member, subject_share, subject_key):
-    """Records flowing and benefit received this step, for every citizen.
+          weight, expectation_rate, benefit, gap, region, sex, age_band, deprivation, member,
+          subject_share, subject_key, plain, first, out, segment_flow, fused):
+    """Records flowing and benefit received this step, for every citizen of the slice from
+    ``first`` on (whose numbers key catchment membership).
 
     Writes each citizen's service benefit ``benefit`` and its gap to expectation ``gap`` (then
-    moves the expectation toward the benefit), and adds each citizen's flow to
-    ``segment_flow[segment, programme]``. Only the records of a programme's catchment flow
-    (:func:`holds`).
+    moves the expectation toward the benefit). Each citizen's flow of programme p (0 outside
+    its catchment: only the records of a programme's catchment flow, :func:`holds`) goes to
+    ``out[p, i]``; ``fused``: ``out`` holds one block and each block's flows are added to
+    ``segment_flow`` at once (:func:`add_flows`), else ``out`` holds the slice's.
+
+    Per block of :data:`BLOCK` citizens, programme by programme: a programme ``plain`` (no
+    dynamic consent, a catchment of everyone: most) goes through a branch-free loop over the
+    block's column (the consent test as arithmetic), which vectorises; any other cell by cell.
+    Each citizen's benefit still adds its programmes' terms in programme order, and each flow
+    is computed by the same operations as before.
     """
     n, n_prog = choice.shape
     eta = np.float32(expectation_rate)
-    for i in range(n):
-        s = segment[i]
-        cell = cell_of(region, sex, age_band, deprivation, i)
-        b = 0.0
+    total = np.empty(BLOCK)
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        m = stop - start
+        base = 0 if fused else start
+        total[:m] = 0.0
         for p in range(n_prog):
-            if not holds(member, subject_share, subject_key, cell, i, p):
+            out_b = out[p, base:base + m]
+            r, w = regime[p], weight[p]
+            if plain[p]:
+                choice_b = choice[start:stop, p]
+                consenting, refusing = flow_consent[p], flow_refused[p]
+                no_say, opt_in = r == _NONE, r == _OPT_IN
+                if no_say:  # everyone's records flow as consenting: no choice to read
+                    gain = w * consenting
+                    for j in range(m):
+                        out_b[j] = consenting
+                        total[j] += gain
+                    continue
+                for j in range(m):
+                    c = choice_b[j]
+                    f = consenting if no_say | (opt_in & (c == _IN)) | (
+                        (not opt_in) & (c != _OUT)) else refusing
+                    out_b[j] = f
+                    total[j] += w * f
                 continue
-            f = flow(regime[p], choice[i, p], refused, uses, flow_consent[p], flow_refused[p],
-                     i, p)
-            segment_flow[s, p] += f
-            b += weight[p] * f
-        b *= need[i]
-        benefit[i] = b
-        g = b - expectation[i]
-        gap[i] = g
-        expectation[i] += eta * g
+            for j in range(m):
+                i = start + j
+                if holds(member, subject_share, subject_key,
+                         cell_of(region, sex, age_band, deprivation, i), first + i, p):
+                    f = flow(r, choice[i, p], refused, uses, flow_consent[p], flow_refused[p],
+                             i, p)
+                    out_b[j] = f
+                    total[j] += w * f
+                else:
+                    out_b[j] = 0.0
+        # views of the block (an index from 0 the compiler can see vectorises)
+        need_b, expectation_b = need[start:stop], expectation[start:stop]
+        benefit_b, gap_b = benefit[start:stop], gap[start:stop]
+        for j in range(m):
+            b = total[j]
+            b *= need_b[j]
+            benefit_b[j] = b
+            g = b - expectation_b[j]
+            gap_b[j] = g
+            expectation_b[j] += eta * g
+        if fused:
+            add_flows(segment[start:stop], out[:, :m], segment_flow)
 
 
 @nb.njit(cache=True, nogil=True)
-def flow_sums(choice, refused, segment, regime, uses, flow_consent, flow_refused, segment_flow,
-              region, sex, age_band, deprivation, member, subject_share, subject_key):
-    """The flows of :func:`flows` by segment alone, in citizen order (the same sums)."""
-    n, n_prog = choice.shape
-    for i in range(n):
+def add_flows(segment, flow_b, segment_flow):
+    """Add each citizen's flows (``flow_b[p, i]``) to ``segment_flow[segment[i], p]``, in
+    citizen order. A citizen outside a catchment adds 0.0, which leaves the sum (of flows, never
+    negative, so never -0.0) as it was."""
+    n_prog = flow_b.shape[0]
+    for i in range(segment.shape[0]):
         s = segment[i]
-        cell = cell_of(region, sex, age_band, deprivation, i)
         for p in range(n_prog):
-            if not holds(member, subject_share, subject_key, cell, i, p):
-                continue
-            segment_flow[s, p] += flow(regime[p], choice[i, p], refused, uses, flow_consent[p],
-                                       flow_refused[p], i, p)
-
-
-@nb.njit(cache=True, nogil=True)
-def benefits(choice, refused, need, expectation, regime, uses, flow_consent, flow_refused,
-             weight, expectation_rate, benefit, gap, region, sex, age_band, deprivation, member,
-             subject_share, subject_key, first):
-    """The benefits, gaps and expectations of :func:`flows` alone (the same numbers), for the
-    slice of citizens from ``first`` on (whose numbers key catchment membership)."""
-    n, n_prog = choice.shape
-    eta = np.float32(expectation_rate)
-    for i in range(n):
-        cell = cell_of(region, sex, age_band, deprivation, i)
-        b = 0.0
-        for p in range(n_prog):
-            if not holds(member, subject_share, subject_key, cell, first + i, p):
-                continue
-            f = flow(regime[p], choice[i, p], refused, uses, flow_consent[p], flow_refused[p],
-                     i, p)
-            b += weight[p] * f
-        b *= need[i]
-        benefit[i] = b
-        g = b - expectation[i]
-        gap[i] = g
-        expectation[i] += eta * g
+            segment_flow[s, p] += flow_b[p, i]
 
 
 def coverage(segment_flow: np.ndarray, member_count: np.ndarray) -> np.ndarray:

@@ -116,3 +116,64 @@ def test_the_command_line_takes_threads_and_writes_the_same_files(tmp_path, monk
                      "--quiet"]) == 0
     for name in ("timeseries.csv", "regions.csv", "groups.csv"):
         assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+
+
+def _set_up(threads: int, **kwargs) -> TrustModel:
+    return TrustModel(5_000, rng=2, citizen_agents=False, threads=threads, **kwargs)
+
+
+@pytest.mark.parametrize("world", ["default", "stress"])
+def test_set_up_is_the_same_on_several_threads(world, monkeypatch) -> None:
+    """The set-up's parallel parts (the draws' tasks beside the network's build, the starting
+    awareness in chunks, the constants' sums chunk by chunk, the starting trust means) give
+    every array of one thread, with many chunks; and the first steps follow."""
+    from sim.citizens import STATE
+
+    kwargs = {"programmes": stress_world()} if world == "stress" else {}
+    one = _set_up(1, **kwargs)
+    monkeypatch.setattr(parallel, "CHUNK", parallel.SUM_SPAN)
+    two = _set_up(2, **kwargs)
+    for var in STATE:
+        np.testing.assert_array_equal(getattr(two.citizens, var.name),
+                                      getattr(one.citizens, var.name), err_msg=var.name)
+    for name in ("back", "ahead", "left", "right", "far", "partner"):
+        np.testing.assert_array_equal(getattr(two.ties, name), getattr(one.ties, name))
+    assert two.consent_constant.tobytes() == one.consent_constant.tobytes()
+    assert two._trust_start.tobytes() == one._trust_start.tobytes()
+    for _ in range(3):
+        one.step()
+        two.step()
+    assert fingerprint(two) == fingerprint(one)
+
+
+def test_the_stationary_shares_sum_in_citizen_order_in_chunks() -> None:
+    from sim.control import _stationary
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(0, 2, 10_000).astype(np.float32)
+    aware = (rng.random(10_000) < 0.6).astype(np.int8)
+    scratch = np.empty(10_000)
+    serial = _stationary(base, aware, 0.3, 1.5, scratch)
+    expected = sum(float(x) for x, a in zip(scratch, aware, strict=True) if a) / 10_000
+    assert serial == expected
+    assert _stationary(base, aware, 0.3, 1.5, np.empty(10_000),
+                       parallel.Pool(2, parallel.SUM_SPAN)) == serial
+
+
+def test_the_sharing_step_is_the_same_in_chunks() -> None:
+    """Flows by segment are float64 sums in citizen order: chunk by chunk in turn they are
+    the same as in one pass (a catchment world: cell-by-cell flows too)."""
+    from sim import sharing
+
+    scenario = sc.load(sc.bundled.find("royal_free_deepmind"))
+    model = scenario.build(rng=5, n_citizens=6_000, citizen_agents=False)
+    c, plan = model.citizens, model.plans.sharing
+    culture = np.linspace(0.9, 1.1, len(plan.regime))
+    start = c.expectation.copy()
+    results = []
+    for pool in (parallel.SERIAL, parallel.Pool(2, parallel.SUM_SPAN)):
+        c.expectation[:] = start
+        cover, represent = sharing.step(plan, c, model.member_count, culture, pool)
+        results.append((cover.tobytes(), represent.tobytes(), c.benefit.tobytes(),
+                        c.gap.tobytes(), c.expectation.tobytes()))
+    assert results[0] == results[1]
