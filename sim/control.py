@@ -31,7 +31,7 @@ from scipy.optimize import brentq
 
 from sim import population, sharing
 from sim.citizens import Citizens
-from sim.parallel import SERIAL, Pool
+from sim.parallel import SERIAL, InOrder, Pool
 from sim.params import TrustParams
 from sim.population import cell_of
 from sim.programmes import (
@@ -882,10 +882,10 @@ def _stationary(base: np.ndarray, aware: np.ndarray, constant: float, switching_
     ``base + constant``: the share of time its two-state chain spends out,
     ``logistic(-U - k) / (logistic(-U - k) + logistic(U - k))``; returns the population mean
     (the unaware never chose). The shares are computed in chunks on ``pool``; each chunk then
-    adds its shares to the total in its turn (sharing.InOrder), so the sum runs in citizen
+    adds its shares to the total in its turn (sim.parallel.InOrder), so the sum runs in citizen
     order while other chunks compute."""
     ranges = pool.ranges(base.shape[0])
-    order = sharing.InOrder(len(ranges))
+    order = InOrder(len(ranges))
     total = np.zeros(1)
 
     def chunk(k: int, start: int, stop: int) -> None:

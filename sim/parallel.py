@@ -12,8 +12,11 @@ in parallel). The numbers never depend on the thread count:
   order: the trust update's float32 partial sums of 1,024 citizens (so its chunks start on a
   multiple of 1,024), integer counts per chunk, and the group outputs' sums per demographic
   cell, whose chunks end where a place (a run of one region and deprivation quintile, whose
-  cells no other place has) ends;
-* random draws are made as before, whole arrays in the main thread, before the kernels run.
+  cells no other place has) ends; a float sum that must run over all citizens in order (the
+  flows by segment, the consent constants' shares) is added chunk by chunk in turn
+  (:class:`InOrder`) after each chunk's parallel work;
+* random draws are the same elements of the same streams: a chunk draws its own span of a
+  stream (sim.streams.Streams.uniform_span, bits_span).
 
 One thread (the default) calls each kernel once over all citizens, as a chunked call computes
 every number by the same operations in the same order. Sweeps and runs spread over processes
@@ -23,8 +26,9 @@ keep one thread per process (sim.runner.single_threaded_workers).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -105,6 +109,33 @@ class Pool:
         finally:
             for future in futures:
                 future.result()
+
+
+class InOrder:
+    """Turns for the chunks of a pool's pass (sim.parallel), in chunk order: chunk k's turn
+    starts once chunk k-1's has ended. A float sum over all citizens in citizen order then runs
+    turn by turn, each chunk adding its own citizens to the running total after its other
+    (parallel) work, so the sum is the same as in one pass and most of its time is hidden
+    behind the other chunks' work. The pool hands chunks out in order, so the chunk a turn
+    waits for is always running or done."""
+
+    def __init__(self, n_chunks: int):
+        self._done = [threading.Event() for _ in range(n_chunks)]
+        self._failed = False
+
+    @contextmanager
+    def turn(self, k: int) -> Iterator[None]:
+        if k > 0:
+            self._done[k - 1].wait()
+        try:
+            if self._failed:
+                raise RuntimeError(f"chunk {k}: an earlier chunk failed")
+            yield
+        except BaseException:
+            self._failed = True
+            raise
+        finally:
+            self._done[k].set()
 
 
 #: The pool of a run on one thread (the default everywhere).

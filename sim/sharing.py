@@ -17,9 +17,6 @@ itself is data, sim.catchment).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numba as nb
@@ -27,7 +24,7 @@ import numpy as np
 
 from sim import population
 from sim.citizens import Citizens
-from sim.parallel import SERIAL, Pool
+from sim.parallel import SERIAL, InOrder, Pool
 from sim.params import TrustParams
 from sim.population import cell_of
 from sim.programmes import Choice, ProgrammeTable, Purpose, Regime
@@ -39,33 +36,6 @@ _DIRECT, _RESEARCH, _COMMERCIAL = (list(Purpose).index(k) for k in Purpose)
 
 
 # ------------------------------------------------------------------ sums in citizen order
-class InOrder:
-    """Turns for the chunks of a pool's pass (sim.parallel), in chunk order: chunk k's turn
-    starts once chunk k-1's has ended. A float sum over all citizens in citizen order then runs
-    turn by turn, each chunk adding its own citizens to the running total after its other
-    (parallel) work, so the sum is the same as in one pass and most of its time is hidden
-    behind the other chunks' work. The pool hands chunks out in order, so the chunk a turn
-    waits for is always running or done."""
-
-    def __init__(self, n_chunks: int):
-        self._done = [threading.Event() for _ in range(n_chunks)]
-        self._failed = False
-
-    @contextmanager
-    def turn(self, k: int) -> Iterator[None]:
-        if k > 0:
-            self._done[k - 1].wait()
-        try:
-            if self._failed:
-                raise RuntimeError(f"chunk {k}: an earlier chunk failed")
-            yield
-        except BaseException:
-            self._failed = True
-            raise
-        finally:
-            self._done[k].set()
-
-
 # ------------------------------------------------------------------ whose records can flow
 @nb.njit(cache=True, inline="always")
 def consents(regime: int, choice: int) -> bool:
