@@ -5,6 +5,12 @@ step (and, where one step holds several draws, a sub-key such as the programme i
 therefore depends only on (seed, name, step, sub-key), never on how many numbers other decisions
 used before it. Two runs that differ in one policy share every other draw (common random numbers,
 Klein et al. 2024, arXiv:2409.02086), and a run gives the same numbers whatever process runs it.
+
+A stream's generator is numpy's PCG64 seeded by ``SeedSequence(entropy, spawn_key=(*root
+spawn key, name key, step, *sub))``. The draws of a step (:meth:`Streams.uniform`,
+:meth:`Streams.random`, the spans) seed it from the same words without building the
+``SeedSequence`` (:func:`seed_state`), which costs a few microseconds a generator instead of
+some twenty: the same state, so the same numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +19,11 @@ import zlib
 
 import numba as nb
 import numpy as np
+
+try:  # how SeedSequence turns an int (or ints) into 32-bit words
+    from numpy.random.bit_generator import _coerce_to_uint32_array
+except ImportError:  # pragma: no cover - then every generator is built by SeedSequence
+    _coerce_to_uint32_array = None
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
@@ -42,6 +53,7 @@ class Streams:
 
     def __init__(self, root: np.random.SeedSequence):
         self.root = root
+        self._prefix = _entropy_prefix(root)
 
     def generator(self, name: str, step: int, *sub: int) -> np.random.Generator:
         """The generator for decision ``name`` at ``step``; ``sub`` tells draws in a step apart."""
@@ -51,13 +63,28 @@ class Streams:
         )
         return np.random.Generator(np.random.PCG64(seq))
 
+    def _draws(self, name: str, step: int, sub: tuple[int, ...]) -> np.random.Generator:
+        """:meth:`generator`'s generator, for drawing from at once (its ``seed_seq`` is not a
+        ``SeedSequence``): seeded by :func:`seed_state` when it can be."""
+        key = (stream_key(name), int(step), *map(int, sub))
+        if self._prefix is None or not all(0 <= k <= _WORD for k in key):
+            return self.generator(name, step, *sub)
+        words = np.concatenate((self._prefix, np.array(key, np.uint32)))
+        state = np.empty(2 * _PCG64_SEEDS, np.uint64)
+        seed_state(words, state)
+        return np.random.Generator(np.random.PCG64(_State(state)))
+
     def uniform(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
         """``size`` float32 draws in [0, 1); citizen ``i`` always gets element ``i``."""
-        return self.generator(name, step, *sub).random(size, dtype=np.float32)
+        return self._draws(name, step, sub).random(size, dtype=np.float32)
+
+    def random(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
+        """``size`` float64 draws in [0, 1) (``generator(name, step, *sub).random(size)``)."""
+        return self._draws(name, step, sub).random(size)
 
     def bits(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
         """``size`` random 32-bit words, to be turned into several uniforms with :func:`spread`."""
-        return self.generator(name, step, *sub).integers(0, 2**32, size, dtype=np.uint32)
+        return self._draws(name, step, sub).integers(0, 2**32, size, dtype=np.uint32)
 
     def uniform_span(self, name: str, step: int, start: int, stop: int, *sub: int
                      ) -> np.ndarray:
@@ -78,9 +105,106 @@ class Streams:
         ``start / 2`` steps of the generator skip them."""
         if start % 2:
             raise ValueError(f"a span of draws starts at an even element, not {start}")
-        rng = self.generator(name, step, *sub)
+        rng = self._draws(name, step, sub)
         rng.bit_generator.advance(start // 2)
         return rng
+
+
+# ------------------------------------------------------------------ seeding without SeedSequence
+_WORD = 0xFFFFFFFF
+_POOL = 4  # SeedSequence's default pool size, in 32-bit words
+_PCG64_SEEDS = 2  # PCG64 takes 2 x 128 bits from its seed sequence: 4 64-bit words
+_U = np.uint64
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = _U(0x43B0D7E5), _U(0x931E8875), _U(0x8B51F9DD), _U(0x58F38DED)
+_MIX_L, _MIX_R, _MASK, _XSHIFT = _U(0xCA01F9DD), _U(0x4973F715), _U(_WORD), _U(16)
+
+
+def _entropy_prefix(root: np.random.SeedSequence) -> np.ndarray | None:
+    """The 32-bit words that every stream's ``SeedSequence`` mixes before its own key: the
+    root's entropy (padded to the pool, as a spawn key follows) and the root's spawn key; None
+    if they cannot be had, or do not give what ``SeedSequence`` gives (every generator is then
+    built by ``SeedSequence``)."""
+    if _coerce_to_uint32_array is None or root.pool_size != _POOL:
+        return None
+    try:
+        run = _coerce_to_uint32_array(root.entropy)
+        spawn = (_coerce_to_uint32_array(root.spawn_key) if len(root.spawn_key)
+                 else np.zeros(0, np.uint32))
+    except (TypeError, ValueError):
+        return None
+    if len(run) < _POOL:
+        run = np.concatenate((run, np.zeros(_POOL - len(run), np.uint32)))
+    prefix = np.concatenate((run, spawn)).astype(np.uint32)
+    probe = (stream_key("probe"), 0, 1)
+    state = np.empty(2 * _PCG64_SEEDS, np.uint64)
+    seed_state(np.concatenate((prefix, np.array(probe, np.uint32))), state)
+    seq = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, *probe))
+    if not np.array_equal(state, seq.generate_state(2 * _PCG64_SEEDS, np.uint64)):
+        return None
+    return prefix
+
+
+class _State(np.random.bit_generator.ISeedSequence):
+    """Seed words already made (:func:`seed_state`), handed to ``PCG64`` as a seed sequence."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: np.ndarray):
+        self.words = words
+
+    def generate_state(self, n_words: int, dtype=np.uint32) -> np.ndarray:
+        if n_words != len(self.words) or np.dtype(dtype) != np.uint64:
+            raise ValueError("these seed words are for PCG64 only")
+        return self.words
+
+
+@nb.njit(cache=True, inline="always")
+def _hashmix(value, hash_const):
+    """SeedSequence's ``hashmix`` on 32-bit values held in 64-bit words."""
+    value = (value ^ hash_const) & _MASK
+    hash_const = (hash_const * _MULT_A) & _MASK
+    value = (value * hash_const) & _MASK
+    return value ^ (value >> _XSHIFT), hash_const
+
+
+@nb.njit(cache=True, inline="always")
+def _mix(x, y):
+    """SeedSequence's ``mix``."""
+    result = (_MIX_L * x - _MIX_R * y) & _MASK
+    return result ^ (result >> _XSHIFT)
+
+
+@nb.njit(cache=True)
+def seed_state(entropy, out):
+    """``SeedSequence.generate_state(len(out), uint64)`` of the sequence whose assembled
+    entropy (its entropy's 32-bit words, padded to the pool, then its spawn key's) is
+    ``entropy``: the pool mixed as ``SeedSequence.mix_entropy`` mixes it, then hashed out into
+    ``out`` (64-bit words, each from two 32-bit ones, low first). Integer arithmetic only;
+    tests/test_parallel.py checks it against numpy's."""
+    pool = np.zeros(_POOL, np.uint64)
+    h = _INIT_A
+    n = entropy.shape[0]
+    for i in range(_POOL):
+        pool[i], h = _hashmix(_U(entropy[i]) if i < n else _U(0), h)
+    for src in range(_POOL):
+        for dst in range(_POOL):
+            if src != dst:
+                value, h = _hashmix(pool[src], h)
+                pool[dst] = _mix(pool[dst], value)
+    for src in range(_POOL, n):
+        for dst in range(_POOL):
+            value, h = _hashmix(_U(entropy[src]), h)
+            pool[dst] = _mix(pool[dst], value)
+    h = _INIT_B
+    for i in range(2 * out.shape[0]):
+        value = (pool[i % _POOL] ^ h) & _MASK
+        h = (h * _MULT_B) & _MASK
+        value = (value * h) & _MASK
+        value ^= value >> _XSHIFT
+        if i % 2 == 0:
+            out[i // 2] = value
+        else:
+            out[i // 2] |= value << _U(32)
 
 
 @nb.njit(cache=True, inline="always")
