@@ -174,6 +174,7 @@ class TrustModel(mesa.Model):
                    shape.homophily)
         population.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
+        self._segment_divisor = np.maximum(self.segment_count, 1)  # of the opt-out rates
         self.cell_count = population.cell_counts(self.citizens)
         # citizens per group (at least 1), the denominator of every group output
         self._group_count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
@@ -299,7 +300,7 @@ class TrustModel(mesa.Model):
             breaches.breaches_at(self.incidents, t),
         )
         row[col.trust] = mean[col.trust_from]
-        row[col.opt_out] = out_by_segment / np.maximum(self.segment_count, 1)
+        row[col.opt_out] = out_by_segment / self._segment_divisor
         row[col.coverage] = cover
         row[col.willing] = willing / n
         row[col.refusing] = self._refusing()
@@ -348,6 +349,8 @@ class TrustModel(mesa.Model):
 
     def _refusing(self) -> list[float]:
         """Share of citizens refusing each purpose in at least one dynamic programme."""
+        if not self.plans.sharing.dynamic:
+            return [0.0] * len(PURPOSES)
         dynamic = np.flatnonzero(self.table.regime == Regime.DYNAMIC)
         if not len(dynamic):
             return [0.0] * len(PURPOSES)
