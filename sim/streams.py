@@ -18,6 +18,7 @@ the same numbers; a probe against numpy at set-up falls back to numpy if they ev
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numba as nb
@@ -49,6 +50,7 @@ def seed_sequence(rng: SeedLike) -> np.random.SeedSequence:
     raise TypeError(f"rng must be an int, a numpy SeedSequence or Generator, or None; got {rng!r}")
 
 
+@functools.cache
 def stream_key(name: str) -> int:
     """A stable 32-bit number for a stream name (the same in every Python process)."""
     return zlib.crc32(name.encode("utf-8"))
@@ -73,11 +75,16 @@ class Streams:
     def _seed(self, name: str, step: int, sub: tuple[int, ...]) -> np.ndarray | None:
         """The PCG64 seed words of :meth:`generator`'s generator (:func:`seed_state`), or None
         where only its ``SeedSequence`` can make them."""
-        key = (stream_key(name), int(step), *map(int, sub))
-        if self._prefix is None or not all(0 <= k <= _WORD for k in key):
+        if self._prefix is None:
             return None
+        key = (stream_key(name), int(step), *map(int, sub))
+        if min(key) < 0 or max(key) > _WORD:
+            return None
+        words = np.empty(len(self._prefix) + len(key), np.uint32)
+        words[:len(self._prefix)] = self._prefix
+        words[len(self._prefix):] = key
         state = np.empty(2 * _PCG64_SEEDS, np.uint64)
-        seed_state(np.concatenate((self._prefix, np.array(key, np.uint32))), state)
+        seed_state(words, state)
         return state
 
     def _draws(self, name: str, step: int, sub: tuple[int, ...]) -> np.random.Generator:
