@@ -10,7 +10,7 @@ A stream's generator is numpy's PCG64 seeded by ``SeedSequence(entropy, spawn_ke
 spawn key, name key, step, *sub))``. The draws of a step (:meth:`Streams.uniform`,
 :meth:`Streams.random`, the spans) seed it from the same words without building the
 ``SeedSequence`` (:func:`seed_state`), which costs a few microseconds a generator instead of
-some twenty: the same state, so the same numbers. Whole arrays of float32 uniforms and 32-bit
+some twenty: the same state, so the same numbers. Whole arrays of uniforms and 32-bit
 words are drawn by a compiled PCG64 (:func:`_pcg64_bits`, numpy's generator step and output
 function in 128-bit integer arithmetic), about twice as fast as numpy's per-element calls and
 the same numbers; a probe against numpy at set-up falls back to numpy if they ever differ.
@@ -97,13 +97,12 @@ class Streams:
 
     def _fill(self, name: str, step: int, sub: tuple[int, ...], out: np.ndarray
               ) -> np.ndarray | None:
-        """``out`` filled with the stream's first float32 uniforms or 32-bit words by the
-        compiled PCG64 (:func:`_pcg64_uniform`, :func:`_pcg64_bits`); None where numpy must
-        draw them."""
+        """``out`` filled with the stream's first float32 or float64 uniforms or 32-bit words
+        by the compiled PCG64 (:data:`_FILLS`); None where numpy must draw them."""
         state = self._seed(name, step, sub) if self._compiled else None
         if state is None:
             return None
-        (_pcg64_uniform if out.dtype == np.float32 else _pcg64_bits)(state, out)
+        _FILLS[out.dtype.char](state, out)
         return out
 
     def uniform(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
@@ -115,6 +114,9 @@ class Streams:
 
     def random(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
         """``size`` float64 draws in [0, 1) (``generator(name, step, *sub).random(size)``)."""
+        out = self._fill(name, step, sub, np.empty(size))
+        if out is not None:
+            return out
         return self._draws(name, step, sub).random(size)
 
     def bits(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
@@ -278,14 +280,29 @@ def _pcg64_uniform(seed, out):
             out[i + 1] = np.float32(np.uint32(value >> _U(32)) >> np.uint32(8)) * scale
 
 
+@nb.njit(cache=True)
+def _pcg64_random(seed, out):
+    """``out`` (float64) filled as numpy's ``random(n)`` fills it: each 64-bit output's top
+    53 bits times ``2**-53``."""
+    hi, lo, inc_hi, inc_lo = _pcg64_start(seed)
+    for i in range(out.shape[0]):
+        hi, lo, value = _pcg64_next(hi, lo, inc_hi, inc_lo)
+        out[i] = np.float64(value >> _U(11)) * (1.0 / 9007199254740992.0)
+
+
+#: The compiled draws by the dtype they fill (its character code)
+_FILLS = {np.dtype(np.float32).char: _pcg64_uniform, np.dtype(np.float64).char: _pcg64_random,
+          np.dtype(np.uint32).char: _pcg64_bits}
+
+
 def _compiled_draws_agree(streams: Streams) -> bool:
     """Whether the compiled PCG64 draws what numpy draws, for a probe stream."""
-    for dtype, fill in ((np.float32, _pcg64_uniform), (np.uint32, _pcg64_bits)):
+    for dtype in (np.float32, np.float64, np.uint32):
         out = np.empty(5, dtype)
-        fill(streams._seed("probe", 0, ()), out)
+        _FILLS[out.dtype.char](streams._seed("probe", 0, ()), out)
         rng = streams.generator("probe", 0)
-        want = (rng.random(5, dtype=np.float32) if dtype is np.float32
-                else rng.integers(0, 2**32, 5, dtype=np.uint32))
+        want = (rng.integers(0, 2**32, 5, dtype=np.uint32) if dtype is np.uint32
+                else rng.random(5, dtype=dtype))
         if not np.array_equal(out, want):
             return False
     return True

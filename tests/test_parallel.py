@@ -133,6 +133,8 @@ def test_draws_seeded_from_the_seed_words_are_the_seed_sequence_draws(root) -> N
             np.testing.assert_array_equal(
                 streams.uniform(name, step, size, *sub),
                 streams.generator(name, step, *sub).random(size, dtype=np.float32))
+            np.testing.assert_array_equal(streams.random(name, step, size, *sub),
+                                          streams.generator(name, step, *sub).random(size))
     beyond = streams._draws("partner", 2**32, ())  # a key beyond 32 bits: SeedSequence's own
     assert beyond.bit_generator.state == streams.generator("partner", 2**32).bit_generator.state
 
