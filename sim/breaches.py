@@ -103,11 +103,11 @@ def hit(salience: np.ndarray, victim: np.ndarray | None, reach: np.ndarray, sev:
 # ------------------------------------------------------------------------------ the step
 def step(model: TrustModel, t: int, cover: np.ndarray) -> None:
     """This week's stochastic breaches, then discoveries of hidden sharing."""
-    draw = model.streams.generator("breach", t).random(len(model.table))
+    draw = model.streams.random("breach", t, len(model.table))
     for p in np.flatnonzero(draw < hazard(model.table, cover, model.params)):
         breach(model, model.programmes[p].name)
     # a breach may just have revealed a hidden programme: read the table afresh
-    draw = model.streams.generator("discovery", t).random(len(model.table))
+    draw = model.streams.random("discovery", t, len(model.table))
     for p in np.flatnonzero(draw < discovery_hazard(model.table)):
         prog = model.programmes[p]
         reveal(model, prog.name, severity=prog.sensitivity, publicity=prog.publicity)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numba as nb
@@ -191,6 +192,11 @@ class ControlPlan:
         pool.run(chunk, ranges)
         return counts.sum(axis=0)
 
+    @cached_property
+    def dynamic(self) -> bool:
+        """Whether any programme is under dynamic consent."""
+        return bool((self.regime == _DYNAMIC).any())
+
     def _utility_args(self, c: Citizens, rows: slice = slice(None)) -> tuple:
         return (c.trust[rows], c.concern[rows], c.propensity[rows], c.need[rows], self.holder,
                 self.recipient,
@@ -215,7 +221,7 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
     previous = c.choice.copy()
     act = plan.act
-    dynamic = bool((plan.regime == _DYNAMIC).any())
+    dynamic = plan.dynamic
     previous_refused = c.refused.copy() if dynamic else c.refused
     if dynamic:  # by purpose; decide then only fades and counts them
         act = np.where(plan.regime == _DYNAMIC, np.float32(0), plan.act)

@@ -59,7 +59,14 @@ from sim.events import Event
 from sim.network import Ties, build_ties
 from sim.params import NetworkParams, TrustParams
 from sim.programmes import PURPOSES, Consent, Programme, ProgrammeTable, Regime
-from sim.results import GroupResults, Results, group_output_names, output_names
+from sim.results import (
+    CORE_OUTPUTS,
+    Collector,
+    GroupResults,
+    Results,
+    group_output_names,
+    output_names,
+)
 from sim.segments import NHS_SEGMENTS, Segment
 from sim.streams import SeedLike, Serials, Streams, seed_sequence
 
@@ -175,6 +182,7 @@ class TrustModel(mesa.Model):
         self.ties = built[0]
         population.people(self.citizens, self.segments, self.streams)
         self.segment_count = np.bincount(self.citizens.segment, minlength=len(self.segments))
+        self._segment_divisor = np.maximum(self.segment_count, 1)  # of the opt-out rates
         self.cell_count = population.cell_counts(self.citizens)
         # citizens per group (at least 1), the denominator of every group output
         self._group_count = np.maximum(demography.by_group(self.cell_count), 1)[:, None]
@@ -224,6 +232,7 @@ class TrustModel(mesa.Model):
             output_names(names, [s.key for s in self.segments],
                          [p.name for p in self.programmes],
                          public_value.entries(self.programmes)), n_steps)
+        self._columns = _Columns.of(self.results.index, names, self.segments, self.programmes)
         self.group_results = GroupResults(demography.group_labels(), group_output_names(names),
                                           n_steps)
         self._measure_initial_state()
@@ -231,8 +240,8 @@ class TrustModel(mesa.Model):
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32,
                                        pool=self.pool)
         self._trust_start = trust_start()
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: partial(_latest, name=name) for name in self.results.names},
+        self.datacollector = Collector(
+            self.results, lambda name: partial(_latest, name=name),
             agent_reporters=agents.agent_reporters(self) if agent_reporters else None)
         self.datacollector.collect(self)
 
@@ -290,27 +299,32 @@ class TrustModel(mesa.Model):
         n = self.n_citizens
         mean = trust_sum / n
         general_var = max(trust_sumsq[-1] / n - mean[-1] ** 2, 0.0)
-        values = {
-            "trust_mean": mean[-1],
-            "trust_sd": np.sqrt(general_var),
-            "opt_out_rate": out_by_segment.sum() / n,
-            "data_coverage": float(cover.mean()) if len(cover) else 0.0,
-            "service_benefit": float(self.citizens.benefit.mean(dtype=np.float64)),
-            "public_benefit": sharing.public_benefit(self.plans.sharing, cover, represent),
-            "breaches": breaches.breaches_at(self.incidents, t),
-        }
-        values.update({f"trust_{a.name}": mean[a.column] for a in self.agencies})
-        rate = out_by_segment / np.maximum(self.segment_count, 1)
-        values.update({f"opt_out_{s.key}": r for s, r in zip(self.segments, rate, strict=True)})
-        values.update({f"coverage_{p.name}": v for p, v in zip(self.programmes, cover,
-                                                               strict=True)})
-        values.update({f"willing_{p.name}": w / n for p, w in zip(self.programmes, willing,
-                                                                  strict=True)})
-        values.update(zip((f"refusing_{k.value}" for k in PURPOSES), self._refusing(),
-                          strict=True))
-        values.update(worth)
-        self.results.record(t, values)
-        self._record_groups(t)
+        col = self._columns
+        row = self.results.row(t)
+        row[col.core] = (
+            mean[-1],  # trust_mean
+            np.sqrt(general_var),  # trust_sd
+            out_by_segment.sum() / n,  # opt_out_rate
+            float(cover.mean()) if len(cover) else 0.0,  # data_coverage
+            float(self.citizens.benefit.mean(dtype=np.float64)),  # service_benefit
+            sharing.public_benefit(self.plans.sharing, cover, represent),
+            breaches.breaches_at(self.incidents, t),
+        )
+        row[col.trust] = mean[col.trust_from]
+        row[col.opt_out] = out_by_segment / self._segment_divisor
+        row[col.coverage] = cover
+        row[col.willing] = willing / n
+        row[col.refusing] = self._refusing()
+        index = self.results.index
+        for name, value in worth.items():
+            row[index[name]] = value
+        if self.group_outputs:
+            self._record_groups(t)
+
+    #: Record the outputs by group each step (:meth:`groups_timeseries`). A caller that reads
+    #: only the time series may set it False to save their pass over the citizens each step;
+    #: the steps taken meanwhile have no group outputs (NaN).
+    group_outputs: bool = True
 
     def _record_groups(self, t: int) -> None:
         """Opt-out and mean trust in every region and demographic group (one pass, by cell).
@@ -346,6 +360,8 @@ class TrustModel(mesa.Model):
 
     def _refusing(self) -> list[float]:
         """Share of citizens refusing each purpose in at least one dynamic programme."""
+        if not self.plans.sharing.dynamic:
+            return [0.0] * len(PURPOSES)
         dynamic = np.flatnonzero(self.table.regime == Regime.DYNAMIC)
         if not len(dynamic):
             return [0.0] * len(PURPOSES)
@@ -530,6 +546,34 @@ def _check_agent_reporters(n: int, citizen_agents: bool | None) -> None:
     if citizen_agents is False:
         raise ValueError("agent_reporters=True needs the citizens as Mesa agents; leave "
                          "citizen_agents unset or set it True.")
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where each block of outputs goes in a row of the results (column indices)."""
+
+    core: np.ndarray  # the CORE_OUTPUTS, in order
+    trust: np.ndarray  # trust_<agency>, in agency order
+    trust_from: np.ndarray  # each agency's trust column
+    opt_out: np.ndarray  # opt_out_<segment>
+    coverage: np.ndarray  # coverage_<programme>
+    willing: np.ndarray  # willing_<programme>
+    refusing: np.ndarray  # refusing_<purpose>, in PURPOSES order
+
+    @classmethod
+    def of(cls, index: dict[str, int], agencies: Sequence[str], segments: Sequence[Segment],
+           programmes: Sequence[Programme]) -> _Columns:
+        """The columns of these agencies (whose trust columns come in this order, then
+        general trust), segments and programmes in the results' ``index``."""
+        def at(names: Sequence[str]) -> np.ndarray:
+            return np.array([index[name] for name in names], np.intp)
+
+        return cls(core=at(CORE_OUTPUTS), trust=at([f"trust_{a}" for a in agencies]),
+                   trust_from=np.arange(len(agencies)),
+                   opt_out=at([f"opt_out_{s.key}" for s in segments]),
+                   coverage=at([f"coverage_{p.name}" for p in programmes]),
+                   willing=at([f"willing_{p.name}" for p in programmes]),
+                   refusing=at([f"refusing_{k.value}" for k in PURPOSES]))
 
 
 def _latest(model: TrustModel, name: str) -> float:

@@ -8,8 +8,10 @@ region and demographic group, read as a tidy long table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -66,14 +68,19 @@ class Results:
         self.last = -1
 
     def record(self, step: int, values: dict[str, float]) -> None:
+        row = self.row(step)
+        for name, value in values.items():
+            row[self.index[name]] = value
+
+    def row(self, step: int) -> np.ndarray:
+        """The row of ``step``, to be filled in place (columns by :attr:`index`); it becomes
+        the latest."""
         if step >= len(self.values):
             grown = np.full((2 * step + 1, len(self.names)), np.nan)
             grown[: len(self.values)] = self.values
             self.values = grown
-        row = self.values[step]
-        for name, value in values.items():
-            row[self.index[name]] = value
         self.last = step
+        return self.values[step]
 
     def latest(self, name: str) -> float:
         return float(self.values[self.last, self.index[name]])
@@ -84,6 +91,45 @@ class Results:
         df.insert(0, "step", np.arange(self.last + 1))
         df["breaches"] = df["breaches"].astype(np.int64)
         return df
+
+
+class Collector(mesa.DataCollector):
+    """Mesa's DataCollector with one model reporter per output of a :class:`Results` table.
+
+    Each ``collect`` notes which row of the table is the latest instead of calling a reporter
+    per output; the reporters' columns (``model_vars``, so ``get_model_vars_dataframe()``) are
+    read from those rows when asked for, as the Python floats the reporters return. A step
+    then costs no call per output. Agent reporters are collected by Mesa as usual.
+    """
+
+    def __init__(self, results: Results, reporter: Callable[[str], Any],
+                 agent_reporters: dict[str, Any] | None = None):
+        self._results = results
+        self._rows: list[int] = []
+        self._vars: tuple[int, dict[str, list[float]]] | None = None
+        super().__init__(model_reporters={name: reporter(name) for name in results.names},
+                         agent_reporters=agent_reporters)
+
+    @property
+    def model_vars(self) -> dict[str, list[float]]:
+        """Each output at every collection so far, in order."""
+        if self._vars is None or self._vars[0] != len(self._rows):
+            rows = self._results.values[self._rows]
+            self._vars = (len(self._rows), {name: rows[:, k].tolist()
+                                            for k, name in enumerate(self._results.names)})
+        return self._vars[1]
+
+    @model_vars.setter
+    def model_vars(self, value: dict[str, list[float]]) -> None:
+        """Ignored: Mesa's ``__init__`` starts an empty dict, the columns come from the table."""
+
+    def collect(self, model: Any) -> None:
+        self._rows.append(self._results.last)
+        reporters, self.model_reporters = self.model_reporters, {}
+        try:  # Mesa collects the agent reporters, if any
+            super().collect(model)
+        finally:
+            self.model_reporters = reporters
 
 
 def group_output_names(agencies: Sequence[str]) -> list[str]:

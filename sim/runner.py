@@ -45,11 +45,15 @@ def single_threaded_workers() -> None:
 
 
 def run_model(scenario: sc.Scenario, seed: np.random.SeedSequence,
-              on_step: Callable[[int], None] | None = None, threads: int = 1) -> TrustModel:
+              on_step: Callable[[int], None] | None = None, threads: int = 1,
+              groups: bool = True) -> TrustModel:
     """One replicate: the scenario's model (no citizen agents) run for its ``steps``;
     ``on_step(1)`` after each step (a progress bar); ``threads`` for each step's kernels
-    (sim.parallel: the numbers are the same whatever the number)."""
+    (sim.parallel: the numbers are the same whatever the number). ``groups`` False: no
+    outputs by group after step 0 (``TrustModel.group_outputs``), for a caller that reads
+    only the time series."""
     model = scenario.build(rng=seed, citizen_agents=False, threads=threads)
+    model.group_outputs = groups
     with stop.between_steps():
         for _ in range(scenario.steps):
             stop.stop_point()
@@ -74,8 +78,8 @@ def release(model: object) -> None:
 
 def run_replicate(scenario: sc.Scenario, seed: np.random.SeedSequence,
                   on_step: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """One replicate's time series (:func:`run_model`)."""
-    model = run_model(scenario, seed, on_step)
+    """One replicate's time series (:func:`run_model`, without the outputs by group)."""
+    model = run_model(scenario, seed, on_step, groups=False)
     df = model.timeseries()
     release(model)
     return df

@@ -18,6 +18,7 @@ itself is data, sim.catchment).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba as nb
 import numpy as np
@@ -135,9 +136,18 @@ class SharingPlan:
         willingness ``w`` times the factor at most 1.
         """
         factor = trust_ratio[self.recipient] ** self.culture_elasticity
-        cap = np.divide(1.0, self.willingness, out=np.ones_like(self.willingness),
-                        where=self.willingness > 0)
-        return np.minimum(factor, cap)
+        return np.minimum(factor, self._culture_cap)
+
+    @cached_property
+    def _culture_cap(self) -> np.ndarray:
+        """``1 / w`` per programme (1 where ``w`` is 0): the cap of :meth:`culture`."""
+        return np.divide(1.0, self.willingness, out=np.ones_like(self.willingness),
+                         where=self.willingness > 0)
+
+    @cached_property
+    def dynamic(self) -> bool:
+        """Whether any programme is under dynamic consent (the kernels then read refusals)."""
+        return bool((self.regime == _DYNAMIC).any())
 
 
 def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
@@ -156,7 +166,7 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
     if member_count.ndim == 1:
         member_count = np.repeat(member_count[:, None], len(plan.regime), axis=1)
     segment_flow = np.zeros(member_count.shape)
-    refused = c.refused if (plan.regime == _DYNAMIC).any() else None
+    refused = c.refused if plan.dynamic else None
     consent, refuse = scaled_flows(plan, culture)
     codes = population.codes(c)
     plain = (plan.regime != _DYNAMIC) & (plan.subject_share >= 1.0) & plan.member.all(axis=1)
@@ -178,7 +188,7 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
                 add_flows(c.segment[rows], out, segment_flow)
 
     pool.run(chunk, ranges)
-    return coverage(segment_flow, member_count), representativeness(segment_flow, member_count)
+    return _coverage_and_representativeness(segment_flow, member_count)
 
 
 def scaled_flows(plan: SharingPlan, culture: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -352,6 +362,19 @@ def representativeness(segment_flow: np.ndarray, member_count: np.ndarray) -> np
     total = segment_flow.sum(axis=0)
     shared = np.divide(segment_flow, total, out=np.zeros_like(segment_flow), where=total > 0)
     return 1.0 - 0.5 * np.abs(shared - population).sum(axis=0)
+
+
+def _coverage_and_representativeness(segment_flow: np.ndarray, member_count: np.ndarray
+                                      ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`coverage` and :func:`representativeness` by the same operations, with the sums
+    they share taken once."""
+    held = member_count.sum(axis=0)
+    some = held > 0
+    total = segment_flow.sum(axis=0)
+    cover = np.divide(total, held, out=np.zeros(held.shape), where=some)
+    population = np.divide(member_count, held, out=np.zeros(member_count.shape), where=some)
+    shared = np.divide(segment_flow, total, out=np.zeros_like(segment_flow), where=total > 0)
+    return cover, 1.0 - 0.5 * np.abs(shared - population).sum(axis=0)
 
 
 def public_benefit(plan: SharingPlan, cover: np.ndarray, represent: np.ndarray) -> float:

@@ -82,6 +82,31 @@ def test_datacollector_collects_every_output_each_step(run_model):
     assert set(m.results.names) <= set(collected.columns)
 
 
+def test_datacollector_gives_what_a_plain_mesa_datacollector_of_its_reporters_gives():
+    m = TrustModel(800, rng=4, events=[Pause(step=2, programme="gp_records")])
+    plain = mesa.DataCollector(model_reporters=dict(m.datacollector.model_reporters))
+    plain.collect(m)
+    for _ in range(4):
+        m.step()
+        plain.collect(m)
+        assert m.datacollector.model_vars == plain.model_vars
+    m.datacollector.collect(m)  # an extra collection repeats the latest row, as Mesa's would
+    plain.collect(m)
+    pd.testing.assert_frame_equal(m.datacollector.get_model_vars_dataframe(),
+                                  plain.get_model_vars_dataframe())
+    assert len(plain.get_model_vars_dataframe()) == 6
+
+
+def test_group_outputs_can_be_left_out_of_a_run_without_changing_the_time_series(run_model):
+    full, lean = TrustModel(600, rng=5), TrustModel(600, rng=5)
+    lean.group_outputs = False
+    pd.testing.assert_frame_equal(run_model(full, 3), run_model(lean, 3))
+    groups = lean.groups_timeseries()
+    assert groups[groups.step > 0].value.isna().all()
+    assert groups[groups.step == 0].value.equals(
+        full.groups_timeseries().query("step == 0").value)
+
+
 def test_mesa_batch_run_gives_rows_with_outputs():
     rows = mesa.batch_run(TrustModel, parameters={"n_citizens": [500, 800], "loss_aversion": 3.0},
                           max_steps=4, number_processes=1, display_progress=False)

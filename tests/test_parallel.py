@@ -105,6 +105,40 @@ def test_a_span_of_draws_is_that_part_of_the_whole_draw(n: int) -> None:
         streams.uniform_span("partner", 3, 1, 5)
 
 
+@pytest.mark.parametrize("root", [0, 1, 2**40 + 3, 2**200 + 7, None, "spawned", "wide key"])
+def test_draws_seeded_from_the_seed_words_are_the_seed_sequence_draws(root) -> None:
+    """A step's draws seed PCG64 from the words its SeedSequence would mix
+    (sim.streams.seed_state) and draw whole arrays with a compiled PCG64: the same state and
+    numbers as numpy's through the SeedSequence, for any root seed and key."""
+    from sim.streams import Streams
+
+    if root == "spawned":
+        root = np.random.SeedSequence(5).spawn(3)[2]
+    elif root == "wide key":
+        root = np.random.SeedSequence(5, spawn_key=(2**40, 0, 1))
+    else:
+        root = np.random.SeedSequence(root)
+    streams = Streams(root)
+    assert streams._prefix is not None
+    for name, step, sub in [("partner", 0, ()), ("choice", 7, (0,)), ("victims", 2**31, (4, 0)),
+                            ("severity", 3, (2**32 - 1, 0, 9))]:
+        whole = streams.generator(name, step, *sub)
+        assert streams._draws(name, step, sub).bit_generator.state == whole.bit_generator.state
+        np.testing.assert_array_equal(streams.uniform(name, step, 9, *sub),
+                                      whole.random(9, dtype=np.float32))
+        for size in (0, 1, 2, 1_001):  # the compiled PCG64 (sim.streams): numpy's numbers
+            np.testing.assert_array_equal(
+                streams.bits(name, step, size, *sub),
+                streams.generator(name, step, *sub).integers(0, 2**32, size, dtype=np.uint32))
+            np.testing.assert_array_equal(
+                streams.uniform(name, step, size, *sub),
+                streams.generator(name, step, *sub).random(size, dtype=np.float32))
+            np.testing.assert_array_equal(streams.random(name, step, size, *sub),
+                                          streams.generator(name, step, *sub).random(size))
+    beyond = streams._draws("partner", 2**32, ())  # a key beyond 32 bits: SeedSequence's own
+    assert beyond.bit_generator.state == streams.generator("partner", 2**32).bit_generator.state
+
+
 def test_the_command_line_takes_threads_and_writes_the_same_files(tmp_path, monkeypatch
                                                                    ) -> None:
     from sim.cli import main
