@@ -233,6 +233,11 @@ def attitude_offsets(terms: list[tuple[np.ndarray, np.ndarray]], spill: np.ndarr
 #: ``BLOCK x K``) stay in the first-level caches, and 1024 (the float32 partial sums' span,
 #: sim.parallel.SUM_SPAN) is a multiple of it.
 BLOCK = 256
+#: Spans of :data:`sim.parallel.SUM_SPAN` citizens whose blocks :func:`update` updates in one
+#: loop (8 columns), so that their running sums' chains of additions overlap.
+LANES = 2
+#: Cells of a span of 8 columns.
+SPAN_CELLS = SUM_SPAN * 8
 
 
 @nb.njit(cache=True, inline="always")
@@ -281,8 +286,11 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
     With 8 columns (the model's) it also adds each new value to its column's running float32
     sums in citizen order, the cell one row on (8 cells, a compile-time constant, so the loop
     still vectorises) holding the sums so far: their chain of additions, one row after
-    another, runs beside the update's arithmetic instead of after it. With other column
-    counts a third pass adds the rows to the sums. Every number is computed by the same
+    another, runs beside the update's arithmetic instead of after it; and the loop takes the
+    same block of :data:`LANES` consecutive spans at once (:func:`_cells_lanes`), so the
+    spans' chains, each in its own citizen order, overlap instead of waiting on each other
+    (the spans left over at the end go one at a time). With other column counts a third pass
+    adds the rows to the sums. Every number is computed by the same
     operations in the same order as cell by cell, so the results are bit-identical.
     """
     if trust.shape[1] == 8:  # the model's columns: a constant row length, sums in the loop
@@ -306,12 +314,14 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
     n_prog = salience.shape[1]
     zero = np.float32(0)
     cells = BLOCK * n_cols
-    impulse = np.empty(cells, np.float32)
-    shift = np.empty(cells, np.float32)
-    concern_term = np.empty(cells, np.float32)
+    lanes = LANES if fused else 1
+    impulse = np.empty(lanes * cells, np.float32)
+    shift = np.empty(lanes * cells, np.float32)
+    concern_term = np.empty(lanes * cells, np.float32)
     base_cell = np.empty(cells, np.float32)
-    run = np.zeros(cells + n_cols, np.float32)  # column sums after row b: cells of row b + 1
-    run2 = np.zeros(cells + n_cols, np.float32)
+    ring = cells + n_cols  # a lane's running sums: column sums after row b in cells of row b + 1
+    run = np.zeros(lanes * ring, np.float32)
+    run2 = np.zeros(lanes * ring, np.float32)
     new = np.empty(0 if fused else cells, np.float64)
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
@@ -321,16 +331,38 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
     flat_trust = trust.reshape(n * n_cols)
     flat_neighbour = neighbour.reshape(n * n_cols)
     flat_disposition = disposition.reshape(n * n_cols)
-    for start in range(0, n, BLOCK):
+    group = LANES * SUM_SPAN
+    grouped = n // group * group if fused else 0  # whole groups of spans, their sums interleaved
+    for first_row in range(0, grouped, group):
+        for start in range(first_row, first_row + SUM_SPAN, BLOCK):
+            for lane in range(LANES):
+                at = lane * cells
+                _first_pass8(impulse[at:at + cells], shift[at:at + cells],
+                             concern_term[at:at + cells], experience_route, gap, concern,
+                             per_concern, salience, grievance, spill, grievance_route,
+                             start + lane * SUM_SPAN, BLOCK, listed, row_of, prog_of)
+            first = start * n_cols
+            stop = first + (LANES - 1) * SPAN_CELLS + cells
+            _cells_lanes(flat_trust[first:stop], flat_neighbour[first:stop],
+                         flat_disposition[first:stop], base_cell, concern_term, shift, impulse,
+                         run, run2, gain, loss_aversion, drift, memory_threshold, memory_rate,
+                         bound, rate)
+            for lane in range(LANES):
+                for k in range(n_cols):
+                    run[lane * ring + k] = run[lane * ring + cells + k]
+                    run2[lane * ring + k] = run2[lane * ring + cells + k]
+        for lane in range(LANES):
+            span = first_row // SUM_SPAN + lane
+            for k in range(n_cols):
+                partial_sum[span, k] = run[lane * ring + k]
+                partial_sumsq[span, k] = run2[lane * ring + k]
+                run[lane * ring + k], run2[lane * ring + k] = zero, zero
+    for start in range(grouped, n, BLOCK):
         rows = min(BLOCK, n - start)
         if fused:
-            n_salient, n_aggrieved = _terms8(
-                impulse, shift, concern_term, experience_route, gap, concern, per_concern,
-                salience, grievance, start, rows, listed)
-            _sparse_terms(impulse, salience, spill, -1, start, listed[0], n_salient, row_of,
-                          prog_of)
-            _sparse_terms(shift, grievance, grievance_route, 1, start, listed[1], n_aggrieved,
-                          row_of, prog_of)
+            _first_pass8(impulse, shift, concern_term, experience_route, gap, concern,
+                         per_concern, salience, grievance, spill, grievance_route, start, rows,
+                         listed, row_of, prog_of)
         for b in range(0 if fused else rows):
             i = start + b
             g, c, row = gap[i], concern[i], b * n_cols
@@ -368,6 +400,19 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
                 partial_sumsq[(stop - 1) // SUM_SPAN, k] = total2
                 total, total2 = zero, zero
             run[k], run2[k] = total, total2
+
+
+@nb.njit(cache=True, inline="always")
+def _first_pass8(impulse, shift, concern_term, experience_route, gap, concern, per_concern,
+                 salience, grievance, spill, grievance_route, start, rows, listed, row_of,
+                 prog_of):
+    """The first pass for rows of 8 columns: :func:`_terms8`, then the programmes' terms."""
+    n_salient, n_aggrieved = _terms8(
+        impulse, shift, concern_term, experience_route, gap, concern, per_concern,
+        salience, grievance, start, rows, listed)
+    _sparse_terms(impulse, salience, spill, -1, start, listed[0], n_salient, row_of, prog_of)
+    _sparse_terms(shift, grievance, grievance_route, 1, start, listed[1], n_aggrieved, row_of,
+                  prog_of)
 
 
 @nb.njit(cache=True, inline="always")
@@ -461,3 +506,29 @@ def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, ru
             run2[j + n_cols] = run2[j] + y * y
         else:
             new[j] = y
+
+
+@nb.njit(cache=True, inline="always")
+def _cells_lanes(trust, neighbour, disposition, base, concern_term, shift, impulse, run, run2,
+                 gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate):
+    """:func:`_cells` (fused, 8 columns) for the same block of :data:`LANES` consecutive
+    spans of citizens at once: the flat arrays start at the first span's block, and the
+    lane's block is :data:`SPAN_CELLS` cells further on per lane; its scratch rows and running
+    sums are a block (and a row) further on per lane. Each span's sums still add its
+    citizens in order, but the spans' chains of additions are independent, so they overlap."""
+    zero, one = np.float32(0), np.float32(1)
+    for j in range(BLOCK * 8):
+        for lane in range(LANES):  # a constant count: unrolled
+            t, s, r = j + lane * SPAN_CELLS, j + lane * BLOCK * 8, j + lane * (BLOCK * 8 + 8)
+            x = trust[t]
+            lasting = disposition[t]
+            target = min(max(lasting + base[j] + concern_term[s] + shift[s], zero), one)
+            dx = (asymmetric(impulse[s], x, gain, loss_aversion) + drift * (target - x)
+                  + pull(x, neighbour[t], bound, rate))
+            y = min(max(x + dx, zero), one)
+            trust[t] = y
+            short = target - y - memory_threshold
+            marked = lasting - memory_rate * short  # a large betrayal: lasting trust follows
+            disposition[t] = marked if short > zero else lasting
+            run[r + 8] = run[r] + y
+            run2[r + 8] = run2[r] + y * y
