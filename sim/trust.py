@@ -23,6 +23,9 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from sim import control, mandates, sharing
 from sim.citizens import Citizens
@@ -472,13 +475,58 @@ def _sparse_terms(out, values, route, sign, start, listed, count, row_of, prog_o
     first, eight = np.uint64(start), np.uint64(8)  # unsigned: no wrap-around checks
     for e in range(count):
         b, p = row_of[listed[e]], prog_of[listed[e]]
-        v, row, r = values[first + b, p], b * eight, route[p]
-        if sign < 0:
-            for k in range(8):
-                out[row + np.uint64(k)] -= v * r[k]
+        _add_row8(out, b * eight, route, p, values[first + b, p], sign < 0)
+
+
+@intrinsic
+def _add_row8(typingctx, out, at, route, p, v, subtract):
+    """``out[at:at + 8] += v * route[p, :8]`` (``-=`` if ``subtract``), all float32: a
+    product and a sum per cell, the same operations as cell by cell. With a C-contiguous
+    ``route``, one vector of 8 cells: the compiler, not knowing that ``out`` and ``route``
+    never overlap, kept a loop's loads and stores in turn, 8 scalar updates per value
+    (about 0.35 ns per trust cell of the stress world's update). ``out`` must hold its cells
+    one after another (the update's scratch rows do)."""
+    f32 = types.float32
+    if not (isinstance(out, types.Array) and isinstance(route, types.Array) and out.ndim == 1
+            and route.ndim == 2 and out.dtype == route.dtype == v == f32):
+        return None  # float32 only, as the update computes
+
+    def codegen(context, builder, signature, args):
+        out_t, at_t, route_t, p_t, _, sub_t = signature.args
+        out_a = context.make_array(out_t)(context, builder, args[0])
+        route_a = context.make_array(route_t)(context, builder, args[2])
+        at_i = context.cast(builder, args[1], at_t, types.intp)
+        p_i = context.cast(builder, args[3], p_t, types.intp)
+        v32 = args[4]
+        sub = context.cast(builder, args[5], sub_t, types.boolean)
+        dst = cgutils.get_item_pointer(context, builder, out_t, out_a, [at_i], wraparound=False)
+        if route_t.layout == "C":
+            vec = ir.VectorType(ir.FloatType(), 8)
+            src = cgutils.get_item_pointer(context, builder, route_t, route_a,
+                                           [p_i, ir.Constant(ir.IntType(64), 0)],
+                                           wraparound=False)
+            row = builder.load(builder.bitcast(dst, vec.as_pointer()), align=4)
+            r = builder.load(builder.bitcast(src, vec.as_pointer()), align=4)
+            splat = builder.shuffle_vector(
+                builder.insert_element(ir.Constant(vec, ir.Undefined), v32,
+                                       ir.Constant(ir.IntType(32), 0)),
+                ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), 8),
+                                                            [0] * 8))
+            term = builder.fmul(splat, r)
+            new = builder.select(sub, builder.fsub(row, term), builder.fadd(row, term))
+            builder.store(new, builder.bitcast(dst, vec.as_pointer()), align=4)
         else:
             for k in range(8):
-                out[row + np.uint64(k)] += v * r[k]
+                kk = ir.Constant(ir.IntType(64), k)
+                cell = builder.gep(dst, [kk])
+                src = cgutils.get_item_pointer(context, builder, route_t, route_a, [p_i, kk],
+                                               wraparound=False)
+                x, term = builder.load(cell), builder.fmul(v32, builder.load(src))
+                builder.store(builder.select(sub, builder.fsub(x, term),
+                                             builder.fadd(x, term)), cell)
+        return context.get_dummy_value()
+
+    return types.void(out, at, route, p, v, subtract), codegen
 
 
 @nb.njit(cache=True, inline="always")
