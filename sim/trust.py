@@ -530,32 +530,40 @@ def _add_row8(typingctx, out, at, route, p, v, subtract):
 
 
 @nb.njit(cache=True, inline="always")
+def _cell(x, lasting, base, concern_term, shift, impulse, partner, gain, loss_aversion, drift,
+          memory_threshold, memory_rate, bound, rate):
+    """One trust cell's week: its new trust and its disposition, both float64 (from ``pull``),
+    for the caller to store as float32. target = clip(disposition + base_k + concern_i *
+    per_concern_k + shift, 0, 1); trust moves by the asymmetric response to the impulse, the
+    drift toward the target and the pull toward the partner, and is clipped to [0, 1]. The
+    disposition keeps its value unless the new trust ends more than ``memory_threshold`` below
+    the target (a select, not a branch)."""
+    zero, one = np.float32(0), np.float32(1)
+    target = min(max(lasting + base + concern_term + shift, zero), one)
+    dx = (asymmetric(impulse, x, gain, loss_aversion) + drift * (target - x)
+          + pull(x, partner, bound, rate))
+    y = min(max(x + dx, zero), one)
+    short = target - y - memory_threshold
+    marked = lasting - memory_rate * short  # a large betrayal: lasting trust follows
+    return y, (marked if short > zero else lasting)
+
+
+@nb.njit(cache=True, inline="always")
 def _cells(trust, neighbour, disposition, base, concern_term, shift, impulse, run, run2, new,
            n_cols, fused, gain, loss_aversion, drift, memory_threshold, memory_rate, bound, rate):
     """Update a block's trust cells (flat, in place). With ``fused``, add each new value
     (float64) to the float32 running sums ``run`` and sums of squares ``run2`` of its column:
     cell ``j`` adds to the sums in ``j`` and writes them to ``j + n_cols``, so ``run[:n_cols]``
     holds the sums before the block and the row after its last cell the sums after it;
-    otherwise write each new value to ``new``.
-
-    For a cell of citizen i and column k: target = clip(disposition + base_k + concern_i *
-    per_concern_k + shift, 0, 1); trust moves by the asymmetric response to the impulse, the
-    drift toward the target and the pull toward the partner, and is clipped to [0, 1]. The
-    disposition keeps its value unless the new trust ends more than ``memory_threshold`` below
-    the target (a select, not a branch: a store of the old value changes nothing).
+    otherwise write each new value to ``new``. Each cell as :func:`_cell`; a store of the old
+    disposition changes nothing.
     """
-    zero, one = np.float32(0), np.float32(1)
     for j in range(trust.shape[0]):
-        x = trust[j]
-        lasting = disposition[j]
-        target = min(max(lasting + base[j] + concern_term[j] + shift[j], zero), one)
-        dx = (asymmetric(impulse[j], x, gain, loss_aversion) + drift * (target - x)
-              + pull(x, neighbour[j], bound, rate))
-        y = min(max(x + dx, zero), one)
+        y, lasting = _cell(trust[j], disposition[j], base[j], concern_term[j], shift[j],
+                           impulse[j], neighbour[j], gain, loss_aversion, drift,
+                           memory_threshold, memory_rate, bound, rate)
         trust[j] = y
-        short = target - y - memory_threshold
-        marked = lasting - memory_rate * short  # a large betrayal: lasting trust follows
-        disposition[j] = marked if short > zero else lasting
+        disposition[j] = lasting
         if fused:  # the float32 sums, in citizen order per column
             run[j + n_cols] = run[j] + y
             run2[j + n_cols] = run2[j] + y * y
@@ -571,19 +579,13 @@ def _cells_lanes(trust, neighbour, disposition, base, concern_term, shift, impul
     lane's block is :data:`SPAN_CELLS` cells further on per lane; its scratch rows and running
     sums are a block (and a row) further on per lane. Each span's sums still add its
     citizens in order, but the spans' chains of additions are independent, so they overlap."""
-    zero, one = np.float32(0), np.float32(1)
     for j in range(BLOCK * 8):
         for lane in range(LANES):  # a constant count: unrolled
             t, s, r = j + lane * SPAN_CELLS, j + lane * BLOCK * 8, j + lane * (BLOCK * 8 + 8)
-            x = trust[t]
-            lasting = disposition[t]
-            target = min(max(lasting + base[j] + concern_term[s] + shift[s], zero), one)
-            dx = (asymmetric(impulse[s], x, gain, loss_aversion) + drift * (target - x)
-                  + pull(x, neighbour[t], bound, rate))
-            y = min(max(x + dx, zero), one)
+            y, lasting = _cell(trust[t], disposition[t], base[j], concern_term[s], shift[s],
+                               impulse[s], neighbour[t], gain, loss_aversion, drift,
+                               memory_threshold, memory_rate, bound, rate)
             trust[t] = y
-            short = target - y - memory_threshold
-            marked = lasting - memory_rate * short  # a large betrayal: lasting trust follows
-            disposition[t] = marked if short > zero else lasting
+            disposition[t] = lasting
             run[r + 8] = run[r] + y
             run2[r + 8] = run2[r] + y * y
