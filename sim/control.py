@@ -32,7 +32,7 @@ from scipy.optimize import brentq
 
 from sim import population, sharing
 from sim.citizens import Citizens
-from sim.parallel import SERIAL, InOrder, Pool
+from sim.parallel import SERIAL, InOrder, Pool, copy_into
 from sim.params import TrustParams
 from sim.population import cell_of
 from sim.programmes import (
@@ -207,7 +207,8 @@ class ControlPlan:
 
 
 def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segments: int,
-         culture: np.ndarray | None = None, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
+         culture: np.ndarray | None = None, pool: Pool = SERIAL,
+         previous: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One week of consent choices, then salience and attention fade; then each citizen's
     grievances are brought up to date with the choices made (read by next week's trust step).
 
@@ -215,14 +216,18 @@ def step(plan: ControlPlan, citizens: Citizens, streams: Streams, t: int, n_segm
     number of citizens whose utility favours sharing, by programme (their stated willingness).
     Chunks of citizens decide on ``pool`` (sim.parallel), each with its own span of the draws
     (sim.streams.Streams.bits_span), reading others' choices only from the copy made at the
-    start.
+    start, into ``previous`` (a buffer of the choices' shape kept between weeks; None: a new
+    one, as when it has another shape), on the pool.
     """
     c = citizens
     prompt = deadline_prompt(plan.programmes, t, plan.deadline_lead).astype(np.float32)
-    previous = c.choice.copy()
+    if previous is None or previous.shape != c.choice.shape:
+        previous = np.empty_like(c.choice)
+    previous = copy_into(pool, c.choice, previous)
     act = plan.act
     dynamic = plan.dynamic
-    previous_refused = c.refused.copy() if dynamic else c.refused
+    previous_refused = (copy_into(pool, c.refused, np.empty_like(c.refused)) if dynamic
+                        else c.refused)
     if dynamic:  # by purpose; decide then only fades and counts them
         act = np.where(plan.regime == _DYNAMIC, np.float32(0), plan.act)
     ranges = pool.ranges(c.n)

@@ -239,6 +239,9 @@ class TrustModel(mesa.Model):
         # the partners' trust rows, allocated once set-up's temporaries are gone
         self._neighbour = aligned_full(self.citizens.trust.shape, 0.0, np.float32,
                                        pool=self.pool)
+        # the choices as they were at the start of a week's consent step (sim.control.step)
+        self._previous_choice = aligned_full(self.citizens.choice.shape, 0, np.int8,
+                                             pool=self.pool)
         self._trust_start = trust_start()
         self.datacollector = Collector(
             self.results, lambda name: partial(_latest, name=name),
@@ -261,12 +264,12 @@ class TrustModel(mesa.Model):
         """
         width = {"citizen": 1, "trust": n_cols, "programme": n_programmes}
         state = sum(np.dtype(v.dtype).itemsize * width[v.axis] for v in STATE)
-        buffers = 4 * n_cols  # the partners' trust rows
+        buffers = 4 * n_cols + n_programmes  # the partners' trust rows, last week's choices
         network = 5 + 4  # sim.network.Ties: five int8 counts, one int32 long-range partner
-        # the largest of what comes and goes: a week's copies of the choices (and refusals,
-        # under dynamic consent), set-up's scratch (the constant fit's float64 shares and
-        # utilities; building the network: a permutation, int64 then int32, and the pairs)
-        transient = max(2 * n_programmes, 16) + 2
+        # the largest of what comes and goes: a week's copy of the refusals (under dynamic
+        # consent), set-up's scratch (the constant fit's float64 shares and utilities; building
+        # the network: a permutation, int64 then int32, and the pairs)
+        transient = max(n_programmes, 16) + 2
         agents = 700 if citizen_agents else 0  # a registered Mesa agent (Mesa 3.3: ~650 B)
         return state + buffers + network + transient + agents
 
@@ -288,7 +291,8 @@ class TrustModel(mesa.Model):
         self._trust_ratio = np.divide(trust_sum / c.n, self._trust_start,
                                       out=np.ones_like(trust_sum), where=self._trust_start > 0)
         out_by_segment, willing = control.step(plans.control, c, self.streams, t,
-                                               len(self.segments), self.culture, self.pool)
+                                               len(self.segments), self.culture, self.pool,
+                                               self._previous_choice)
         self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
                      worth)
         self.datacollector.collect(self)

@@ -138,5 +138,16 @@ class InOrder:
             self._done[k].set()
 
 
+def copy_into(pool: Pool, src: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[:] = src`` row range by row range on ``pool``: a week's copy of a large array (the
+    choices a step reads others' from) is otherwise one serial pass while the other thread
+    waits."""
+    def chunk(k: int, start: int, stop: int) -> None:
+        out[start:stop] = src[start:stop]
+
+    pool.run(chunk, pool.ranges(len(src)))
+    return out
+
+
 #: The pool of a run on one thread (the default everywhere).
 SERIAL = Pool(1)
