@@ -125,6 +125,8 @@ class Collector(mesa.DataCollector):
 
     def collect(self, model: Any) -> None:
         self._rows.append(self._results.last)
+        if hasattr(self, "_collection_steps"):  # Mesa 3.5 notes when each collection was made
+            self._collection_steps.append(model.time)  # (its batch_run reads rows by it)
         reporters, self.model_reporters = self.model_reporters, {}
         try:  # Mesa collects the agent reporters, if any
             super().collect(model)
