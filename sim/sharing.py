@@ -149,6 +149,12 @@ class SharingPlan:
         """Whether any programme is under dynamic consent (the kernels then read refusals)."""
         return bool((self.regime == _DYNAMIC).any())
 
+    @cached_property
+    def plain(self) -> np.ndarray:
+        """Per programme: no dynamic consent and a catchment of everyone, so the kernels take
+        their branch-free column loop for it."""
+        return (self.regime != _DYNAMIC) & (self.subject_share >= 1.0) & self.member.all(axis=1)
+
 
 def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
          culture: np.ndarray | None = None, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +175,6 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
     refused = c.refused if plan.dynamic else None
     consent, refuse = scaled_flows(plan, culture)
     codes = population.codes(c)
-    plain = (plan.regime != _DYNAMIC) & (plan.subject_share >= 1.0) & plan.member.all(axis=1)
     ranges = pool.ranges(c.n)
     order = InOrder(len(ranges))
 
@@ -182,7 +187,7 @@ def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
               plan.regime, plan.uses, consent, refuse, plan.service_weight,
               plan.expectation_rate, c.benefit[rows], c.gap[rows],
               *(code[rows] for code in codes), plan.member, plan.subject_share,
-              plan.subject_key, plain, start, out, segment_flow, fused)
+              plan.subject_key, plan.plain, start, out, segment_flow, fused)
         if not fused:
             with order.turn(k):
                 add_flows(c.segment[rows], out, segment_flow)
