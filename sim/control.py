@@ -32,6 +32,7 @@ from scipy.optimize import brentq
 
 from sim import population, sharing
 from sim.citizens import Citizens
+from sim.intrinsics import at_most_word, equal_word, trailing_zeros
 from sim.parallel import SERIAL, InOrder, Pool, copy_into
 from sim.params import TrustParams
 from sim.population import cell_of
@@ -70,11 +71,6 @@ FADE_SPAN = 256
 
 _NONE, _OPT_OUT, _OPT_IN, _DYNAMIC = (int(r) for r in Regime)
 
-#: A de Bruijn sequence and its table: the top six bits of ``(1 << k) * _DE_BRUIJN`` (modulo
-#: 2**64) are distinct for k = 0..63, so they look up k (:func:`_lowest_bit`).
-_DE_BRUIJN = 0x03F79D71B4CA8B09
-_BIT_OF = np.zeros(64, np.int64)
-_BIT_OF[[((1 << k) * _DE_BRUIJN) % 2**64 >> 58 for k in range(64)]] = np.arange(64)
 _DEFAULT, _OUT, _IN = (int(c) for c in Choice)
 
 
@@ -615,12 +611,12 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
             aware_b = aware[start:stop, p]
             count = 0  # list who acts: the bits of who draws below act, then who is aware
             for lead in range(0, m, 64):
-                if m - lead >= 64:  # a trip count the compiler knows vectorises
-                    word = _at_most_64(hashed[lead:lead + 64], np.uint32(limit))
+                if m - lead >= 64:  # one vector compare (sim.intrinsics)
+                    word = at_most_word(hashed, lead, np.uint32(limit))
                 else:
                     word = _at_most(hashed[lead:m], np.uint32(limit))
                 while word != 0:
-                    j = lead + _lowest_bit(word)
+                    j = lead + trailing_zeros(word)
                     word &= word - np.uint64(1)
                     acting[count] = j
                     count += aware_b[j] != 0
@@ -679,12 +675,12 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
         cells = m * n_prog
         for lead in range(0, cells, 64):
             if cells - lead >= 64:
-                word = _equal_64(choice_s[lead:lead + 64], _OUT)
+                word = equal_word(choice_s, lead, _OUT)
             else:
                 word = _equal(choice_s[lead:cells], _OUT)
             word &= with_choice[lead % n_prog]
             while word != 0:
-                j = (lead + _lowest_bit(word)) // n_prog
+                j = (lead + trailing_zeros(word)) // n_prog
                 word &= word - np.uint64(1)
                 if out[j] == 0:
                     out[j] = 1
@@ -747,17 +743,9 @@ def _hash_block(draw, k, out):
 
 
 @nb.njit(cache=True, inline="always")
-def _equal_64(values, value):
-    """Bit k set where ``values[k] == value``, for 64 values (a vectorised or)."""
-    word = np.uint64(0)
-    for k in range(64):
-        word |= np.uint64(values[k] == value) << np.uint64(k)
-    return word
-
-
-@nb.njit(cache=True, inline="always")
 def _equal(values, value):
-    """:func:`_equal_64` of up to 64 values."""
+    """Bit k set where ``values[k] == value``, for fewer than 64 values (the end of the
+    population; whole words: sim.intrinsics.equal_word)."""
     word = np.uint64(0)
     for k in range(values.shape[0]):
         word |= np.uint64(values[k] == value) << np.uint64(k)
@@ -765,24 +753,9 @@ def _equal(values, value):
 
 
 @nb.njit(cache=True, inline="always")
-def _lowest_bit(word):
-    """The index of the lowest set bit of a uint64 word that is not zero (int64)."""
-    lowest = word & (~word + np.uint64(1))
-    return _BIT_OF[(lowest * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]
-
-
-@nb.njit(cache=True, inline="always")
-def _at_most_64(values, limit):
-    """:func:`_at_most` of 64 values."""
-    word = np.uint64(0)
-    for k in range(64):
-        word |= np.uint64(values[k] <= limit) << np.uint64(k)
-    return word
-
-
-@nb.njit(cache=True, inline="always")
 def _at_most(values, limit):
-    """Bit k set where ``values[k] <= limit``, for up to 64 values (a vectorised or)."""
+    """Bit k set where ``values[k] <= limit``, for fewer than 64 values (the end of a block;
+    whole words: sim.intrinsics.at_most_word)."""
     word = np.uint64(0)
     for k in range(values.shape[0]):
         word |= np.uint64(values[k] <= limit) << np.uint64(k)

@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING
 
 import numba as nb
 import numpy as np
-from llvmlite import ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
 from sim.demography import (
     N_AGES,
@@ -32,6 +29,7 @@ from sim.demography import (
     region_shares,
     sex_shares,
 )
+from sim.intrinsics import add_row8
 from sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -127,7 +125,7 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
 
     Per block of citizens, simple loops (which vectorise) flag those opted out, programme by
     programme, and find each one's cell; then each citizen's row is added to its cell's sums
-    in citizen order, a row of 8 contiguous columns as one vector add (:func:`_add_row8`)."""
+    in citizen order, a row of 8 contiguous columns as one vector add (:func:`add_row8`)."""
     n, n_cols = trust.shape
     rows8 = n_cols == 8 and trust.strides[1] == trust.itemsize and trust_sum.strides[1] == 8
     out = np.empty(TALLY_BLOCK, np.int64)
@@ -148,41 +146,8 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
         for j in range(e - s):
             c = cells[j]
             if rows8:
-                _add_row8(trust_sum, c, trust, s + j)
+                add_row8(trust_sum, c, trust, s + j)
             else:  # no row view: a view per citizen costs two atomic counts
                 for k in range(n_cols):
                     trust_sum[c, k] += trust[s + j, k]
             out_count[c] += flags[j]
-
-
-@intrinsic
-def _add_row8(typingctx, total, c, x, i):
-    """``total[c, k] += x[i, k]`` for k in 0..7: the eight values (float32 widened, or
-    float64) added to float64 as one vector of eight: each lane the same IEEE add as one
-    column at a time, which numba's compiler would leave as eight scalar adds (it does not
-    combine straight-line code into vectors). Rows must be contiguous and ``c`` and ``i`` in
-    range: no checks."""
-    if not (isinstance(total, types.Array) and total.dtype == types.float64
-            and isinstance(x, types.Array) and x.dtype in (types.float32, types.float64)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        total_type, _, x_type, _ = signature.args
-        zero = ir.Constant(ir.IntType(64), 0)
-        total_array = context.make_array(total_type)(context, builder, args[0])
-        x_array = context.make_array(x_type)(context, builder, args[2])
-        total_at = cgutils.get_item_pointer(context, builder, total_type, total_array,
-                                            [args[1], zero], wraparound=False)
-        x_at = cgutils.get_item_pointer(context, builder, x_type, x_array, [args[3], zero],
-                                        wraparound=False)
-        doubles = ir.VectorType(ir.DoubleType(), 8)
-        total_at = builder.bitcast(total_at, doubles.as_pointer())
-        single = x_type.dtype == types.float32
-        x_at = builder.bitcast(x_at, ir.VectorType(ir.FloatType() if single else ir.DoubleType(),
-                                                   8).as_pointer())
-        row = builder.load(x_at, align=4 if single else 8)
-        row = builder.fpext(row, doubles) if single else row
-        builder.store(builder.fadd(builder.load(total_at, align=8), row), total_at, align=8)
-        return context.get_dummy_value()
-
-    return types.void(total, types.intp, x, types.intp), codegen

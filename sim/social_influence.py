@@ -13,9 +13,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
-from llvmlite import ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
+
+from sim.intrinsics import copy_row4, prefetch_row
 
 
 @nb.njit(cache=True, inline="always")
@@ -53,7 +52,7 @@ def gather(opinions, partner, out, first=0):
     A pass of its own: a simple loop keeps many cache misses in flight, which the long
     update loop cannot (measured: half the cost of gathering inside the update). Rows of four
     contiguous values (the model's trust rows as 64-bit words, sim.trust.step) are copied as
-    one vector (:func:`_copy_row4`), and the row wanted ``GATHER_AHEAD`` citizens later is
+    one vector (:func:`copy_row4`), and the row wanted ``GATHER_AHEAD`` citizens later is
     prefetched.
     """
     n, k = out.shape
@@ -64,8 +63,8 @@ def gather(opinions, partner, out, first=0):
         if rows4:
             if i + GATHER_AHEAD < n:
                 later = partner[i + GATHER_AHEAD]
-                _prefetch_row(opinions, later if later >= 0 else first + i + GATHER_AHEAD)
-            _copy_row4(out, i, opinions, j)
+                prefetch_row(opinions, later if later >= 0 else first + i + GATHER_AHEAD)
+            copy_row4(out, i, opinions, j)
         else:
             for c in range(k):
                 out[i, c] = opinions[j, c]
@@ -73,58 +72,6 @@ def gather(opinions, partner, out, first=0):
 
 #: How many citizens ahead :func:`gather` prefetches a partner's row.
 GATHER_AHEAD = 64
-
-
-@intrinsic
-def _copy_row4(typingctx, dst, i, src, j):
-    """``dst[i, :4] = src[j, :4]`` for rows of four contiguous numbers, as one vector load and
-    store of their bits (the same bytes). No checks of ranges or layout."""
-    if not (isinstance(dst, types.Array) and isinstance(src, types.Array)
-            and dst.dtype == src.dtype and isinstance(dst.dtype, types.Number)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        dst_type, _, src_type, _ = signature.args
-        zero = ir.Constant(ir.IntType(64), 0)
-        to = cgutils.get_item_pointer(context, builder, dst_type,
-                                      context.make_array(dst_type)(context, builder, args[0]),
-                                      [args[1], zero], wraparound=False)
-        at = cgutils.get_item_pointer(context, builder, src_type,
-                                      context.make_array(src_type)(context, builder, args[2]),
-                                      [args[3], zero], wraparound=False)
-        width = dst_type.dtype.bitwidth
-        words = ir.VectorType(ir.IntType(width), 4).as_pointer()
-        row = builder.load(builder.bitcast(at, words), align=width // 8)
-        builder.store(row, builder.bitcast(to, words), align=width // 8)
-        return context.get_dummy_value()
-
-    return types.void(dst, types.intp, src, types.intp), codegen
-
-
-@intrinsic
-def _prefetch_row(typingctx, a, i):
-    """A hint to fetch row ``i`` of ``a`` into the caches (no effect on any value)."""
-    if not isinstance(a, types.Array):
-        return None
-
-    def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        zero = ir.Constant(ir.IntType(64), 0)
-        at = cgutils.get_item_pointer(context, builder, array_type,
-                                      context.make_array(array_type)(context, builder, args[0]),
-                                      [args[1]] + [zero] * (array_type.ndim - 1),
-                                      wraparound=False)
-        byte_ptr = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        prefetch = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
-            "llvm.prefetch.p0i8")
-        # read, keep in all cache levels, data
-        builder.call(prefetch, [builder.bitcast(at, byte_ptr), ir.Constant(i32, 0),
-                                ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return types.void(a, types.intp), codegen
 
 
 @nb.njit(cache=True)

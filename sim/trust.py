@@ -23,12 +23,10 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
-from llvmlite import ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
 from sim import control, mandates, sharing
 from sim.citizens import Citizens
+from sim.intrinsics import add_scaled_row8, nonzero_word, trailing_zeros
 from sim.network import Ties, pick_partners
 from sim.parallel import SERIAL, SUM_SPAN, Pool
 from sim.params import TrustParams
@@ -329,7 +327,6 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
     new = np.empty(0 if fused else cells, np.float64)
     for j in range(cells):
         base_cell[j] = base[j % n_cols]
-    listed = np.empty((2, BLOCK * n_prog), np.uint64)  # values not zero: b * n_prog + p
     row_of = (np.arange(BLOCK * n_prog) // max(n_prog, 1)).astype(np.uint64)
     prog_of = (np.arange(BLOCK * n_prog) % max(n_prog, 1)).astype(np.uint64)
     flat_trust = trust.reshape(n * n_cols)
@@ -344,7 +341,7 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
                 _first_pass8(impulse[at:at + cells], shift[at:at + cells],
                              concern_term[at:at + cells], experience_route, gap, concern,
                              per_concern, salience, grievance, spill, grievance_route,
-                             start + lane * SUM_SPAN, BLOCK, listed, row_of, prog_of)
+                             start + lane * SUM_SPAN, BLOCK, row_of, prog_of)
             first = start * n_cols
             stop = first + (LANES - 1) * SPAN_CELLS + cells
             _cells_lanes(flat_trust[first:stop], flat_neighbour[first:stop],
@@ -366,7 +363,7 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
         if fused:
             _first_pass8(impulse, shift, concern_term, experience_route, gap, concern,
                          per_concern, salience, grievance, spill, grievance_route, start, rows,
-                         listed, row_of, prog_of)
+                         row_of, prog_of)
         for b in range(0 if fused else rows):
             i = start + b
             g, c, row = gap[i], concern[i], b * n_cols
@@ -408,46 +405,25 @@ def _blocks(n_cols, fused, trust, neighbour, disposition, concern, salience, gri
 
 @nb.njit(cache=True, inline="always")
 def _first_pass8(impulse, shift, concern_term, experience_route, gap, concern, per_concern,
-                 salience, grievance, spill, grievance_route, start, rows, listed, row_of,
-                 prog_of):
+                 salience, grievance, spill, grievance_route, start, rows, row_of, prog_of):
     """The first pass for rows of 8 columns: :func:`_terms8`, then the programmes' terms."""
-    n_salient, n_aggrieved = _terms8(
-        impulse, shift, concern_term, experience_route, gap, concern, per_concern,
-        salience, grievance, start, rows, listed)
-    _sparse_terms(impulse, salience, spill, -1, start, listed[0], n_salient, row_of, prog_of)
-    _sparse_terms(shift, grievance, grievance_route, 1, start, listed[1], n_aggrieved, row_of,
-                  prog_of)
+    _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern, start,
+            rows)
+    _sparse_terms(impulse, salience, spill, -1, start, rows, row_of, prog_of)
+    _sparse_terms(shift, grievance, grievance_route, 1, start, rows, row_of, prog_of)
 
 
 @nb.njit(cache=True, inline="always")
-def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern, salience,
-            grievance, start, rows, listed):
+def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_concern, start,
+            rows):
     """The first pass of :func:`update` for rows of 8 columns, before the programmes' terms
     (:func:`_sparse_terms`): each cell's impulse from the benefit gap, a zero shift and the
-    concern term, a row of constants at a time. Lists the block's salience and grievance
-    values that are not zero (``b * n_prog + p`` for row b and programme p, in ``listed``) in
-    citizen order and programme order within a citizen, without a branch: which values are
-    zero follows no pattern a branch predictor could learn, and a mispredicted branch per
-    value cost more than the rest of the pass. The listing is a loop of its own over the
-    block's values as one flat run of 32-bit words (a value is zero, +0 or -0, when its bits
-    but the sign are): an integer test instead of a float compare, and no inner loop over
-    the programmes, made it about 0.25 ns per cell faster. Returns how many of each it
-    listed."""
+    concern term, a row of constants at a time (the loop vectorises over citizens)."""
     zero = np.float32(0)
     e = experience_route
     e0, e1, e2, e3, e4, e5, e6, e7 = e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]
     c0, c1, c2, c3 = per_concern[0], per_concern[1], per_concern[2], per_concern[3]
     c4, c5, c6, c7 = per_concern[4], per_concern[5], per_concern[6], per_concern[7]
-    n_prog = salience.shape[1]
-    n_salient = n_aggrieved = np.uint64(0)  # unsigned counters: no index wrap-around checks
-    bits_s = salience.reshape(salience.shape[0] * n_prog).view(np.uint32)
-    bits_g = grievance.reshape(grievance.shape[0] * n_prog).view(np.uint32)
-    at, no_sign = start * n_prog, np.uint32(1)  # shifting out the sign bit
-    for u in range(rows * n_prog):  # list the values not zero, without a branch
-        f = np.uint64(u)  # f = b * n_prog + p
-        listed[0, n_salient] = listed[1, n_aggrieved] = f
-        n_salient += np.uint64((bits_s[at + u] << no_sign) != 0)
-        n_aggrieved += np.uint64((bits_g[at + u] << no_sign) != 0)
     for b in range(rows):
         i = start + b
         g, c = gap[i], concern[i]
@@ -462,71 +438,36 @@ def _terms8(impulse, shift, concern_term, experience_route, gap, concern, per_co
         concern_term[row + 2], concern_term[row + 3] = c * c2, c * c3
         concern_term[row + 4], concern_term[row + 5] = c * c4, c * c5
         concern_term[row + 6], concern_term[row + 7] = c * c6, c * c7
-    return n_salient, n_aggrieved
 
 
 @nb.njit(cache=True, inline="always")
-def _sparse_terms(out, values, route, sign, start, listed, count, row_of, prog_of):
+def _sparse_terms(out, values, route, sign, start, rows, row_of, prog_of):
     """Add ``value * route[p]`` to the row of 8 cells of ``out`` (subtract it if ``sign`` is
-    negative) for each of the ``count`` values ``listed`` (each the block's row b, from
-    citizen ``start`` of ``values``, and programme p as ``b * n_prog + p``, which ``row_of``
-    and ``prog_of`` take apart), in the order listed: citizen order, and programme order
-    within a citizen, as the general pass adds them."""
-    first, eight = np.uint64(start), np.uint64(8)  # unsigned: no wrap-around checks
-    for e in range(count):
-        b, p = row_of[listed[e]], prog_of[listed[e]]
-        _add_row8(out, b * eight, route, p, values[first + b, p], sign < 0)
-
-
-@intrinsic
-def _add_row8(typingctx, out, at, route, p, v, subtract):
-    """``out[at:at + 8] += v * route[p, :8]`` (``-=`` if ``subtract``), all float32: a
-    product and a sum per cell, the same operations as cell by cell. With a C-contiguous
-    ``route``, one vector of 8 cells: the compiler, not knowing that ``out`` and ``route``
-    never overlap, kept a loop's loads and stores in turn, 8 scalar updates per value
-    (about 0.35 ns per trust cell of the stress world's update). ``out`` must hold its cells
-    one after another (the update's scratch rows do)."""
-    f32 = types.float32
-    if not (isinstance(out, types.Array) and isinstance(route, types.Array) and out.ndim == 1
-            and route.ndim == 2 and out.dtype == route.dtype == v == f32):
-        return None  # float32 only, as the update computes
-
-    def codegen(context, builder, signature, args):
-        out_t, at_t, route_t, p_t, _, sub_t = signature.args
-        out_a = context.make_array(out_t)(context, builder, args[0])
-        route_a = context.make_array(route_t)(context, builder, args[2])
-        at_i = context.cast(builder, args[1], at_t, types.intp)
-        p_i = context.cast(builder, args[3], p_t, types.intp)
-        v32 = args[4]
-        sub = context.cast(builder, args[5], sub_t, types.boolean)
-        dst = cgutils.get_item_pointer(context, builder, out_t, out_a, [at_i], wraparound=False)
-        if route_t.layout == "C":
-            vec = ir.VectorType(ir.FloatType(), 8)
-            src = cgutils.get_item_pointer(context, builder, route_t, route_a,
-                                           [p_i, ir.Constant(ir.IntType(64), 0)],
-                                           wraparound=False)
-            row = builder.load(builder.bitcast(dst, vec.as_pointer()), align=4)
-            r = builder.load(builder.bitcast(src, vec.as_pointer()), align=4)
-            splat = builder.shuffle_vector(
-                builder.insert_element(ir.Constant(vec, ir.Undefined), v32,
-                                       ir.Constant(ir.IntType(32), 0)),
-                ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), 8),
-                                                            [0] * 8))
-            term = builder.fmul(splat, r)
-            new = builder.select(sub, builder.fsub(row, term), builder.fadd(row, term))
-            builder.store(new, builder.bitcast(dst, vec.as_pointer()), align=4)
-        else:
-            for k in range(8):
-                kk = ir.Constant(ir.IntType(64), k)
-                cell = builder.gep(dst, [kk])
-                src = cgutils.get_item_pointer(context, builder, route_t, route_a, [p_i, kk],
-                                               wraparound=False)
-                x, term = builder.load(cell), builder.fmul(v32, builder.load(src))
-                builder.store(builder.select(sub, builder.fsub(x, term),
-                                             builder.fadd(x, term)), cell)
-        return context.get_dummy_value()
-
-    return types.void(out, at, route, p, v, subtract), codegen
+    negative) for each value of ``values`` not zero (of either sign) in rows ``start`` to
+    ``start + rows``, in citizen order and programme order within a citizen, as the general
+    pass adds them. Few values are not zero (salience fades to exactly zero; few citizens hold
+    a grievance) and which follows no pattern a branch could learn, so the block's values are
+    read as bit words of 64 flags (:func:`sim.intrinsics.nonzero_word`: one vector compare
+    each) and only the set bits are visited, lowest first; value ``u`` of the block is row
+    ``row_of[u]``, programme ``prog_of[u]``. About 0.45 ns per trust cell faster than a
+    branch-free listing of every value (Intel Xeon, default world)."""
+    n_prog = values.shape[1]
+    bits = values.reshape(values.shape[0] * n_prog).view(np.uint32)
+    first, eight, one = np.uint64(start), np.uint64(8), np.uint64(1)
+    at, count = start * n_prog, rows * n_prog
+    whole = count - count % 64
+    for lead in range(0, count, 64):
+        if lead < whole:
+            word = nonzero_word(bits, at + lead)
+        else:  # the last rows of the population: fewer than 64 values left
+            word = np.uint64(0)
+            for k in range(count - lead):
+                word |= np.uint64((bits[at + lead + k] << np.uint32(1)) != 0) << np.uint64(k)
+        while word != 0:
+            u = lead + trailing_zeros(word)
+            word &= word - one
+            b, p = row_of[u], prog_of[u]
+            add_scaled_row8(out, b * eight, route, p, values[first + b, p], sign < 0)
 
 
 @nb.njit(cache=True, inline="always")
