@@ -463,7 +463,8 @@ def _sparse_terms(out, values, route, sign, start, rows, row_of, prog_of):
         else:  # the last rows of the population: fewer than 64 values left
             word = np.uint64(0)
             for k in range(count - lead):
-                word |= np.uint64((bits[at + lead + k] << np.uint32(1)) != 0) << np.uint64(k)
+                magnitude = np.uint32(bits[at + lead + k] << np.uint32(1))  # 32 bits: no sign
+                word |= np.uint64(magnitude != 0) << np.uint64(k)
         while word != 0:
             u = lead + trailing_zeros(word)
             word &= word - one
