@@ -345,8 +345,36 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
 def add_flows(segment, flow_b, segment_flow):
     """Add each citizen's flows (``flow_b[p, i]``) to ``segment_flow[segment[i], p]``, in
     citizen order. A citizen outside a catchment adds 0.0, which leaves the sum (of flows, never
-    negative, so never -0.0) as it was."""
+    negative, so never -0.0) as it was.
+
+    The sums must run in citizen order, so on several threads this is the sharing step's
+    serial part. For up to 8 programmes the count is made a constant the compiler sees
+    (:func:`_add_each` inlined once per count), so the loop over a citizen's programmes is
+    unrolled: about a third faster (Intel Xeon), the same additions in the same order."""
     n_prog = flow_b.shape[0]
+    if n_prog == 1:
+        _add_each(segment, flow_b, segment_flow, 1)
+    elif n_prog == 2:
+        _add_each(segment, flow_b, segment_flow, 2)
+    elif n_prog == 3:
+        _add_each(segment, flow_b, segment_flow, 3)
+    elif n_prog == 4:
+        _add_each(segment, flow_b, segment_flow, 4)
+    elif n_prog == 5:
+        _add_each(segment, flow_b, segment_flow, 5)
+    elif n_prog == 6:
+        _add_each(segment, flow_b, segment_flow, 6)
+    elif n_prog == 7:
+        _add_each(segment, flow_b, segment_flow, 7)
+    elif n_prog == 8:
+        _add_each(segment, flow_b, segment_flow, 8)
+    else:
+        _add_each(segment, flow_b, segment_flow, n_prog)
+
+
+@nb.njit(cache=True, inline="always")
+def _add_each(segment, flow_b, segment_flow, n_prog):
+    """:func:`add_flows` for ``n_prog`` programmes."""
     for i in range(segment.shape[0]):
         s = segment[i]
         for p in range(n_prog):
