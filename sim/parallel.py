@@ -46,6 +46,8 @@ def chunks(n: int, cuts: Sequence[int] | np.ndarray | None = None, size: int = C
     (or ``n``) and at least ``size`` long where the cuts allow; ``cuts`` None: every multiple
     of :data:`SUM_SPAN`. Depends on ``n``, ``cuts`` and ``size`` only."""
     if cuts is None:
+        if size % SUM_SPAN == 0:  # every multiple of SUM_SPAN a cut: chunks of exactly ``size``
+            return [(start, min(start + size, n)) for start in range(0, n, size)] or [(0, n)]
         cuts = range(SUM_SPAN, n, SUM_SPAN)
     out, start = [], 0
     for cut in cuts:

@@ -50,6 +50,10 @@ def test_chunks_are_fixed_by_the_population_alone() -> None:
                                                         (9_000, 10_000)]
     assert parallel.Pool(2, 2_048).ranges(10_000) == ranges
     assert parallel.Pool(1).ranges(10_000) == [(0, 10_000)]
+    for n, size in itertools.product([0, 1, 1_023, 1_024, 5_000, 8_192, 70_001, 131_072],
+                                     [1_024, 2_048, 65_536]):  # the default cuts' shortcut
+        every_span = list(range(parallel.SUM_SPAN, n, parallel.SUM_SPAN))
+        assert parallel.chunks(n, size=size) == parallel.chunks(n, every_span, size)
     with pytest.raises(ValueError, match="threads"):
         parallel.Pool(0)
 
