@@ -75,7 +75,7 @@ def add_scaled_row8(typingctx, out, at, route, p, v, subtract):
     ``route``, one vector of 8 cells: the compiler, not knowing that ``out`` and ``route``
     never overlap, kept a loop's loads and stores in turn, 8 scalar updates per value
     (about 0.35 ns per trust cell of the stress world's update). ``out`` must hold its cells
-    one after another (the update's scratch rows do)."""
+    one after another (sim.trust's scratch rows do)."""
     f32 = types.float32
     if not (isinstance(out, types.Array) and isinstance(route, types.Array) and out.ndim == 1
             and route.ndim == 2 and out.dtype == route.dtype == v == f32):
@@ -152,7 +152,7 @@ def add_row8(typingctx, total, c, x, i):
     return types.void(total, types.intp, x, types.intp), codegen
 
 
-def _word_of(bits_type, compare):
+def _word_of(compare):
     """The codegen of a bit word of 64 flags: bit k set where ``compare`` holds for value
     ``at + k`` of a 1-d array (one vector load and compare; a loop of ``word |= flag << k``
     compiles to a long chain of shifts). ``compare(builder, lanes, operand)`` returns the 64
@@ -182,6 +182,7 @@ def _word_of(bits_type, compare):
 
 
 def _unsigned_array(a):
+    """Whether ``a`` is typed as a 1-d array of unsigned integers."""
     return (isinstance(a, types.Array) and a.ndim == 1 and isinstance(a.dtype, types.Integer)
             and not a.dtype.signed)
 
@@ -198,13 +199,13 @@ def nonzero_word(typingctx, bits, at):
         magnitude = builder.shl(values, ir.Constant(lanes, [1] * 64))  # the sign shifted out
         return builder.icmp_unsigned("!=", magnitude, ir.Constant(lanes, [0] * 64))
 
-    return types.uint64(bits, at), _word_of(bits, compare)
+    return types.uint64(bits, at), _word_of(compare)
 
 
 @intrinsic
 def equal_word(typingctx, values, at, value):
-    """Bit k set where ``values[at + k] == value`` (integers), for k in 0..63. The 64 values
-    must be in range."""
+    """Bit k set where ``values[at + k] == value`` (integers; ``value`` within the array's
+    type), for k in 0..63. The 64 values must be in range."""
     if not (isinstance(values, types.Array) and values.ndim == 1
             and isinstance(values.dtype, types.Integer) and isinstance(value, types.Integer)):
         return None
@@ -212,7 +213,7 @@ def equal_word(typingctx, values, at, value):
     def compare(builder, lanes, operand):
         return builder.icmp_unsigned("==", lanes, operand)
 
-    return types.uint64(values, at, value), _word_of(values, compare)
+    return types.uint64(values, at, value), _word_of(compare)
 
 
 @intrinsic
@@ -225,7 +226,7 @@ def at_most_word(typingctx, values, at, limit):
     def compare(builder, lanes, operand):
         return builder.icmp_unsigned("<=", lanes, operand)
 
-    return types.uint64(values, at, limit), _word_of(values, compare)
+    return types.uint64(values, at, limit), _word_of(compare)
 
 
 @intrinsic

@@ -125,7 +125,7 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
 
     Per block of citizens, simple loops (which vectorise) flag those opted out, programme by
     programme, and find each one's cell; then each citizen's row is added to its cell's sums
-    in citizen order, a row of 8 contiguous columns as one vector add (:func:`add_row8`)."""
+    in citizen order, a row of 8 contiguous columns as one vector add (sim.intrinsics.add_row8)."""
     n, n_cols = trust.shape
     rows8 = n_cols == 8 and trust.strides[1] == trust.itemsize and trust_sum.strides[1] == 8
     out = np.empty(TALLY_BLOCK, np.int64)

@@ -479,9 +479,8 @@ def _cell(x, lasting, base, concern_term, shift, impulse, partner, gain, loss_av
     for the caller to store as float32, and whether the disposition moved. target =
     clip(disposition + base_k + concern_i * per_concern_k + shift, 0, 1); trust moves by the
     asymmetric response to the impulse, the drift toward the target and the pull toward the
-    partner, and is clipped to [0, 1]. The
-    disposition keeps its value unless the new trust ends more than ``memory_threshold`` below
-    the target (a select, not a branch)."""
+    partner, and is clipped to [0, 1]. The disposition keeps its value unless the new trust
+    ends more than ``memory_threshold`` below the target (a select, not a branch)."""
     zero, one = np.float32(0), np.float32(1)
     target = min(max(lasting + base + concern_term + shift, zero), one)
     dx = (asymmetric(impulse, x, gain, loss_aversion) + drift * (target - x)

@@ -195,6 +195,7 @@ def test_update_is_the_cell_by_cell_rule_to_the_bit(seed, n, n_prog, n_cols):
         kernel(t, neighbour, d, concern, salience, grievance, spill, route, gap, base,
                per_concern, grievance_route, *scalars, sums, sumsq)
         results.append([a.view(np.uint32) for a in (t, d, sums, sumsq)])
-    assert (results[1][1] != disposition.view(np.uint32)).any() or n_prog == 0 or n < 50
+    if n >= 50 and not calm.all():  # the plain rule left lasting marks to compare
+        assert (results[1][1] != disposition.view(np.uint32)).any()
     for compiled, plain in zip(*results, strict=True):
         assert np.array_equal(compiled, plain)
