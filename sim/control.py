@@ -65,6 +65,11 @@ LANES = 16
 #: Salience and attention below this are set to zero, so kernels can skip citizens with nothing
 #: on their mind.
 SALIENCE_FLOOR = 1e-4
+#: The largest float32 not above :data:`SALIENCE_FLOOR`: for a float32 ``s``, ``s > _FLOOR32``
+#: exactly when ``float64(s) > SALIENCE_FLOOR`` (1e-4 is not a float32).
+_FLOOR32 = np.float32(SALIENCE_FLOOR)
+if not (float(_FLOOR32) < SALIENCE_FLOOR < float(np.nextafter(_FLOOR32, np.float32(1)))):
+    raise ImportError("SALIENCE_FLOOR must lie strictly between two float32 values")
 
 #: Values per span of :func:`_fade`'s test for anything to fade.
 FADE_SPAN = 256
@@ -767,21 +772,20 @@ def _fade(values, keep):
     """Salience or attention fades by ``keep``; what is too faint to matter is flushed to
     exactly zero (so kernels can skip it). A zero (of either sign) stays as it is.
 
-    Mostly zeros: spans of :data:`FADE_SPAN` values are tested with a vectorised count first,
-    and only a span holding a value is rewritten, by selects (a zero is written back as it was)."""
+    Mostly zeros: spans of :data:`FADE_SPAN` values are tested first (:func:`_any_held`, an or
+    of their bits), and only a span holding a value is rewritten, by selects (a zero is written
+    back as it was). The floor is compared in float32 (:data:`_FLOOR32`), which decides every
+    float32 value as the float64 comparison with :data:`SALIENCE_FLOOR` does, without
+    widening each value."""
     zero = np.float32(0)
     n = values.shape[0]
     for start in range(0, n, FADE_SPAN):
-        stop = min(start + FADE_SPAN, n)
-        span = values[start:stop]
-        held = 0
-        for j in range(stop - start):
-            held += span[j] != 0
-        if held == 0:
+        span = values[start:min(start + FADE_SPAN, n)]
+        if not _any_held(span):
             continue
-        for j in range(stop - start):
+        for j in range(span.shape[0]):
             s = span[j]
-            faded = s * keep if s > SALIENCE_FLOOR else zero
+            faded = s * keep if s > _FLOOR32 else zero
             span[j] = faded if s != 0 else s
 
 

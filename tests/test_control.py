@@ -158,6 +158,22 @@ def test_salience_and_attention_fade_and_faint_ones_are_flushed(table, prog):
     assert c.salience[0, 0] == 0 and c.attention[0, 0] == 0
 
 
+def test_fading_flushes_exactly_the_values_at_or_below_the_floor():
+    """Every float32 within 2,000 steps of the floor, and values of both signs and zeros, fade
+    as ``s * keep`` if ``float64(s) > SALIENCE_FLOOR``, else to zero; a zero stays as it was.
+    (The kernel compares in float32 against the float32 just below the floor.)"""
+    floor = np.float32(control.SALIENCE_FLOOR)
+    near = floor + np.arange(-2_000, 2_000) * np.spacing(floor)
+    values = np.concatenate([near, [0.0, -0.0, 1.0, 0.3, -0.5]]).astype(np.float32)
+    keep = np.float32(0.9)
+    expected = np.where(values.astype(np.float64) > control.SALIENCE_FLOOR,
+                        values * keep, np.float32(0)).astype(np.float32)
+    expected[values == 0] = values[values == 0]
+    faded = values.copy()
+    control._fade(faded, keep)
+    assert np.array_equal(faded.view(np.uint32), expected.view(np.uint32))
+
+
 def test_willingness_counts_citizens_whose_utility_favours_sharing(table, prog):
     c = population(4)
     c.propensity[:] = [-3.0, -1.0, 1.0, 3.0]
