@@ -66,10 +66,10 @@ LANES = 16
 #: on their mind.
 SALIENCE_FLOOR = 1e-4
 #: The largest float32 not above :data:`SALIENCE_FLOOR`: for a float32 ``s``, ``s > _FLOOR32``
-#: exactly when ``float64(s) > SALIENCE_FLOOR`` (1e-4 is not a float32).
+#: exactly when ``float64(s) > SALIENCE_FLOOR``.
 _FLOOR32 = np.float32(SALIENCE_FLOOR)
-if not (float(_FLOOR32) < SALIENCE_FLOOR < float(np.nextafter(_FLOOR32, np.float32(1)))):
-    raise ImportError("SALIENCE_FLOOR must lie strictly between two float32 values")
+if float(_FLOOR32) > SALIENCE_FLOOR:  # rounded up to the nearest float32: take the one below
+    _FLOOR32 = np.nextafter(_FLOOR32, np.float32(0))
 
 #: Values per span of :func:`_fade`'s test for anything to fade.
 FADE_SPAN = 256
