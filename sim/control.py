@@ -188,7 +188,7 @@ class ControlPlan:
                        c.aware[rows], self.visible, self.unheard, self.regime, self.uses,
                        consent, refuse, self.illegitimacy, counts[k], c.grievance[rows],
                        *(code[rows] for code in codes), self.member, self.subject_share,
-                       self.subject_key, start)
+                       self.subject_key, self.plain, start)
 
         pool.run(chunk, ranges)
         return counts.sum(axis=0)
@@ -197,6 +197,12 @@ class ControlPlan:
     def dynamic(self) -> bool:
         """Whether any programme is under dynamic consent."""
         return bool((self.regime == _DYNAMIC).any())
+
+    @cached_property
+    def plain(self) -> np.ndarray:
+        """Per programme: no dynamic consent and a catchment of everyone, which the grievance
+        pass takes in its column loops (sim.sharing.plain_programmes)."""
+        return sharing.plain_programmes(self.regime, self.subject_share, self.member)
 
     def _utility_args(self, c: Citizens, rows: slice = slice(None)) -> tuple:
         return (c.trust[rows], c.concern[rows], c.propensity[rows], c.need[rows], self.holder,
@@ -346,7 +352,7 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
                trust_weight, risk_weight, benefit_weight, legitimacy_weight, choice, refused,
                aware, visible, unheard, regime, uses, flow_consent, flow_refused, illegitimacy,
                willing, grievance, region, sex, age_band, deprivation, member, subject_share,
-               subject_key, first):
+               subject_key, plain, first):
     """Per programme, how many citizens' utility of sharing is positive (their stated
     willingness); per citizen and programme, the grievance of unwanted sharing: the share of its
     records that flows although its utility of sharing is negative, times the sharing's
@@ -357,13 +363,13 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     how little say the regime gives (1 - perceived control, :func:`control_level`). Only the
     records of the programme's catchment flow (sim.catchment), so no one else is aggrieved.
 
-    Blocks of :data:`BLOCK` citizens. For the programmes without dynamic consent whose
-    catchment is everyone (most), the block's trust columns are first copied out contiguous
-    (:func:`_copy_columns`), so that each programme's utilities are a vectorised loop over the
-    block; who is willing is then spread out cell by cell, and one vectorised, branch-free
-    pass over the block's cells in memory order writes the grievances: for an aware citizen
-    who is not willing, the programme's grievance for a choice IN, OUT or other
-    (:func:`_grievance_of`, computed once per call), selected by masks of bits. Any other
+    Blocks of :data:`BLOCK` citizens. For the programmes without dynamic consent whose catchment
+    is everyone (most; ``plain``, :attr:`ControlPlan.plain`), the block's trust columns are
+    first copied out contiguous (:func:`_copy_columns`), so that each programme's utilities are
+    a vectorised loop over the block; who is willing is then spread out cell by cell, and one
+    vectorised, branch-free pass over the block's cells in memory order writes the grievances:
+    for an aware citizen who is not willing, the programme's grievance for a choice IN, OUT or
+    other (:func:`_grievance_of`, computed once per call), selected by masks of bits. Any other
     programme goes cell by cell afterwards.
     Each (citizen, programme) is computed by the same operations as before and the counts are
     integers, so the order changes no number. The arrays may be the slice of citizens from
@@ -371,9 +377,6 @@ def _attitudes(trust, concern, propensity, need, holder, recipient, constant, ex
     """
     n_prog = willing.shape[0]
     n, n_cols = trust.shape
-    plain = np.empty(n_prog, np.bool_)
-    for p in range(n_prog):
-        plain[p] = regime[p] != _DYNAMIC and subject_share[p] >= 1.0 and member[p].all()
     willing[:] = 0
     # the grievance of an aware citizen who is not willing depends on the programme and on
     # whether its choice is IN, OUT or another: per cell of a span of LANES citizens' rows

@@ -36,7 +36,6 @@ _OUT, _IN = int(Choice.OUT), int(Choice.IN)
 _DIRECT, _RESEARCH, _COMMERCIAL = (list(Purpose).index(k) for k in Purpose)
 
 
-# ------------------------------------------------------------------ sums in citizen order
 # ------------------------------------------------------------------ whose records can flow
 @nb.njit(cache=True, inline="always")
 def consents(regime: int, choice: int) -> bool:
@@ -152,8 +151,15 @@ class SharingPlan:
     @cached_property
     def plain(self) -> np.ndarray:
         """Per programme: no dynamic consent and a catchment of everyone, so the kernels take
-        their branch-free column loop for it."""
-        return (self.regime != _DYNAMIC) & (self.subject_share >= 1.0) & self.member.all(axis=1)
+        their branch-free column loop for it (:func:`plain_programmes`)."""
+        return plain_programmes(self.regime, self.subject_share, self.member)
+
+
+def plain_programmes(regime: np.ndarray, subject_share: np.ndarray, member: np.ndarray
+                     ) -> np.ndarray:
+    """Per programme: no dynamic consent and a catchment of everyone (the sharing and grievance
+    kernels' branch-free column loops)."""
+    return (regime != _DYNAMIC) & (subject_share >= 1.0) & member.all(axis=1)
 
 
 def step(plan: SharingPlan, citizens: Citizens, member_count: np.ndarray,
