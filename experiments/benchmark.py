@@ -96,9 +96,10 @@ TIMED_CALLS: tuple[tuple[str, str, str, str | None], ...] = (
     ("events", "sim.model", "TrustModel._apply_events", None),
     ("sharing", "sim.sharing", "step", None),
     ("breaches", "sim.breaches", "step", None),
-    ("trust", "sim.trust", "step", None),
-    ("trust: partners", "sim.trust", "pick_partners", "trust"),
-    ("trust: gather", "sim.trust", "gather", "trust"),
+    ("trust: find", "sim.trust", "find_partners", None),
+    ("trust: partners", "sim.trust", "pick_partners", "trust: find"),
+    ("trust: gather", "sim.trust", "gather", "trust: find"),
+    ("trust", "sim.trust", "move", None),
     ("trust: update", "sim.trust", "update", "trust"),
     ("control", "sim.control", "step", None),
     ("control: dynamic", "sim.control", "decide_dynamic", "control"),
@@ -108,7 +109,9 @@ TIMED_CALLS: tuple[tuple[str, str, str, str | None], ...] = (
     ("group outputs", "sim.model", "TrustModel._record_groups", "recording"),
 )
 #: The phases as reported, in step order; ``trust: draws`` is the trust phase's own time (its
-#: partner draws, sums and buffers), ``other`` the step's time outside every timed call.
+#: partner draws, sums and buffers), ``other`` the step's time outside every timed call. On one
+#: thread the phases run one after another; on several, the partner search runs beside the
+#: sharing and breaches (sim.model), so their times overlap.
 PHASES = ("events", "sharing", "breaches", "trust: draws", "trust: partners", "trust: gather",
           "trust: update", "control: choices", "control: dynamic", "control: decide",
           "grievances", "group outputs", "recording", "other")
@@ -196,7 +199,7 @@ def time_phases(model: Any, steps: int) -> dict[str, float]:
         if parent is not None:
             own[parent] -= own[phase]
     own["recording"] += totals.get("collect", 0.0)
-    own["trust: draws"] = own.pop("trust")
+    own["trust: draws"] = own.pop("trust") + own.pop("trust: find")
     own["control: choices"] = own.pop("control")
     own["other"] = total - sum(own.values())
     return {phase: own[phase] / steps for phase in PHASES}

@@ -18,7 +18,8 @@ Step order (synchronous: every citizen's update reads the state as it was before
 3. breaches: stochastic breaches and discoveries of hidden sharing; victims and the news raise
    the salience of the programme                                        (sim.breaches)
 4. trust: experience, news, attitudes, drift and social influence move trust (sim.trust,
-   sim.social_influence)
+   sim.social_influence); the week's partner search reads only trust and the network, so on
+   several threads it runs beside 2 and 3 (sim.parallel.Pool.start), with the same numbers
 5. control: citizens opt out or back in; then salience fades            (sim.control)
 6. outputs are recorded                                                 (sim.results)
 """
@@ -281,25 +282,29 @@ class TrustModel(mesa.Model):
         institutions.step(self, t)
         self._apply_events(t)
         self.culture = self.plans.sharing.culture(self._trust_ratio)
-        cover, represent = sharing.step(self.plans.sharing, c, self.member_count, self.culture,
-                                        self.pool)
-        worth = public_value.measure(self.plans.value, self.plans.sharing, c, self.culture)
-        breaches.step(self, t, cover)
+        # the week's conversations start on the pool's other threads (step 4's partner search
+        # reads only trust and the network, which steps 2 and 3 do not write; on one thread
+        # it runs when the block ends)
+        with trust.meet(c, self.ties, self.streams, t, self._neighbour, self.pool):
+            cover, represent = sharing.step(self.plans.sharing, c, self.member_count,
+                                            self.culture)
+            worth = public_value.measure(self.plans.value, self.plans.sharing, c, self.culture)
+            breaches.step(self, t, cover)
+            service = float(c.benefit.mean(dtype=np.float64))
         plans = self.plans  # events and breaches may have changed the programmes
-        trust_sum, trust_sumsq = trust.step(plans.trust, c, self.ties, self.streams, t,
-                                            self._neighbour, self.pool)
+        trust_sum, trust_sumsq = trust.move(plans.trust, c, self._neighbour, self.pool)
         self._trust_ratio = np.divide(trust_sum / c.n, self._trust_start,
                                       out=np.ones_like(trust_sum), where=self._trust_start > 0)
         out_by_segment, willing = control.step(plans.control, c, self.streams, t,
                                                len(self.segments), self.culture, self.pool,
                                                self._previous_choice)
         self._record(t, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
-                     worth)
+                     worth, service)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ outputs
     def _record(self, t, cover, represent, trust_sum, trust_sumsq, out_by_segment,
-                willing, worth) -> None:
+                willing, worth, service) -> None:
         n = self.n_citizens
         mean = trust_sum / n
         general_var = max(trust_sumsq[-1] / n - mean[-1] ** 2, 0.0)
@@ -310,7 +315,7 @@ class TrustModel(mesa.Model):
             np.sqrt(general_var),  # trust_sd
             out_by_segment.sum() / n,  # opt_out_rate
             float(cover.mean()) if len(cover) else 0.0,  # data_coverage
-            float(self.citizens.benefit.mean(dtype=np.float64)),  # service_benefit
+            service,  # service_benefit
             sharing.public_benefit(self.plans.sharing, cover, represent),
             breaches.breaches_at(self.incidents, t),
         )
@@ -388,7 +393,7 @@ class TrustModel(mesa.Model):
         population.count_out(c.segment, c.choice, has_choice, out_by_segment)
         willing = self.plans.control.attitudes(c, pool=self.pool)
         self._record(0, cover, represent, trust_sum, trust_sumsq, out_by_segment, willing,
-                     worth)
+                     worth, float(c.benefit.mean(dtype=np.float64)))
 
     def timeseries(self) -> pd.DataFrame:
         """All outputs, one row per step from 0 (the initial state) to now."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
@@ -72,9 +72,10 @@ class Pool:
         self.threads = int(threads)
         self.chunk = int(chunk)
         self._executor: ThreadPoolExecutor | None = None
+        self._started = False  # a pass of start() is under way
 
     def __getstate__(self) -> dict[str, object]:  # a model can be pickled or deep-copied
-        return {**self.__dict__, "_executor": None}
+        return {**self.__dict__, "_executor": None, "_started": False}
 
     def ranges(self, n: int, cuts: Sequence[int] | np.ndarray | None = None,
                ) -> list[tuple[int, int]]:
@@ -85,32 +86,66 @@ class Pool:
     def run(self, kernel: Callable[[int, int, int], object],
             ranges: Sequence[tuple[int, int]]) -> None:
         """Call ``kernel(k, start, stop)`` for every chunk k; the threads take the next chunk
-        as they finish one, so a busy core slows the run but changes no number."""
-        if self.threads == 1 or len(ranges) == 1:
-            for k, (start, stop) in enumerate(ranges):
-                kernel(k, start, stop)
-            return
+        as they finish one, so a busy core slows the run but changes no number. While a pass
+        of :meth:`start` is under way, this thread calls every chunk itself (the other threads
+        are busy with that pass)."""
+        self.start(kernel, ranges).join()
+
+    def start(self, kernel: Callable[[int, int, int], object],
+              ranges: Sequence[tuple[int, int]]) -> Started:
+        """Set the pool's other threads to work on ``kernel``'s chunks and return at once;
+        :meth:`Started.join` then takes this thread's share of what is left and waits for the
+        rest. Meanwhile this thread may do other work that writes nothing the kernel reads and
+        reads nothing it writes: the two overlap, and neither's numbers change. On one thread
+        every chunk waits for ``join``, so the work runs in the order it is written."""
+        if self.threads == 1 or len(ranges) <= 1 or self._started:
+            return Started(self, kernel, ranges, [])
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.threads - 1,
                                                 thread_name_prefix="trustsim")
-        todo = iter(enumerate(ranges))
-        lock = threading.Lock()
+        started = Started(self, kernel, ranges, [])
+        self._started = True
+        started.futures = [self._executor.submit(started.work) for _ in range(self.threads - 1)]
+        return started
 
-        def work() -> None:
-            while True:
-                with lock:
-                    item = next(todo, None)
-                if item is None:
-                    return
-                k, (start, stop) = item
-                kernel(k, start, stop)
 
-        futures = [self._executor.submit(work) for _ in range(self.threads - 1)]
+class Started:
+    """A pass of :meth:`Pool.start`: its chunks, taken in order by whichever thread is free."""
+
+    def __init__(self, pool: Pool, kernel: Callable[[int, int, int], object],
+                 ranges: Sequence[tuple[int, int]], futures: list[Future[None]]):
+        self._pool, self._kernel = pool, kernel
+        self._todo = iter(enumerate(ranges))
+        self._lock = threading.Lock()
+        self.futures = futures
+
+    def work(self) -> None:
+        """Call the kernel on the next chunk not yet taken until none is left."""
+        while True:
+            with self._lock:
+                item = next(self._todo, None)
+            if item is None:
+                return
+            k, (start, stop) = item
+            self._kernel(k, start, stop)
+
+    def __enter__(self) -> Started:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.join()
+
+    def join(self) -> None:
+        """Take this thread's share of the chunks left, then wait for the other threads'."""
         try:
-            work()
+            self.work()
         finally:
-            for future in futures:
-                future.result()
+            try:
+                for future in self.futures:
+                    future.result()
+            finally:
+                if self.futures:
+                    self._pool._started = False
 
 
 class InOrder:

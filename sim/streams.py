@@ -11,9 +11,10 @@ spawn key, name key, step, *sub))``. The draws of a step (:meth:`Streams.uniform
 :meth:`Streams.random`, the spans) seed it from the same words without building the
 ``SeedSequence`` (:func:`seed_state`), which costs a few microseconds a generator instead of
 some twenty: the same state, so the same numbers. Whole arrays of uniforms and 32-bit
-words are drawn by a compiled PCG64 (:func:`_pcg64_bits`, numpy's generator step and output
-function in 128-bit integer arithmetic), about twice as fast as numpy's per-element calls and
-the same numbers; a probe against numpy at set-up falls back to numpy if they ever differ.
+words, and a chunk's span of them (the generator jumped ahead as numpy's ``advance`` jumps it),
+are drawn by a compiled PCG64 (:func:`_pcg64_bits`, numpy's generator step and output function
+in 128-bit integer arithmetic), about twice as fast as numpy's per-element calls and the same
+numbers; a probe against numpy at set-up falls back to numpy if they ever differ.
 """
 
 from __future__ import annotations
@@ -95,14 +96,15 @@ class Streams:
             return self.generator(name, step, *sub)
         return np.random.Generator(np.random.PCG64(_State(state)))
 
-    def _fill(self, name: str, step: int, sub: tuple[int, ...], out: np.ndarray
+    def _fill(self, name: str, step: int, sub: tuple[int, ...], out: np.ndarray, skip: int = 0
               ) -> np.ndarray | None:
-        """``out`` filled with the stream's first float32 or float64 uniforms or 32-bit words
-        by the compiled PCG64 (:data:`_FILLS`); None where numpy must draw them."""
+        """``out`` filled with the stream's float32 or float64 uniforms or 32-bit words after
+        its first ``skip`` 64-bit outputs, by the compiled PCG64 (:data:`_FILLS`); None where
+        numpy must draw them."""
         state = self._seed(name, step, sub) if self._compiled else None
         if state is None:
             return None
-        _FILLS[out.dtype.char](state, out)
+        _FILLS[out.dtype.char](state, skip, out)
         return out
 
     def uniform(self, name: str, step: int, size: int, *sub: int) -> np.ndarray:
@@ -132,26 +134,37 @@ class Streams:
         citizens draws its own, in any thread, without the whole array (``start`` even)."""
         if start == 0:
             return self.uniform(name, step, stop, *sub)
+        out = self._fill(name, step, sub, np.empty(stop - start, np.float32), _skip(start))
+        if out is not None:
+            return out
         return self._from(name, step, start, sub).random(stop - start, dtype=np.float32)
 
     def bits_span(self, name: str, step: int, start: int, stop: int, *sub: int) -> np.ndarray:
         """Elements ``start:stop`` of :meth:`bits` (any size), drawn alone (``start`` even)."""
         if start == 0:
             return self.bits(name, step, stop, *sub)
+        out = self._fill(name, step, sub, np.empty(stop - start, np.uint32), _skip(start))
+        if out is not None:
+            return out
         return self._from(name, step, start, sub).integers(0, 2**32, stop - start,
                                                            dtype=np.uint32)
 
     def _from(self, name: str, step: int, start: int, sub: tuple[int, ...]
               ) -> np.random.Generator:
-        """The generator of (name, step, sub) moved on past ``start`` 32-bit draws. A float32
-        uniform and a full-range 32-bit integer each take one 32-bit half of the PCG64's 64-bit
-        output, in order (tests/test_parallel.py checks it against the whole draw), so
-        ``start / 2`` steps of the generator skip them."""
-        if start % 2:
-            raise ValueError(f"a span of draws starts at an even element, not {start}")
+        """The generator of (name, step, sub) moved on past ``start`` 32-bit draws
+        (:func:`_skip`)."""
         rng = self._draws(name, step, sub)
-        rng.bit_generator.advance(start // 2)
+        rng.bit_generator.advance(_skip(start))
         return rng
+
+
+def _skip(start: int) -> int:
+    """The PCG64 steps before 32-bit draw ``start``: a float32 uniform and a full-range 32-bit
+    integer each take one 32-bit half of the generator's 64-bit output, in order
+    (tests/test_parallel.py checks it against the whole draw), so ``start / 2``."""
+    if start % 2:
+        raise ValueError(f"a span of draws starts at an even element, not {start}")
+    return start // 2
 
 
 # ------------------------------------------------------------------ seeding without SeedSequence
@@ -252,12 +265,40 @@ def _pcg64_next(hi, lo, inc_hi, inc_lo):
     return hi, lo, (x >> rot) | (x << ((_U(64) - rot) & _U(63)))
 
 
-@nb.njit(cache=True)
-def _pcg64_bits(seed, out):
-    """``out`` (uint32) filled as numpy's ``Generator(PCG64(seq)).integers(0, 2**32, n,
-    dtype=uint32)`` fills it (``seed`` = ``seq.generate_state(4, uint64)``): each 64-bit
-    output gives two 32-bit words, low half first."""
+@nb.njit(cache=True, inline="always")
+def _pcg64_advance(hi, lo, inc_hi, inc_lo, delta):
+    """The state ``delta`` steps on, by the LCG's jump ahead (numpy's ``advance``: log2(delta)
+    squarings of the step), in 128-bit arithmetic."""
+    zero, one = _U(0), _U(1)
+    mult_hi, mult_lo, plus_hi, plus_lo = _MULT_HI, _MULT_LO, inc_hi, inc_lo  # one step
+    acc_mult_hi, acc_mult_lo, acc_plus_hi, acc_plus_lo = zero, one, zero, zero  # no step
+    while delta > 0:
+        if delta & 1:
+            acc_mult_hi, acc_mult_lo = _mul_add_128(acc_mult_hi, acc_mult_lo, mult_hi, mult_lo,
+                                                    zero, zero)
+            acc_plus_hi, acc_plus_lo = _mul_add_128(acc_plus_hi, acc_plus_lo, mult_hi, mult_lo,
+                                                    plus_hi, plus_lo)
+        plus_hi, plus_lo = _mul_add_128(mult_hi, mult_lo, plus_hi, plus_lo, plus_hi, plus_lo)
+        mult_hi, mult_lo = _mul_add_128(mult_hi, mult_lo, mult_hi, mult_lo, zero, zero)
+        delta >>= 1
+    return _mul_add_128(acc_mult_hi, acc_mult_lo, hi, lo, acc_plus_hi, acc_plus_lo)
+
+
+@nb.njit(cache=True, inline="always")
+def _pcg64_from(seed, skip):
+    """:func:`_pcg64_start`, then ``skip`` steps on (the outputs a span's draws come after)."""
     hi, lo, inc_hi, inc_lo = _pcg64_start(seed)
+    if skip > 0:
+        hi, lo = _pcg64_advance(hi, lo, inc_hi, inc_lo, _U(skip))
+    return hi, lo, inc_hi, inc_lo
+
+
+@nb.njit(cache=True, nogil=True)
+def _pcg64_bits(seed, skip, out):
+    """``out`` (uint32) filled as numpy's ``Generator(PCG64(seq)).integers(0, 2**32, n,
+    dtype=uint32)`` fills it (``seed`` = ``seq.generate_state(4, uint64)``), after ``skip``
+    64-bit outputs: each 64-bit output gives two 32-bit words, low half first."""
+    hi, lo, inc_hi, inc_lo = _pcg64_from(seed, skip)
     n = out.shape[0]
     for i in range(0, n, 2):
         hi, lo, value = _pcg64_next(hi, lo, inc_hi, inc_lo)
@@ -266,11 +307,12 @@ def _pcg64_bits(seed, out):
             out[i + 1] = np.uint32(value >> _U(32))
 
 
-@nb.njit(cache=True)
-def _pcg64_uniform(seed, out):
-    """``out`` (float32) filled as numpy's ``random(n, dtype=float32)`` fills it: each 32-bit
-    word of :func:`_pcg64_bits`'s order gives its top 24 bits times ``2**-24``."""
-    hi, lo, inc_hi, inc_lo = _pcg64_start(seed)
+@nb.njit(cache=True, nogil=True)
+def _pcg64_uniform(seed, skip, out):
+    """``out`` (float32) filled as numpy's ``random(n, dtype=float32)`` fills it, after
+    ``skip`` 64-bit outputs: each 32-bit word of :func:`_pcg64_bits`'s order gives its top 24
+    bits times ``2**-24``."""
+    hi, lo, inc_hi, inc_lo = _pcg64_from(seed, skip)
     n = out.shape[0]
     scale = np.float32(1.0 / 16777216.0)
     for i in range(0, n, 2):
@@ -280,11 +322,11 @@ def _pcg64_uniform(seed, out):
             out[i + 1] = np.float32(np.uint32(value >> _U(32)) >> np.uint32(8)) * scale
 
 
-@nb.njit(cache=True)
-def _pcg64_random(seed, out):
-    """``out`` (float64) filled as numpy's ``random(n)`` fills it: each 64-bit output's top
-    53 bits times ``2**-53``."""
-    hi, lo, inc_hi, inc_lo = _pcg64_start(seed)
+@nb.njit(cache=True, nogil=True)
+def _pcg64_random(seed, skip, out):
+    """``out`` (float64) filled as numpy's ``random(n)`` fills it, after ``skip`` outputs:
+    each 64-bit output's top 53 bits times ``2**-53``."""
+    hi, lo, inc_hi, inc_lo = _pcg64_from(seed, skip)
     for i in range(out.shape[0]):
         hi, lo, value = _pcg64_next(hi, lo, inc_hi, inc_lo)
         out[i] = np.float64(value >> _U(11)) * (1.0 / 9007199254740992.0)
@@ -299,7 +341,7 @@ def _compiled_draws_agree(streams: Streams) -> bool:
     """Whether the compiled PCG64 draws what numpy draws, for a probe stream."""
     for dtype in (np.float32, np.float64, np.uint32):
         out = np.empty(5, dtype)
-        _FILLS[out.dtype.char](streams._seed("probe", 0, ()), out)
+        _FILLS[out.dtype.char](streams._seed("probe", 0, ()), 0, out)
         rng = streams.generator("probe", 0)
         want = (rng.integers(0, 2**32, 5, dtype=np.uint32) if dtype is np.uint32
                 else rng.random(5, dtype=dtype))

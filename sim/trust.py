@@ -28,7 +28,7 @@ from sim import control, mandates, sharing
 from sim.citizens import Citizens
 from sim.intrinsics import add_scaled_row8, nonzero_word, trailing_zeros
 from sim.network import Ties, pick_partners
-from sim.parallel import SERIAL, SUM_SPAN, Pool
+from sim.parallel import SERIAL, SUM_SPAN, Pool, Started
 from sim.params import TrustParams
 from sim.programmes import ProgrammeTable
 from sim.social_influence import gather, partners, pull
@@ -99,42 +99,66 @@ class TrustPlan:
 
 def step(plan: TrustPlan, citizens: Citizens, network: Ties | sp.csr_array, streams: Streams,
          t: int, neighbour: np.ndarray, pool: Pool = SERIAL) -> tuple[np.ndarray, np.ndarray]:
-    """One week of trust: draw conversation partners, then update every citizen's trust.
+    """One week of trust: draw conversation partners and copy their rows (:func:`meet`), then
+    update every citizen's trust (:func:`move`). ``neighbour`` is an (N, K) float32 buffer for
+    the partners' trust rows. Returns each column's sum and sum of squares of the new trust
+    (float64)."""
+    meet(citizens, network, streams, t, neighbour, pool).join()
+    return move(plan, citizens, neighbour, pool)
 
-    ``neighbour`` is an (N, K) float32 buffer for the partners' trust rows. Returns each
-    column's sum and sum of squares of the new trust (float64). Each chunk of citizens
-    (``pool``, sim.parallel) draws its span of the partner draws, finds its partners and copies
-    their rows; once every chunk has, each chunk is updated; the sums are added up from their
-    fixed blocks afterwards.
-    """
+
+def meet(citizens: Citizens, network: Ties | sp.csr_array, streams: Streams, t: int,
+         neighbour: np.ndarray, pool: Pool = SERIAL) -> Started:
+    """Start the week's conversations on ``pool`` (sim.parallel.Pool.start): each chunk of
+    citizens draws its span of the partner draws, finds its partners and copies their trust
+    rows into ``neighbour`` (:func:`find_partners`). Join the returned pass (or leave its
+    ``with`` block) before :func:`move`. It reads only trust, the network and its own draws,
+    and writes only the partners and ``neighbour``, so work that touches none of these can run
+    on this thread meanwhile (the model's sharing and breaches)."""
     c = citizens
     if network.shape[0] != c.n:  # the compiled kernels do not check bounds
         raise ValueError(f"the network has {network.shape[0]} citizens, the state {c.n}")
-    ranges = pool.ranges(c.n)
     rows_of, copies = c.trust, neighbour
     if c.trust.shape[1] % 2 == 0 and c.trust.flags.c_contiguous and neighbour.flags.c_contiguous:
         # the rows as 64-bit words: half as many loads and stores, the same bytes
         rows_of, copies = c.trust.view(np.uint64), neighbour.view(np.uint64)
 
     def find(k: int, start: int, stop: int) -> None:
-        draw = streams.uniform_span("partner", t, start, stop)  # this chunk's draws
-        if isinstance(network, Ties):  # the model's network (sim.network.Ties)
-            rows = slice(start, stop)
-            pick_partners(network.back[rows], network.ahead[rows], network.left[rows],
-                          network.right[rows], network.far[rows], network.partner,
-                          network.place_end, network.local_ties, draw, c.partner[rows], start)
-        else:  # a list of ties (CSR)
-            partners(network.indptr[start:stop + 1], network.indices, draw,
-                     c.partner[start:stop])
-        gather(rows_of, c.partner[start:stop], copies[start:stop], start)
+        find_partners(c, network, streams, t, rows_of, copies, start, stop)
 
-    pool.run(find, ranges)  # every partner's row is copied before any trust moves
+    return pool.start(find, pool.ranges(c.n))
+
+
+def find_partners(citizens: Citizens, network: Ties | sp.csr_array, streams: Streams, t: int,
+                  rows_of: np.ndarray, copies: np.ndarray, start: int, stop: int) -> None:
+    """Citizens ``start:stop`` draw their span of the week's partner draws, find their
+    partners and copy the partners' rows of ``rows_of`` (trust, or its rows as words) into
+    ``copies``."""
+    c = citizens
+    draw = streams.uniform_span("partner", t, start, stop)  # this chunk's draws
+    if isinstance(network, Ties):  # the model's network (sim.network.Ties)
+        rows = slice(start, stop)
+        pick_partners(network.back[rows], network.ahead[rows], network.left[rows],
+                      network.right[rows], network.far[rows], network.partner,
+                      network.place_end, network.local_ties, draw, c.partner[rows], start)
+    else:  # a list of ties (CSR)
+        partners(network.indptr[start:stop + 1], network.indices, draw, c.partner[start:stop])
+    gather(rows_of, c.partner[start:stop], copies[start:stop], start)
+
+
+def move(plan: TrustPlan, citizens: Citizens, neighbour: np.ndarray, pool: Pool = SERIAL
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Update every citizen's trust from its own row and its partner's copied row
+    (``neighbour``, filled by :func:`meet`). Returns each column's sum and sum of squares of
+    the new trust (float64): each chunk of citizens writes the float32 sums of its fixed
+    blocks, which are added up afterwards, block after block."""
+    c = citizens
     n_cols = c.trust.shape[1]
     blocks = -(-c.n // SUM_SPAN)
     partial_sum = np.empty((blocks, n_cols), np.float32)
     partial_sumsq = np.empty((blocks, n_cols), np.float32)
 
-    def move(k: int, start: int, stop: int) -> None:
+    def chunk(k: int, start: int, stop: int) -> None:
         rows = slice(start, stop)
         sums = slice(start // SUM_SPAN, -(-stop // SUM_SPAN))
         update(c.trust[rows], neighbour[rows], c.disposition[rows], c.concern[rows],
@@ -143,7 +167,7 @@ def step(plan: TrustPlan, citizens: Citizens, network: Ties | sp.csr_array, stre
                plan.loss_aversion, plan.drift, plan.memory_threshold, plan.memory_rate,
                plan.bound, plan.rate, partial_sum[sums], partial_sumsq[sums])
 
-    pool.run(move, ranges)
+    pool.run(chunk, pool.ranges(c.n))
     col_sum, col_sumsq = np.zeros(n_cols), np.zeros(n_cols)
     add_partials(partial_sum, partial_sumsq, col_sum, col_sumsq)
     return col_sum, col_sumsq

@@ -109,6 +109,26 @@ def test_a_span_of_draws_is_that_part_of_the_whole_draw(n: int) -> None:
         streams.uniform_span("partner", 3, 1, 5)
 
 
+@pytest.mark.parametrize("start", [2, 2_048, 65_536 * 17, 2**40, 2**63 - 2])
+def test_a_compiled_span_jumps_ahead_as_numpy_advances(start: int) -> None:
+    """A span's draws come from the compiled PCG64 jumped ahead (sim.streams._pcg64_advance):
+    the same numbers as numpy's generator after its ``advance``, near and far."""
+    from sim.streams import Streams, seed_sequence
+
+    streams = Streams(seed_sequence(9))
+    assert streams._compiled
+    stop = start + 1_001
+    np.testing.assert_array_equal(streams.uniform_span("partner", 5, start, stop),
+                                  streams._from("partner", 5, start, ()).random(
+                                      1_001, dtype=np.float32))
+    np.testing.assert_array_equal(streams.bits_span("choice", 5, start, stop, 2),
+                                  streams._from("choice", 5, start, (2,)).integers(
+                                      0, 2**32, 1_001, dtype=np.uint32))
+    words = np.empty(7)
+    streams._fill("victims", 5, (1,), words, start // 2)
+    np.testing.assert_array_equal(words, streams._from("victims", 5, start, (1,)).random(7))
+
+
 @pytest.mark.parametrize("root", [0, 1, 2**40 + 3, 2**200 + 7, None, "spawned", "wide key"])
 def test_draws_seeded_from_the_seed_words_are_the_seed_sequence_draws(root) -> None:
     """A step's draws seed PCG64 from the words its SeedSequence would mix
@@ -215,3 +235,40 @@ def test_the_sharing_step_is_the_same_in_chunks() -> None:
         results.append((cover.tobytes(), represent.tobytes(), c.benefit.tobytes(),
                         c.gap.tobytes(), c.expectation.tobytes()))
     assert results[0] == results[1]
+
+
+def test_a_started_pass_runs_beside_this_threads_work() -> None:
+    """Pool.start hands a pass's chunks to the other threads at once; a pass run meanwhile
+    from this thread runs here, chunk by chunk; joining takes what is left and waits; an
+    error in a chunk reaches the joining thread."""
+    import threading
+
+    pool = parallel.Pool(2, parallel.SUM_SPAN)
+    ranges = parallel.chunks(64 * parallel.SUM_SPAN, size=parallel.SUM_SPAN)
+    seen: dict[int, str] = {}
+
+    def note(k: int, start: int, stop: int) -> None:
+        seen[k] = threading.current_thread().name
+
+    inner: list[str] = []
+    with pool.start(note, ranges):
+        pool.run(lambda k, start, stop: inner.append(threading.current_thread().name), ranges)
+    assert sorted(seen) == list(range(len(ranges)))
+    assert set(inner) == {threading.current_thread().name} and len(inner) == len(ranges)
+    assert not pool._started
+    one = parallel.Pool(1)
+    order: list[str] = []
+    with one.start(lambda k, start, stop: order.append("chunk"), ranges[:2]):
+        order.append("beside")
+    assert order == ["beside", "chunk", "chunk"]  # one thread: the chunks when the block ends
+
+    def fail(k: int, start: int, stop: int) -> None:
+        if k == 5:
+            raise RuntimeError("chunk 5")
+
+    with pytest.raises(RuntimeError, match="chunk 5"), pool.start(fail, ranges):
+        pass
+    assert not pool._started
+    seen.clear()
+    pool.run(note, ranges)
+    assert len(set(seen.values())) >= 1 and sorted(seen) == list(range(len(ranges)))
