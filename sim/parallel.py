@@ -16,7 +16,10 @@ in parallel). The numbers never depend on the thread count:
   flows by segment, the consent constants' shares) is added chunk by chunk in turn
   (:class:`InOrder`) after each chunk's parallel work;
 * random draws are the same elements of the same streams: a chunk draws its own span of a
-  stream (sim.streams.Streams.uniform_span, bits_span).
+  stream (sim.streams.Streams.uniform_span, bits_span);
+* a pass may start on the other threads while the calling thread does work that touches none
+  of its arrays (:meth:`Pool.start`: the week's partner search beside the sharing step), which
+  changes when things run, never what they compute.
 
 One thread (the default) calls each kernel once over all citizens, as a chunked call computes
 every number by the same operations in the same order. Sweeps and runs spread over processes
@@ -89,6 +92,10 @@ class Pool:
         as they finish one, so a busy core slows the run but changes no number. While a pass
         of :meth:`start` is under way, this thread calls every chunk itself (the other threads
         are busy with that pass)."""
+        if self.threads == 1 or len(ranges) <= 1 or self._started:
+            for k, (start, stop) in enumerate(ranges):
+                kernel(k, start, stop)
+            return
         self.start(kernel, ranges).join()
 
     def start(self, kernel: Callable[[int, int, int], object],
@@ -98,12 +105,12 @@ class Pool:
         rest. Meanwhile this thread may do other work that writes nothing the kernel reads and
         reads nothing it writes: the two overlap, and neither's numbers change. On one thread
         every chunk waits for ``join``, so the work runs in the order it is written."""
+        started = Started(self, kernel, ranges)
         if self.threads == 1 or len(ranges) <= 1 or self._started:
-            return Started(self, kernel, ranges, [])
+            return started
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.threads - 1,
                                                 thread_name_prefix="trustsim")
-        started = Started(self, kernel, ranges, [])
         self._started = True
         started.futures = [self._executor.submit(started.work) for _ in range(self.threads - 1)]
         return started
@@ -113,11 +120,11 @@ class Started:
     """A pass of :meth:`Pool.start`: its chunks, taken in order by whichever thread is free."""
 
     def __init__(self, pool: Pool, kernel: Callable[[int, int, int], object],
-                 ranges: Sequence[tuple[int, int]], futures: list[Future[None]]):
+                 ranges: Sequence[tuple[int, int]]):
         self._pool, self._kernel = pool, kernel
         self._todo = iter(enumerate(ranges))
         self._lock = threading.Lock()
-        self.futures = futures
+        self.futures: list[Future[None]] = []  # the other threads' share, if they have one
 
     def work(self) -> None:
         """Call the kernel on the next chunk not yet taken until none is left."""
