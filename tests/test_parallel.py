@@ -270,5 +270,9 @@ def test_a_started_pass_runs_beside_this_threads_work() -> None:
         pass
     assert not pool._started
     seen.clear()
-    pool.run(note, ranges)
-    assert len(set(seen.values())) >= 1 and sorted(seen) == list(range(len(ranges)))
+    with pytest.raises(KeyError), pool.start(note, ranges):  # an error beside: the pass ends
+        raise KeyError("beside")
+    assert sorted(seen) == list(range(len(ranges))) and not pool._started
+    seen.clear()
+    pool.run(note, ranges)  # and the pool works on
+    assert sorted(seen) == list(range(len(ranges)))
