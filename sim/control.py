@@ -35,7 +35,7 @@ from sim.citizens import Citizens
 from sim.intrinsics import at_most_word, equal_word, trailing_zeros
 from sim.parallel import SERIAL, InOrder, Pool, copy_into
 from sim.params import TrustParams
-from sim.population import cell_of
+from sim.population import cell_of, column_words
 from sim.programmes import (
     PURPOSES,
     Choice,
@@ -582,11 +582,7 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
             n_chosen += 1
     chosen = chosen[:n_chosen]
     # bit k of with_choice[r]: the programme of cell r + k of a block has a choice
-    with_choice = np.zeros(n_prog, np.uint64)
-    for r in range(n_prog):
-        for k in range(64):
-            if regime[(r + k) % n_prog] != _NONE:
-                with_choice[r] |= np.uint64(1) << np.uint64(k)
+    with_choice = column_words(regime != _NONE)
     choice_flat = choice.reshape(choice.size)
     keep = np.float32(1) - fade
     salience_flat = salience.reshape(salience.size)

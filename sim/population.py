@@ -29,7 +29,7 @@ from sim.demography import (
     region_shares,
     sex_shares,
 )
-from sim.intrinsics import add_row8
+from sim.intrinsics import add_row8, equal_word, trailing_zeros
 from sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -114,6 +114,41 @@ def count_out(segment, choice, has_choice, out_by_segment):
 
 #: Citizens per block of :func:`tally` (its flags and cells stay in the first-level cache).
 TALLY_BLOCK = 1024
+#: The recorded choice "opted out" (sim.programmes.Choice.OUT).
+_OUT = 1
+
+
+@nb.njit(cache=True)
+def column_words(flags):
+    """Bit k of word r is ``flags[(r + k) % len(flags)]``: over a block's cells (rows of
+    ``len(flags)`` columns, row-major), the mask of a bit word of 64 cells whose first cell lies
+    in column r."""
+    n = flags.shape[0]
+    words = np.zeros(n, np.uint64)
+    for r in range(n):
+        for k in range(64):
+            if flags[(r + k) % n]:
+                words[r] |= np.uint64(1) << np.uint64(k)
+    return words
+
+
+@nb.njit(cache=True, inline="always")
+def _flag_opted_out(choice_flat, first, cells, n_prog, with_choice, flags):
+    """``flags[j] = 1`` for each citizen j of a block (cells ``first:first + cells`` of the
+    flat choices) opted out of a programme with a choice: bit words of the block's OUT cells,
+    one vector compare per 64 (sim.intrinsics.equal_word), masked by ``with_choice``
+    (:func:`column_words`); each set bit marks its citizen. Few cells are OUT, so few bits."""
+    for lead in range(0, cells, 64):
+        if cells - lead >= 64:
+            word = equal_word(choice_flat, first + lead, _OUT)
+        else:  # the population's last cells: fewer than 64
+            word = np.uint64(0)
+            for k in range(cells - lead):
+                word |= np.uint64(choice_flat[first + lead + k] == _OUT) << np.uint64(k)
+        word &= with_choice[lead % n_prog]
+        while word != 0:
+            flags[(lead + trailing_zeros(word)) // n_prog] = 1
+            word &= word - np.uint64(1)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -123,22 +158,25 @@ def tally(region, sex, age_band, deprivation, trust, choice, has_choice, trust_s
     choice (the definition of ``opt_out_rate``). The citizens may be a slice of whole places
     (:func:`place`): no other slice then touches their cells, so slices can run at once.
 
-    Per block of citizens, simple loops (which vectorise) flag those opted out, programme by
-    programme, and find each one's cell; then each citizen's row is added to its cell's sums
-    in citizen order, a row of 8 contiguous columns as one vector add (sim.intrinsics.add_row8)."""
+    Per block of citizens, the opted out are flagged from bit words of the block's choices
+    (:func:`_flag_opted_out`) and a simple loop (which vectorises) finds each citizen's cell;
+    then each citizen's row is added to its cell's sums in citizen order, a row of 8
+    contiguous columns as one vector add (sim.intrinsics.add_row8). ``choice`` must be
+    C-contiguous (the model's, or a slice of its rows)."""
     n, n_cols = trust.shape
+    n_prog = choice.shape[1]
     rows8 = n_cols == 8 and trust.strides[1] == trust.itemsize and trust_sum.strides[1] == 8
     out = np.empty(TALLY_BLOCK, np.int64)
     cells = np.empty(TALLY_BLOCK, np.int64)
+    choice_flat = choice.reshape(choice.size)
+    with_choice = column_words(has_choice)
     for s in range(0, n, TALLY_BLOCK):
         e = min(s + TALLY_BLOCK, n)
         flags = out[:e - s]
         flags[:] = 0
-        for p in range(choice.shape[1]):
-            if has_choice[p]:
-                opted = choice[s:e, p]
-                for j in range(e - s):
-                    flags[j] |= opted[j] == 1
+        if n_prog > 0:
+            _flag_opted_out(choice_flat, s * n_prog, (e - s) * n_prog, n_prog, with_choice,
+                            flags)
         region_b, sex_b, age_b, deprivation_b = region[s:e], sex[s:e], age_band[s:e], \
             deprivation[s:e]
         for j in range(e - s):

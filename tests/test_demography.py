@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import TrustModel, demography, scenario
 from sim.citizens import STATE
@@ -148,3 +150,35 @@ def test_gp_2021_verification_national_news_raises_opt_out_in_every_region():
     m = regions.groupby(["region", "step"])["opt_out_rate"].mean().unstack()
     rise = m[12] - m[2]
     assert len(rise) == len(REGIONS) and (rise > 0).all(), rise
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 2_500), n_prog=st.integers(1, 8), seed=st.integers(0, 2**31),
+       out_share=st.floats(0.0, 1.0))
+def test_the_tally_counts_and_sums_each_cell_as_a_plain_loop(n, n_prog, seed, out_share):
+    """sim.population.tally (opt-outs from bit words of the choices, rows added as vectors)
+    against a plain loop over citizens: the same counts, and the same float64 sums to the bit,
+    for any population size, programme count and share opted out."""
+    from sim import population
+
+    rng = np.random.default_rng(seed)
+    codes = (rng.integers(0, demography.N_REGIONS, n).astype(np.int8),
+             rng.integers(0, 2, n).astype(np.int8),
+             rng.integers(0, len(AGE_BANDS), n).astype(np.int8),
+             rng.integers(0, 5, n).astype(np.int8))
+    trust = rng.random((n, 8), dtype=np.float32)
+    choice = np.where(rng.random((n, n_prog)) < out_share, 1,
+                      rng.integers(0, 3, (n, n_prog))).astype(np.int8)
+    has_choice = rng.random(n_prog) < 0.7
+    trust_sum = np.zeros((demography.N_CELLS, 8))
+    out_count = np.zeros(demography.N_CELLS, np.int64)
+    population.tally(*codes, trust, choice, has_choice, trust_sum, out_count)
+    want_sum = np.zeros_like(trust_sum)
+    want_count = np.zeros_like(out_count)
+    for i in range(n):
+        cell = population.cell_of(*codes, i)
+        for k in range(8):
+            want_sum[cell, k] += np.float64(trust[i, k])
+        want_count[cell] += bool(((choice[i] == 1) & has_choice).any())
+    np.testing.assert_array_equal(out_count, want_count)
+    np.testing.assert_array_equal(trust_sum, want_sum)
