@@ -133,18 +133,25 @@ def column_words(flags):
 
 
 @nb.njit(cache=True, inline="always")
+def opted_out_word(choice_flat, at, count):
+    """Bit k set where cell ``at + k`` of the flat choices is OUT, for the ``count`` cells
+    from ``at`` (at most 64): one vector compare for 64 (sim.intrinsics.equal_word)."""
+    if count >= 64:
+        return equal_word(choice_flat, at, _OUT)
+    word = np.uint64(0)  # the population's last cells: fewer than 64
+    for k in range(count):
+        word |= np.uint64(choice_flat[at + k] == _OUT) << np.uint64(k)
+    return word
+
+
+@nb.njit(cache=True, inline="always")
 def _flag_opted_out(choice_flat, first, cells, n_prog, with_choice, flags):
     """``flags[j] = 1`` for each citizen j of a block (cells ``first:first + cells`` of the
-    flat choices) opted out of a programme with a choice: bit words of the block's OUT cells,
-    one vector compare per 64 (sim.intrinsics.equal_word), masked by ``with_choice``
-    (:func:`column_words`); each set bit marks its citizen. Few cells are OUT, so few bits."""
+    flat choices) opted out of a programme with a choice: bit words of the block's OUT cells
+    (:func:`opted_out_word`), masked by ``with_choice`` (:func:`column_words`); each set bit
+    marks its citizen. Few cells are OUT, so few bits."""
     for lead in range(0, cells, 64):
-        if cells - lead >= 64:
-            word = equal_word(choice_flat, first + lead, _OUT)
-        else:  # the population's last cells: fewer than 64
-            word = np.uint64(0)
-            for k in range(cells - lead):
-                word |= np.uint64(choice_flat[first + lead + k] == _OUT) << np.uint64(k)
+        word = opted_out_word(choice_flat, first + lead, min(cells - lead, 64))
         word &= with_choice[lead % n_prog]
         while word != 0:
             flags[(lead + trailing_zeros(word)) // n_prog] = 1

@@ -25,6 +25,7 @@ import numpy as np
 
 from sim import population
 from sim.citizens import Citizens
+from sim.intrinsics import trailing_zeros
 from sim.parallel import SERIAL, InOrder, Pool
 from sim.params import TrustParams
 from sim.population import cell_of
@@ -292,20 +293,36 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
     Per block of :data:`BLOCK` citizens, programme by programme: a programme ``plain`` (no
     dynamic consent, a catchment of everyone: most) goes through a branch-free loop over the
     block's column (the consent test as arithmetic), which vectorises; any other cell by cell.
-    Each citizen's benefit still adds its programmes' terms in programme order, and each flow
-    is computed by the same operations as before.
+    A plain opt-out programme's flows are first set to the consenting share for all and then to
+    the refusing share at the block's OUT cells, found as bit words of the block's choices
+    (sim.population.opted_out_word; few bits), so its column of the row-major choices is not
+    read a strided byte at a time. Each citizen's benefit still adds its programmes' terms in
+    programme order, and each flow is computed by the same operations as before.
     """
     n, n_prog = choice.shape
     eta = np.float32(expectation_rate)
     total = np.empty(BLOCK)
+    opt_out = np.zeros(n_prog, np.bool_)  # plain, and flowing unless the citizen opted out
+    for p in range(n_prog):
+        opt_out[p] = plain[p] and regime[p] != _NONE and regime[p] != _OPT_IN
+    any_opt_out = opt_out.any()
+    out_words = population.column_words(opt_out)
+    choice_flat = choice.reshape(choice.size)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         m = stop - start
         base = 0 if fused else start
         total[:m] = 0.0
+        if any_opt_out:
+            _opt_out_flows(choice_flat, start, m, n_prog, opt_out, out_words, flow_consent,
+                           flow_refused, out, base)
         for p in range(n_prog):
             out_b = out[p, base:base + m]
             r, w = regime[p], weight[p]
+            if opt_out[p]:  # the flows are set: add them
+                for j in range(m):
+                    total[j] += w * out_b[j]
+                continue
             if plain[p]:
                 choice_b = choice[start:stop, p]
                 consenting, refusing = flow_consent[p], flow_refused[p]
@@ -345,6 +362,29 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
             expectation_b[j] += eta * g
         if fused:
             add_flows(segment[start:stop], out[:, :m], segment_flow)
+
+
+@nb.njit(cache=True, inline="always")
+def _opt_out_flows(choice_flat, start, m, n_prog, opt_out, out_words, flow_consent,
+                   flow_refused, out, base):
+    """Each plain opt-out programme's flows for the block of ``m`` citizens from ``start``
+    into ``out[p, base:base + m]``: the consenting share, then the refusing share at each OUT
+    cell (bit words of the block's choices masked by ``out_words``,
+    sim.population.column_words)."""
+    for p in range(n_prog):
+        if opt_out[p]:
+            out_b, consenting = out[p, base:base + m], flow_consent[p]
+            for j in range(m):
+                out_b[j] = consenting
+    first, cells = start * n_prog, m * n_prog
+    for lead in range(0, cells, 64):
+        word = population.opted_out_word(choice_flat, first + lead, min(cells - lead, 64))
+        word &= out_words[lead % n_prog]
+        while word != 0:
+            u = lead + trailing_zeros(word)
+            word &= word - np.uint64(1)
+            p = u % n_prog
+            out[p, base + u // n_prog] = flow_refused[p]
 
 
 @nb.njit(cache=True, nogil=True)

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import sharing
 from sim.citizens import Citizens
@@ -230,3 +232,54 @@ def test_a_default_catchment_leaves_flows_as_before(table, prog):
     _, cover, _ = share(tab, choice)
     assert cover[0] == pytest.approx(sharing.flow_of(sharing.SharingPlan.build(tab, P),
                                                      choice, 0).mean())
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 3_000), regimes=st.lists(st.sampled_from([0, 1, 2]), min_size=1,
+                                                  max_size=8),
+       seed=st.integers(0, 2**31), fused=st.booleans())
+def test_flows_are_the_cell_by_cell_rule_to_the_bit(n, regimes, seed, fused):
+    """sim.sharing.flows (opt-out flows set from bit words of the choices, the rest by column
+    loops) against the rule written a citizen and a programme at a time: the same flows,
+    benefits, gaps, expectations and sums by segment, for any population size, mix of regimes
+    (no say, opt-out, opt-in) and share of choices, in one pass or chunk-style."""
+    from sim.demography import N_CELLS
+
+    rng = np.random.default_rng(seed)
+    n_prog, n_seg = len(regimes), 4
+    regime = np.array(regimes, np.int8)
+    choice = rng.choice(np.array([0, 1, 2], np.int8), (n, n_prog), p=rng.dirichlet([1, 1, 1]))
+    segment = rng.integers(0, n_seg, n).astype(np.int8)
+    need = rng.random(n, dtype=np.float32)
+    expectation = rng.random(n, dtype=np.float32)
+    consent, refused = rng.random(n_prog), rng.random(n_prog) * 0.5
+    weight, eta = rng.random(n_prog), np.float32(0.3)
+    codes = tuple(np.zeros(n, np.int8) for _ in range(4))
+    member = np.ones((n_prog, N_CELLS), np.bool_)
+    share_, key = np.ones(n_prog), np.zeros(n_prog, np.int64)
+    plain = np.ones(n_prog, np.bool_)
+    benefit, gap = np.empty(n, np.float32), np.empty(n, np.float32)
+    new_expectation = expectation.copy()
+    out = np.empty((n_prog, sharing.BLOCK if fused else n))
+    segment_flow = np.zeros((n_seg, n_prog))
+    sharing.flows(choice, None, segment, need, new_expectation, regime, np.ones((n_prog, 3)),
+                  consent, refused, weight, eta, benefit, gap, *codes, member, share_, key,
+                  plain, 0, out, segment_flow, fused)
+    if not fused:
+        sharing.add_flows(segment, out, segment_flow)
+    want_flow = np.zeros((n_seg, n_prog))
+    for i in range(n):
+        total = 0.0
+        for p in range(n_prog):
+            f = consent[p] if sharing.consents(regime[p], choice[i, p]) else refused[p]
+            total += weight[p] * f
+            want_flow[segment[i], p] += f
+        b = total * need[i]
+        assert benefit[i] == np.float32(b) and gap[i] == np.float32(b - expectation[i])
+        assert new_expectation[i] == np.float32(expectation[i] + eta * (b - expectation[i]))
+    np.testing.assert_array_equal(segment_flow, want_flow)
+    if not fused and n:
+        for p in range(n_prog):
+            np.testing.assert_array_equal(
+                out[p], np.where([sharing.consents(regime[p], c) for c in choice[:, p]],
+                                 consent[p], refused[p]))
