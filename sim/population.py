@@ -30,6 +30,7 @@ from sim.demography import (
     sex_shares,
 )
 from sim.intrinsics import add_row8, equal_word, trailing_zeros
+from sim.programmes import Choice
 from sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -114,8 +115,7 @@ def count_out(segment, choice, has_choice, out_by_segment):
 
 #: Citizens per block of :func:`tally` (its flags and cells stay in the first-level cache).
 TALLY_BLOCK = 1024
-#: The recorded choice "opted out" (sim.programmes.Choice.OUT).
-_OUT = 1
+_OUT = int(Choice.OUT)
 
 
 @nb.njit(cache=True)

@@ -297,7 +297,8 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
     the refusing share at the block's OUT cells, found as bit words of the block's choices
     (sim.population.opted_out_word; few bits), so its column of the row-major choices is not
     read a strided byte at a time. Each citizen's benefit still adds its programmes' terms in
-    programme order, and each flow is computed by the same operations as before.
+    programme order, and each flow is computed by the same operations as before. ``choice``
+    must be C-contiguous (the model's, or a slice of its rows).
     """
     n, n_prog = choice.shape
     eta = np.float32(expectation_rate)
