@@ -32,10 +32,10 @@ from scipy.optimize import brentq
 
 from sim import population, sharing
 from sim.citizens import Citizens
-from sim.intrinsics import at_most_word, equal_word, trailing_zeros
+from sim.intrinsics import at_most_word, trailing_zeros
 from sim.parallel import SERIAL, InOrder, Pool, copy_into
 from sim.params import TrustParams
-from sim.population import cell_of, column_words
+from sim.population import cell_of, column_words, opted_out_word
 from sim.programmes import (
     PURPOSES,
     Choice,
@@ -678,10 +678,7 @@ def decide(choice, previous, aware, salience, attention, segment, partner, draw,
         out[:m] = 0
         cells = m * n_prog
         for lead in range(0, cells, 64):
-            if cells - lead >= 64:
-                word = equal_word(choice_s, lead, _OUT)
-            else:
-                word = _equal(choice_s[lead:cells], _OUT)
+            word = opted_out_word(choice_s, lead, min(cells - lead, 64))
             word &= with_choice[lead % n_prog]
             while word != 0:
                 j = (lead + trailing_zeros(word)) // n_prog
@@ -744,16 +741,6 @@ def _hash_block(draw, k, out):
         h = np.uint32(h * np.uint32(0xC2B2AE35))
         h = np.uint32(h ^ np.uint32(h >> np.uint32(16)))
         out[j] = h
-
-
-@nb.njit(cache=True, inline="always")
-def _equal(values, value):
-    """Bit k set where ``values[k] == value``, for fewer than 64 values (the end of the
-    population; whole words: sim.intrinsics.equal_word)."""
-    word = np.uint64(0)
-    for k in range(values.shape[0]):
-        word |= np.uint64(values[k] == value) << np.uint64(k)
-    return word
 
 
 @nb.njit(cache=True, inline="always")

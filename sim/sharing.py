@@ -292,13 +292,13 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
 
     Per block of :data:`BLOCK` citizens, programme by programme: a programme ``plain`` (no
     dynamic consent, a catchment of everyone: most) goes through a branch-free loop over the
-    block's column (the consent test as arithmetic), which vectorises; any other cell by cell.
-    A plain opt-out programme's flows are first set to the consenting share for all and then to
-    the refusing share at the block's OUT cells, found as bit words of the block's choices
-    (sim.population.opted_out_word; few bits), so its column of the row-major choices is not
-    read a strided byte at a time. Each citizen's benefit still adds its programmes' terms in
-    programme order, and each flow is computed by the same operations as before. ``choice``
-    must be C-contiguous (the model's, or a slice of its rows).
+    block's column, which vectorises; any other cell by cell. A plain opt-out programme's flows
+    are first set to the consenting share for all and then to the refusing share at the block's
+    OUT cells, found as bit words of the block's choices (sim.population.opted_out_word; few
+    bits), so its column of the row-major choices is not read a strided byte at a time; a plain
+    opt-in programme's column is read (flowing where IN). Each citizen's benefit still adds its
+    programmes' terms in programme order, and each flow is computed by the same operations as
+    before. ``choice`` must be C-contiguous (the model's, or a slice of its rows).
     """
     n, n_prog = choice.shape
     eta = np.float32(expectation_rate)
@@ -324,20 +324,17 @@ def flows(choice, refused, segment, need, expectation, regime, uses, flow_consen
                 for j in range(m):
                     total[j] += w * out_b[j]
                 continue
-            if plain[p]:
-                choice_b = choice[start:stop, p]
+            if plain[p]:  # no say, or opt-in (opt-out is set above)
                 consenting, refusing = flow_consent[p], flow_refused[p]
-                no_say, opt_in = r == _NONE, r == _OPT_IN
-                if no_say:  # everyone's records flow as consenting: no choice to read
+                if r == _NONE:  # everyone's records flow as consenting: no choice to read
                     gain = w * consenting
                     for j in range(m):
                         out_b[j] = consenting
                         total[j] += gain
                     continue
-                for j in range(m):
-                    c = choice_b[j]
-                    f = consenting if no_say | (opt_in & (c == _IN)) | (
-                        (not opt_in) & (c != _OUT)) else refusing
+                choice_b = choice[start:stop, p]
+                for j in range(m):  # flows once the citizen has opted in
+                    f = consenting if choice_b[j] == _IN else refusing
                     out_b[j] = f
                     total[j] += w * f
                 continue
